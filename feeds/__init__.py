@@ -1,0 +1,1 @@
+"""Waiting-time feeds: adapters that parse, pollers that fetch, and the simulator."""

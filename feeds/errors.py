@@ -1,0 +1,24 @@
+"""Feed errors.
+
+    FeedError
+    ├── FeedUnavailable   the source could not be fetched (network, timeout, HTTP status)
+    └── FeedParseError    the payload was fetched but is not what the adapter expects
+"""
+
+
+class FeedError(Exception):
+    """Base of every feed failure; ``reason`` is a short metric label."""
+
+    reason = "error"
+
+
+class FeedUnavailable(FeedError):
+    reason = "unavailable"
+
+    def __init__(self, msg: str, *, reason: str = "unavailable") -> None:
+        super().__init__(msg)
+        self.reason = reason
+
+
+class FeedParseError(FeedError, ValueError):
+    reason = "parse"
