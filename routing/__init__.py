@@ -1,0 +1,1 @@
+"""Travel times to sites: the road-graph tables and the labelled straight-line estimate."""

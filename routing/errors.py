@@ -1,0 +1,18 @@
+"""Routing errors.
+
+    RoutingError
+    ├── OutsideCoverage   the origin is outside the area the travel model covers (API: 422)
+    └── GraphBuildError   a road graph could not be built (bad file, empty graph, site off-road)
+"""
+
+
+class RoutingError(Exception):
+    """Base of every routing failure."""
+
+
+class OutsideCoverage(RoutingError):
+    """The origin is too far from anything the model covers to give an honest time."""
+
+
+class GraphBuildError(RoutingError):
+    """A graph or table build failed; the message says why and what to do."""
