@@ -1,0 +1,5 @@
+import sys
+
+from waitless.cli import main
+
+sys.exit(main())

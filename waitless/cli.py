@@ -1,0 +1,203 @@
+"""The ``waitless`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from contextlib import suppress
+
+from aiohttp import web
+
+from waitless import __version__
+from waitless.region import FeedConfig, RegionError, load_region
+from waitless.settings import Settings, settings_from_env
+
+logger = logging.getLogger("waitless")
+
+DEFAULT_SIMULATOR_PORT = 8081
+
+
+def _add_region(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", default=os.environ.get("WAITLESS_REGION") or None,
+                        help="bundled region name or region TOML path "
+                             "(default: $WAITLESS_REGION or kent-medway)")
+
+
+def _add_listen(parser: argparse.ArgumentParser, default_port: int | None = None) -> None:
+    parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=default_port,
+                        help="port to listen on" + (f" (default {default_port})"
+                                                    if default_port else " (default 8080)"))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return settings_from_env().with_overrides(
+        region=getattr(args, "region", None), host=getattr(args, "host", None),
+        port=getattr(args, "port", None))
+
+
+async def _serve_forever(runners: Sequence[web.AppRunner]) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitless.app import create_app
+
+    settings = _settings(args)
+    if not settings.redis_url:
+        logger.warning("WAITLESS_REDIS_URL is not set: this API has an in-process store and "
+                       "no ingestor feeds it; use `waitless dev` for a single-process setup")
+    app = create_app(settings)
+    logger.info("serving on http://%s:%d", settings.host, settings.port)
+    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import aiohttp
+
+    from waitless.ingest import build_pollers, run_pollers
+    from waitless.metrics import Metrics
+    from waitless.stores.redis_live import RedisLiveStore
+
+    settings = _settings(args)
+    if not settings.redis_url:
+        print("waitless ingest needs WAITLESS_REDIS_URL (the API reads what it writes there); "
+              "for a single process use `waitless dev`", file=sys.stderr)
+        return 2
+    region = load_region(settings.region)
+
+    async def main() -> None:
+        store = RedisLiveStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
+        async with aiohttp.ClientSession() as session:
+            pollers = build_pollers(region, store, session, metrics=Metrics())
+            logger.info("ingesting %d feeds for %s", len(pollers), region.name)
+            try:
+                await run_pollers(pollers)
+            finally:
+                await store.close()
+
+    with suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from feeds.simulator import create_simulator_app
+
+    region = load_region(_settings(args).region)
+    app = create_simulator_app(region, seed=args.seed)
+    host = args.host or "127.0.0.1"
+    logger.info("simulating %s feed on http://%s:%d/v1/feed (seed %d)", region.name, host,
+                args.port, args.seed)
+    web.run_app(app, host=host, port=args.port, access_log=None, print=None)
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from feeds.simulator import create_simulator_app
+    from waitless.app import create_app
+
+    settings = _settings(args)
+    region = load_region(settings.region)
+    sim_url = f"http://127.0.0.1:{args.simulator_port}/v1/feed"
+    sim_feed = FeedConfig(name="simulator", format="native", url=sim_url,
+                          interval_seconds=args.poll_seconds, timeout_seconds=10)
+
+    async def main() -> None:
+        sim_runner = await _start(create_simulator_app(region, seed=args.seed), "127.0.0.1",
+                                  args.simulator_port)
+        app = create_app(settings, region=region, run_ingest=True, ingest_feeds=[sim_feed])
+        api_runner = await _start(app, settings.host, settings.port)
+        base = f"http://{settings.host}:{settings.port}"
+        print(f"WaitLess dev: {region.title} ({len(region.sites)} sites)\n"
+              f"  ranking  {base}/v1/rank?lat=51.2802&lon=1.0789\n"
+              f"  sites    {base}/v1/sites\n  ready    {base}/readyz\n"
+              f"  feed     {sim_url} (simulator, seed {args.seed})\n"
+              f"  live store: {'redis' if settings.redis_url else 'in-process'}; "
+              f"events: {'postgresql' if settings.database_url else 'spool ' + settings.spool_dir}",
+              flush=True)
+        await _serve_forever([api_runner, sim_runner])
+
+    with suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="waitless",
+        description="WaitLess: rank urgent-care sites by travel time plus live waiting time.")
+    parser.add_argument("--version", action="version", version=f"waitless {__version__}")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    dev = commands.add_parser(
+        "dev", help="run simulator, ingestor and API in one process (no setup needed)",
+        description="Start the feed simulator, the ingestor and the API together. Uses Redis "
+                    "and PostgreSQL when WAITLESS_REDIS_URL / WAITLESS_DATABASE_URL are set.")
+    _add_region(dev)
+    _add_listen(dev)
+    dev.add_argument("--simulator-port", type=int, default=DEFAULT_SIMULATOR_PORT,
+                     help=f"port for the feed simulator (default {DEFAULT_SIMULATOR_PORT})")
+    dev.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
+    dev.add_argument("--poll-seconds", type=float, default=15.0,
+                     help="how often the ingestor polls the simulator (default 15)")
+    dev.set_defaults(func=cmd_dev)
+
+    serve = commands.add_parser("serve", help="run the API (reads live state from Redis)",
+                                description="Serve the ranking API, site list, health and "
+                                            "metrics endpoints.")
+    _add_region(serve)
+    _add_listen(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    ingest = commands.add_parser("ingest", help="poll the region's feeds into Redis",
+                                 description="Poll every feed of the region on its interval "
+                                             "and write validated waits to Redis.")
+    _add_region(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    feeds = commands.add_parser("feeds", help="feed tools: simulate, check",
+                                description="Feed tools.")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="COMMAND", required=True)
+    simulate = feed_commands.add_parser(
+        "simulate", help="serve simulated waits in the native feed format",
+        description="Serve realistic, deterministic waits for the region's sites at /v1/feed.")
+    _add_region(simulate)
+    _add_listen(simulate, DEFAULT_SIMULATOR_PORT)
+    simulate.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
+    simulate.set_defaults(func=cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = args.log_level or os.environ.get("WAITLESS_LOG_LEVEL") or "INFO"
+    logging.basicConfig(level=level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except RegionError as exc:
+        print(f"waitless: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""HTTP handlers: read input, call one plain function, answer JSON."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+from aiohttp import web
+
+from routing.errors import OutsideCoverage
+from routing.model import TravelModel
+from waitless import keys
+from waitless.conditions import CONDITIONS
+from waitless.decisions import ranking_event
+from waitless.metrics import CONTENT_TYPE_LATEST
+from waitless.openapi import openapi_document
+from waitless.query import QueryError, parse_rank_query
+from waitless.ranking import estimate_wait, rank
+from waitless.region import Region
+from waitless.status import readiness, sites_status
+
+
+def json_response(data: object, *, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def error_response(status: int, error: str, message: str, **extra: object) -> web.Response:
+    return json_response({"error": error, "message": message, **extra}, status=status)
+
+
+def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float) -> np.ndarray:
+    """Travel seconds in ``region.sites`` order, whatever order the model keeps."""
+    seconds = model.travel_seconds(lat, lon)
+    if model.site_ids == tuple(s.id for s in region.sites):
+        return seconds
+    index = {site_id: i for i, site_id in enumerate(model.site_ids)}
+    return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])
+
+
+async def rank_handler(request: web.Request) -> web.Response:
+    app = request.app
+    region, now = app[keys.REGION], app[keys.CLOCK]()
+    try:
+        rank_request = parse_rank_query(request.query, now=now, tz=region.timezone)
+    except QueryError as exc:
+        app[keys.METRICS].rankings.labels("bad_request").inc()
+        return error_response(400, "bad_request", exc.message, field=exc.field)
+    model = app[keys.TRAVEL][rank_request.mode]
+    try:
+        travel = travel_for_region(model, region, rank_request.lat, rank_request.lon)
+    except OutsideCoverage as exc:
+        app[keys.METRICS].rankings.labels("outside_coverage").inc()
+        return error_response(422, "outside_coverage", str(exc))
+    answer = rank(region, app[keys.SNAPSHOT].observations, rank_request,
+                  travel_seconds=travel, travel_source=model.source, now=now)
+    answer["region"] = region.name
+    app[keys.EVENT_LOG].record(ranking_event(region, rank_request, answer,
+                                             travel_seconds=travel,
+                                             travel_source=model.source, now=now))
+    app[keys.METRICS].rankings.labels("emergency" if answer["emergency"] else "ranked").inc()
+    return json_response(answer)
+
+
+async def sites_handler(request: web.Request) -> web.Response:
+    app = request.app
+    return json_response(sites_status(app[keys.REGION], app[keys.SNAPSHOT], now=app[keys.CLOCK]()))
+
+
+async def conditions_handler(_: web.Request) -> web.Response:
+    return json_response({"conditions": [
+        {"code": c.code, "label": c.label, "treated_by": sorted(c.treated_by),
+         "red_flag": c.red_flag} for c in CONDITIONS.values()
+    ]})
+
+
+async def healthz_handler(_: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz_handler(request: web.Request) -> web.Response:
+    app = request.app
+    ready, body = await readiness(
+        snapshot=app[keys.SNAPSHOT], store=app[keys.LIVE_STORE], event_log=app[keys.EVENT_LOG],
+        travel_note=app[keys.TRAVEL_NOTE],
+        travel_sources={m: t.source for m, t in app[keys.TRAVEL].items()})
+    return json_response(body, status=200 if ready else 503)
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    app = request.app
+    metrics, region, now = app[keys.METRICS], app[keys.REGION], app[keys.CLOCK]()
+    age = app[keys.SNAPSHOT].age_seconds()
+    metrics.snapshot_age.set(age if age is not None else float("nan"))
+    for site in region.sites:
+        for service in site.services:
+            wait = estimate_wait(region, service.kind,
+                                 app[keys.SNAPSHOT].observations.get(f"{site.id}/{service.kind}"),
+                                 now)
+            age_s = wait.age_minutes * 60 if wait.age_minutes is not None else float("nan")
+            metrics.site_wait_age.labels(site.id, service.kind).set(age_s)
+    return web.Response(body=metrics.render(),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def openapi_handler(request: web.Request) -> web.Response:
+    return json_response(openapi_document(request.app[keys.REGION]))

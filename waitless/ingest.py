@@ -1,0 +1,81 @@
+"""The ingestor: one poller per feed, writing validated observations to the live store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import replace
+
+import aiohttp
+
+from feeds.observation import Observation
+from feeds.poller import FeedPoller, Rejection
+from waitless.metrics import Metrics
+from waitless.region import FeedConfig, Region
+from waitless.stores.live import LiveStore
+
+logger = logging.getLogger(__name__)
+
+
+def normalise(region: Region, observations: Sequence[Observation]
+              ) -> tuple[list[Observation], list[Rejection]]:
+    """Give every observation its concrete service and keep only known site services."""
+    accepted: list[Observation] = []
+    rejected: list[Rejection] = []
+    seen: set[str] = set()
+    for obs in observations:
+        site = region.site(obs.site_id)
+        if site is None:
+            rejected.append(Rejection(obs.site_id, obs.service, "unknown_site",
+                                      f"{obs.site_id!r} is not a site of {region.name}"))
+            continue
+        service = site.service(obs.service)
+        if service is None:
+            rejected.append(Rejection(obs.site_id, obs.service, "unknown_service",
+                                      f"{site.name} has no {obs.service} service"))
+            continue
+        obs = replace(obs, service=service.kind)
+        if obs.key() in seen:
+            rejected.append(Rejection(obs.site_id, obs.service, "duplicate_site",
+                                      "the same site service appears twice in one payload"))
+            continue
+        seen.add(obs.key())
+        accepted.append(obs)
+    return accepted, rejected
+
+
+def build_pollers(region: Region, store: LiveStore, session: aiohttp.ClientSession, *,
+                  metrics: Metrics | None = None,
+                  feeds: Sequence[FeedConfig] | None = None) -> list[FeedPoller]:
+    """One poller per polled feed of the region (``feeds`` overrides the region's list)."""
+
+    async def sink(observations: list[Observation]) -> None:
+        if observations:
+            await store.write(region.name, observations)
+
+    def status_sink_for(feed_name: str):
+        async def status_sink(status: dict) -> None:
+            await store.put_feed_status(region.name, feed_name, status)
+        return status_sink
+
+    return [
+        FeedPoller(feed, session, sink, validate=lambda obs: normalise(region, obs),
+                   status_sink=status_sink_for(feed.name), metrics=metrics)
+        for feed in (region.feeds if feeds is None else feeds)
+        if feed.url
+    ]
+
+
+async def run_pollers(pollers: Sequence[FeedPoller]) -> None:
+    """Run pollers side by side; one failing feed never stops the others."""
+    tasks = [asyncio.create_task(p.run(), name=f"poll:{p.feed.name}") for p in pollers]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError):
+                await task

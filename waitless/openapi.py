@@ -1,0 +1,125 @@
+"""The OpenAPI 3.1 description of every endpoint (served at ``/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from waitless import __version__
+from waitless.conditions import CONDITIONS
+from waitless.region import Region
+
+_ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                   "field": {"type": "string"}},
+}
+_NUM_OR_NULL = {"type": ["number", "null"]}
+_STR_OR_NULL = {"type": ["string", "null"]}
+
+_RESULT = {
+    "type": "object",
+    "required": ["site_id", "name", "kind", "open", "wait_minutes", "wait_observed_at",
+                 "wait_status", "predicted_wait_minutes", "travel_minutes", "travel_source",
+                 "total_minutes"],
+    "properties": {
+        "site_id": {"type": "string"}, "name": {"type": "string"}, "town": {"type": "string"},
+        "lat": {"type": "number"}, "lon": {"type": "number"},
+        "kind": {"enum": ["ed", "utc", "miu"]},
+        "open": {"type": "boolean"}, "open_until": _STR_OR_NULL, "open_24h": {"type": "boolean"},
+        "hours_verified": {"type": "boolean"},
+        "wait_minutes": _NUM_OR_NULL, "wait_kind": _STR_OR_NULL,
+        "wait_observed_at": _STR_OR_NULL, "wait_age_minutes": _NUM_OR_NULL,
+        "wait_status": {"enum": ["live", "stale", "unavailable"]},
+        "patients_waiting": {"type": ["integer", "null"]},
+        "predicted_wait_minutes": {"type": "number"},
+        "travel_minutes": {"type": "number"},
+        "travel_source": {"enum": ["road_graph", "estimate"]},
+        "arrival_at": {"type": "string"},
+        "total_minutes": {"type": "number"},
+    },
+}
+
+_RANK = {
+    "type": "object",
+    "required": ["origin", "generated_at", "results", "excluded", "emergency"],
+    "properties": {
+        "region": {"type": "string"},
+        "origin": {"type": "object"},
+        "generated_at": {"type": "string"},
+        "depart_at": {"type": "string"},
+        "condition": _STR_OR_NULL,
+        "age": _NUM_OR_NULL,
+        "advice": {"type": "string"},
+        "emergency": {
+            "oneOf": [{"type": "null"}, {
+                "type": "object", "required": ["call", "message"],
+                "properties": {"call": {"const": "999"}, "condition": {"type": "string"},
+                               "message": {"type": "string"}}}],
+        },
+        "results": {"type": "array", "items": _RESULT},
+        "excluded": {"type": "array", "items": {
+            "type": "object", "required": ["site_id", "reason"],
+            "properties": {"site_id": {"type": "string"}, "name": {"type": "string"},
+                           "reason": {"type": "string"}, "detail": {"type": "string"}}}},
+    },
+}
+
+
+def _param(name: str, description: str, schema: dict[str, Any], *,
+           required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_document(region: Region) -> dict[str, Any]:
+    """The OpenAPI document for this service and region."""
+    rank_params = [
+        _param("lat", "Patient latitude, decimal degrees", {"type": "number", "minimum": -90,
+                                                              "maximum": 90}, required=True),
+        _param("lon", "Patient longitude, decimal degrees", {"type": "number", "minimum": -180,
+                                                               "maximum": 180}, required=True),
+        _param("condition", "What is wrong (see /v1/conditions)",
+               {"type": "string", "enum": sorted(CONDITIONS)}),
+        _param("age", "Patient age in years", {"type": "number", "minimum": 0, "maximum": 130}),
+        _param("depart_at", "When the patient would leave (ISO-8601; no offset means the "
+               f"region's local time, {region.timezone.key}); default now",
+               {"type": "string", "format": "date-time"}),
+        _param("limit", "Most results to return", {"type": "integer", "minimum": 1,
+                                                    "maximum": 100}),
+        _param("mode", "Travel mode", {"type": "string", "enum": ["drive", "walk"]}),
+    ]
+    plain = {"type": "object"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "WaitLess API", "version": __version__,
+                 "description": f"Urgent-care routing for {region.title}."},
+        "paths": {
+            "/v1/rank": {"get": {
+                "summary": "Rank sites by total time to treatment",
+                "parameters": rank_params,
+                "responses": {
+                    "200": _json("Ranking, or a call-999 answer for red-flag conditions", _RANK),
+                    "400": _json("Bad input; the message says what is wrong", _ERROR),
+                    "422": _json("Origin outside the region's coverage", _ERROR),
+                }}},
+            "/v1/sites": {"get": {"summary": "Sites, services, hours and live waits",
+                                  "responses": {"200": _json("Sites", plain)}}},
+            "/v1/conditions": {"get": {"summary": "The condition vocabulary",
+                                       "responses": {"200": _json("Conditions", plain)}}},
+            "/healthz": {"get": {"summary": "Liveness",
+                                 "responses": {"200": _json("Alive", plain)}}},
+            "/readyz": {"get": {"summary": "Readiness and degraded parts",
+                                "responses": {"200": _json("Ready", plain),
+                                              "503": _json("Not ready", plain)}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics",
+                                 "responses": {"200": {"description": "Metrics",
+                                                       "content": {"text/plain": {}}}}}},
+            "/openapi.json": {"get": {"summary": "This document",
+                                      "responses": {"200": _json("OpenAPI", plain)}}},
+        },
+    }

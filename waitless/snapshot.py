@@ -1,0 +1,83 @@
+"""The API's in-process copy of live state, refreshed on change notices.
+
+Requests read only this copy, so a ranking never waits on Redis, and a Redis outage leaves
+the last snapshot in use (with its age shown) instead of failing requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from feeds.observation import Observation
+from waitless.metrics import Metrics
+from waitless.stores.live import LiveStore, StoreError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveSnapshot:
+    observations: dict[str, Observation] = field(default_factory=dict)
+    feed_statuses: dict[str, dict] = field(default_factory=dict)
+    loaded_monotonic: float | None = None
+    error: str | None = None
+    reloads: int = 0
+
+    def age_seconds(self) -> float | None:
+        if self.loaded_monotonic is None:
+            return None
+        return time.monotonic() - self.loaded_monotonic
+
+
+async def reload(snapshot: LiveSnapshot, store: LiveStore, region: str,
+                 metrics: Metrics | None = None) -> bool:
+    """Replace the snapshot from the store; keep the old one on failure."""
+    try:
+        observations = await store.current(region)
+        statuses = await store.feed_statuses(region)
+    except (StoreError, OSError) as exc:
+        if snapshot.error is None:
+            logger.warning("live store unavailable, serving last snapshot: %s", exc)
+        snapshot.error = str(exc)
+        if metrics:
+            metrics.snapshot_reload_errors.inc()
+        return False
+    if snapshot.error is not None:
+        logger.info("live store reachable again")
+    snapshot.observations = observations
+    snapshot.feed_statuses = statuses
+    snapshot.loaded_monotonic = time.monotonic()
+    snapshot.error = None
+    snapshot.reloads += 1
+    return True
+
+
+async def follow(snapshot: LiveSnapshot, store: LiveStore, region: str, *,
+                 refresh_seconds: float, metrics: Metrics | None = None) -> None:
+    """Keep ``snapshot`` current: reload on every change notice and every ``refresh_seconds``."""
+    changed = asyncio.Event()
+
+    async def listen() -> None:
+        while True:
+            try:
+                async for _ in store.changes(region):
+                    changed.set()
+            except (StoreError, OSError) as exc:
+                logger.debug("change subscription dropped: %s", exc)
+            await asyncio.sleep(1.0)
+
+    listener = asyncio.create_task(listen(), name="live-changes")
+    try:
+        while True:
+            await reload(snapshot, store, region, metrics)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), refresh_seconds)
+            changed.clear()
+    finally:
+        listener.cancel()
+        with suppress(asyncio.CancelledError):
+            await listener
