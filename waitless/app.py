@@ -21,7 +21,7 @@ from waitless.metrics import Metrics
 from waitless.region import FeedConfig, Region, load_region
 from waitless.routes import setup_routes
 from waitless.settings import Settings
-from waitless.snapshot import LiveSnapshot, follow
+from waitless.snapshot import LiveSnapshot, follow, reload
 from waitless.stores.events import EventLog
 from waitless.stores.live import LiveStore, MemoryLiveStore
 from waitless.stores.redis_live import RedisLiveStore
@@ -149,6 +149,8 @@ def create_app(settings: Settings, *, region: Region | None = None,
                 await task
 
     async def snapshot_ctx(app: web.Application) -> AsyncIterator[None]:
+        # Load once before serving so the first request already sees live state.
+        await reload(app[keys.SNAPSHOT], app[keys.LIVE_STORE], region.name, app[keys.METRICS])
         task = asyncio.create_task(follow(
             app[keys.SNAPSHOT], app[keys.LIVE_STORE], region.name,
             refresh_seconds=settings.snapshot_refresh_seconds, metrics=app[keys.METRICS]),

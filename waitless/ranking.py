@@ -83,6 +83,10 @@ def estimate_wait(region: Region, kind: str, obs: Observation | None,
                         age_minutes, obs.wait_kind, obs.patients_waiting)
 
 
+def _fresh(region: Region, obs: Observation, now: datetime) -> bool:
+    return (now - obs.observed_at).total_seconds() / 60 <= region.ranking.stale_after_minutes
+
+
 def _eligible(service: Service, request: RankRequest) -> str | None:
     """Why this service cannot see the patient, or ``None`` when it can."""
     if request.condition is not None and request.condition not in service.treats:
@@ -127,8 +131,8 @@ def _choose_service(region: Region, site: Site, request: RankRequest, arrival: d
         if reason is None:
             reason, closes_at = _hours_check(region, service, arrival)
         obs = snapshot.get(f"{site.id}/{service.kind}")
-        if (reason is None and obs is not None and obs.status == "closed"
-                and estimate_wait(region, service.kind, obs, now).status == "live"):
+        reported_closed = obs is not None and obs.status == "closed" and _fresh(region, obs, now)
+        if reason is None and reported_closed:
             reason = "reported_closed"
         if reason is None:
             usable.append((service, closes_at))

@@ -1,0 +1,106 @@
+"""Shared fixtures: the real Redis and PostgreSQL servers, each test run in its own namespace."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from waitless.region import Region, load_region
+from waitless.stores.live import LiveStore, MemoryLiveStore
+from waitless.stores.redis_live import RedisLiveStore
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+REDIS_URL = os.environ.get("WAITLESS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PG_ADMIN_DSN = os.environ.get("WAITLESS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, skipping the test (with the reason) when it is absent."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference data {path} is not available on this machine")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def kent() -> Region:
+    return load_region("kent-medway")
+
+
+@pytest.fixture
+def fixed_now() -> datetime:
+    # A Tuesday in November (GMT), mid-morning: every Kent & Medway service is open.
+    return datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def redis_prefix() -> Iterator[str]:
+    """A key prefix for this test run; every key under it is deleted afterwards."""
+    prefix = f"waitless-test-{uuid.uuid4().hex[:10]}"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc} (.ci/run starts it)")
+    yield prefix
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """A fresh database for this test run, dropped afterwards."""
+    name = f"waitless_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {exc} (.ci/run starts it)")
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def live_store(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[LiveStore]:
+    """Each live-store test runs against both implementations."""
+    if request.param == "memory":
+        store: LiveStore = MemoryLiveStore()
+    else:
+        prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+        store = RedisLiveStore(aioredis.from_url(REDIS_URL), prefix=prefix)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def redis_store_factory(redis_prefix: str):
+    def make() -> RedisLiveStore:
+        return RedisLiveStore(aioredis.from_url(REDIS_URL),
+                              prefix=f"{redis_prefix}:{uuid.uuid4().hex[:6]}")
+    return make
