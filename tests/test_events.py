@@ -1,0 +1,149 @@
+"""The event log against the real PostgreSQL server, including an outage and replay."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.tcpproxy import TcpProxy
+from waitless.privacy import coarse_cell
+from waitless.stores.events import EventLog
+from waitless.stores.spool import Spool, SpoolFull
+
+
+def event(n: int) -> dict:
+    cell, lat, lon = coarse_cell(51.2802, 1.0789)
+    return {
+        "event_id": str(uuid.uuid4()), "occurred_at": datetime(2026, 11, 24, 10, n % 60,
+                                                                tzinfo=UTC).isoformat(),
+        "region": "kent-medway", "origin_cell": cell, "origin_lat_coarse": lat,
+        "origin_lon_coarse": lon, "condition": "sprain_strain", "age_band": "16-64",
+        "mode": "drive", "emergency": False, "recommended_site": "RVVKC",
+        "recommended_kind": "utc", "nearest_site": "RVVKC", "nearest_kind": "utc",
+        "nearest_ed": "RVV01", "estimated_minutes": 60.5 + n, "nearest_ed_minutes": 25.0,
+        "results_count": 17, "travel_source": "estimate",
+    }
+
+
+async def count_rows(dsn: str, region: str = "kent-medway") -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM ranking_events WHERE region = $1",
+                                   region)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def clean_db(pg_dsn: str) -> str:
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute("DROP TABLE IF EXISTS ranking_events, schema_migrations")
+    finally:
+        await conn.close()
+    return pg_dsn
+
+
+async def test_events_are_batched_into_postgresql_with_coarse_origin(clean_db, tmp_path):
+    log = EventLog(clean_db, Spool(tmp_path, max_bytes=10**6), batch_size=50,
+                   flush_seconds=0.05)
+    await log.start()
+    events = [event(n) for n in range(120)]
+    for e in events:
+        log.record(e)
+    await asyncio.sleep(0.5)
+    await log.stop()
+    conn = await asyncpg.connect(clean_db)
+    try:
+        rows = await conn.fetch("SELECT * FROM ranking_events ORDER BY estimated_minutes")
+        columns = {r["column_name"] for r in await conn.fetch(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'ranking_events'")}
+    finally:
+        await conn.close()
+    assert len(rows) == 120
+    assert [r["estimated_minutes"] for r in rows] == [e["estimated_minutes"] for e in events]
+    assert {(r["origin_lat_coarse"], r["origin_lon_coarse"]) for r in rows} == {(51.29, 1.07)}
+    assert not {"lat", "lon", "origin_lat", "origin_lon", "ip"} & columns
+    assert log.spool.segments() == []
+
+
+async def test_outage_spools_events_and_replays_every_one_once(clean_db, tmp_path):
+    host_port = clean_db.split("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":")
+    proxy = TcpProxy(host, int(port))
+    await proxy.start()
+    dsn_via_proxy = clean_db.replace(host_port, f"127.0.0.1:{proxy.port}")
+    log = EventLog(dsn_via_proxy, Spool(tmp_path, max_bytes=10**7), batch_size=25,
+                   flush_seconds=0.05)
+    await log.start()
+    for n in range(30):
+        log.record(event(n))
+    await asyncio.sleep(0.4)
+    assert await count_rows(clean_db) == 30
+
+    await proxy.stop()  # PostgreSQL unreachable
+    for n in range(30, 230):
+        log.record(event(n))
+        if n % 20 == 0:
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.5)
+    assert log.spool.event_count() > 0
+    assert await count_rows(clean_db) < 230
+    assert not log.database_ok
+
+    await proxy.start()  # back on the same port
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        if await count_rows(clean_db) == 230 and not log.spool.segments():
+            break
+    await log.stop()
+    await proxy.stop()
+    assert await count_rows(clean_db) == 230
+    assert log.spool.segments() == []
+    assert log.metrics.events_spooled._value.get() > 0
+
+
+async def test_replaying_a_segment_twice_does_not_duplicate(clean_db, tmp_path):
+    spool = Spool(tmp_path, max_bytes=10**6)
+    batch = [event(n) for n in range(10)]
+    spool.append(batch)
+    first = EventLog(clean_db, spool)
+    await first.start()
+    await first.stop()
+    spool.append(batch)  # as if a crash happened after commit but before the delete
+    second = EventLog(clean_db, spool)
+    await second.start()
+    await second.replay_spool()
+    await second.stop()
+    assert await count_rows(clean_db) == 10
+
+
+async def test_without_a_database_events_are_kept_in_the_spool(tmp_path):
+    log = EventLog(None, Spool(tmp_path, max_bytes=10**6), flush_seconds=0.05)
+    await log.start()
+    for n in range(7):
+        log.record(event(n))
+    await log.stop()
+    assert log.spool.event_count() == 7
+
+
+def test_full_spool_refuses_new_segments(tmp_path: Path):
+    spool = Spool(tmp_path, max_bytes=2000)
+    spool.append([event(0)])
+    with pytest.raises(SpoolFull):
+        spool.append([event(n) for n in range(20)])
+    assert spool.event_count() == 1
+
+
+async def test_migrations_are_idempotent(clean_db):
+    from waitless.stores.migrations import migrate
+    conn = await asyncpg.connect(clean_db)
+    try:
+        assert await migrate(conn) == await migrate(conn)
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") >= 1
+    finally:
+        await conn.close()
