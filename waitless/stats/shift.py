@@ -124,14 +124,18 @@ def _breaks(data: dict[tuple[str, dt.date], tuple[int, int, int]], orgs: list[st
                     "changes": [{k: d[k] for k in ("metric", "before", "after", "factor")}
                                 for d in matches]})
     configured = {(b["org"], b["month"]) for b in out}
+    unexplained: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for d in detected:
-        if (d["org"], d["month"]) in configured:
-            continue
-        description = (f"{d['org']} {d['metric']} changed from {d['before']} to {d['after']} "
-                       f"between consecutive months (more than {config.break_factor}x)")
-        out.append({"org": d["org"], "month": d["month"], "source": "detected",
+        if (d["org"], d["month"]) not in configured:
+            unexplained.setdefault((d["org"], d["month"]), []).append(d)
+    for (org, month), changes in unexplained.items():
+        what = "; ".join(f"{d['metric']} {d['before']} -> {d['after']}" for d in changes)
+        description = (f"{org} changed by more than {config.break_factor}x from the previous "
+                       f"month ({what}); not a configured break")
+        out.append({"org": org, "month": month, "source": "detected",
                     "description": description, "detected": True,
-                    "changes": [{k: d[k] for k in ("metric", "before", "after", "factor")}]})
+                    "changes": [{k: d[k] for k in ("metric", "before", "after", "factor")}
+                                for d in changes]})
     for item in out:
         item["position"] = _position(dt.date.fromisoformat(item["month"] + "-01"), base, per)
         item["spans_comparison"] = item["position"] not in ("before baseline", "after period")
@@ -139,9 +143,11 @@ def _breaks(data: dict[tuple[str, dt.date], tuple[int, int, int]], orgs: list[st
 
 
 def _rating(shift_pp: float, config: StatsConfig) -> str:
-    if shift_pp >= config.target_shift_pp:
+    # Rounded so a shift of exactly the target is not lost to floating-point noise.
+    shift = round(shift_pp, 9)
+    if shift >= config.target_shift_pp:
         return "green"
-    return "amber" if shift_pp >= config.amber_shift_pp else "red"
+    return "amber" if shift >= config.amber_shift_pp else "red"
 
 
 def compute_shift(rows: Iterable[Mapping[str, Any]], *, config: StatsConfig,
