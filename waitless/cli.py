@@ -15,6 +15,7 @@ from aiohttp import web
 from waitless import __version__
 from waitless.region import FeedConfig, RegionError, load_region
 from waitless.settings import Settings, settings_from_env
+from waitless.stats import cli as stats_cli
 
 logger = logging.getLogger("waitless")
 
@@ -183,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_listen(simulate, DEFAULT_SIMULATOR_PORT)
     simulate.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
     simulate.set_defaults(func=cmd_simulate)
+
+    stats_cli.register(commands)
     return parser
 
 
