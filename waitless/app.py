@@ -26,6 +26,7 @@ from waitless.stores.events import EventLog
 from waitless.stores.live import LiveStore, MemoryLiveStore
 from waitless.stores.redis_live import RedisLiveStore
 from waitless.stores.spool import Spool
+from waitless.web import security_headers_middleware, setup_pages
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,8 @@ def create_app(settings: Settings, *, region: Region | None = None,
     travel
         Travel models by mode; loaded for the region when not given.
     """
-    app = web.Application(middlewares=[observe_middleware], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[observe_middleware, security_headers_middleware],
+                          client_max_size=64 * 1024)
     region = region or load_region(settings.region)
     app[keys.SETTINGS] = settings
     app[keys.REGION] = region
@@ -165,6 +167,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
     if run_ingest:
         app.cleanup_ctx.append(ingest_ctx)
     app.cleanup_ctx.append(snapshot_ctx)
+    setup_pages(app)
     setup_routes(app)
     logger.info("region %s: %d sites, %d feeds; %s", region.name, len(region.sites),
                 len(region.feeds), note)

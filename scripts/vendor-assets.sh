@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Refresh the vendored front-end assets from the npm registry (versions pinned here).
+set -euo pipefail
+NHSUK=10.6.1
+CHARTJS=4.6.1
+here=$(cd "$(dirname "$0")/.." && pwd)
+dest="$here/waitless/static/vendor"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+npm pack --silent "nhsuk-frontend@$NHSUK" "chart.js@$CHARTJS" >/dev/null
+mkdir nhsuk chartjs
+tar xzf "nhsuk-frontend-$NHSUK.tgz" -C nhsuk
+tar xzf "chart.js-$CHARTJS.tgz" -C chartjs
+rm -rf "$dest/nhsuk-frontend" "$dest/chart.js"
+mkdir -p "$dest/nhsuk-frontend" "$dest/chart.js"
+cp nhsuk/package/dist/nhsuk/nhsuk-frontend.min.css nhsuk/package/dist/nhsuk/nhsuk-frontend.min.js \
+   "$dest/nhsuk-frontend/"
+cp -r nhsuk/package/dist/nhsuk/assets "$dest/nhsuk-frontend/"
+cp chartjs/package/dist/chart.umd.min.js "$dest/chart.js/"
+echo "vendored nhsuk-frontend $NHSUK and chart.js $CHARTJS into $dest"
