@@ -72,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     import aiohttp
 
-    from waitless.ingest import build_pollers, run_pollers
+    from waitless.ingest import build_pollers, run_pollers, with_feed_urls
     from waitless.metrics import Metrics
     from waitless.stores.redis_live import RedisLiveStore
 
@@ -86,7 +86,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     async def main() -> None:
         store = RedisLiveStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
         async with aiohttp.ClientSession() as session:
-            pollers = build_pollers(region, store, session, metrics=Metrics())
+            feeds = with_feed_urls(region.feeds, settings.feed_urls)
+            pollers = build_pollers(region, store, session, metrics=Metrics(), feeds=feeds)
             logger.info("ingesting %d feeds for %s", len(pollers), region.name)
             try:
                 await run_pollers(pollers)
@@ -197,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except RegionError as exc:
+    except (RegionError, ValueError) as exc:
         print(f"waitless: {exc}", file=sys.stderr)
         return 2
 

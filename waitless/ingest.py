@@ -46,6 +46,17 @@ def normalise(region: Region, observations: Sequence[Observation]
     return accepted, rejected
 
 
+def with_feed_urls(feeds: Sequence[FeedConfig], urls: Sequence[tuple[str, str]]
+                   ) -> list[FeedConfig]:
+    """Feeds with deployment-specific URLs put in place of the region file's."""
+    overrides = dict(urls)
+    unknown = set(overrides) - {f.name for f in feeds}
+    if unknown:
+        msg = f"WAITLESS_FEED_URLS names unknown feed(s): {', '.join(sorted(unknown))}"
+        raise ValueError(msg)
+    return [replace(f, url=overrides.get(f.name, f.url)) for f in feeds]
+
+
 def build_pollers(region: Region, store: LiveStore, session: aiohttp.ClientSession, *,
                   metrics: Metrics | None = None,
                   feeds: Sequence[FeedConfig] | None = None) -> list[FeedPoller]:

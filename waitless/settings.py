@@ -13,6 +13,7 @@ WAITLESS_GRAPH_CACHE       folder holding built road-graph tables               
 WAITLESS_HOST              address ``serve``/``dev`` listen on                         127.0.0.1
 WAITLESS_PORT              port ``serve``/``dev`` listen on                            8080
 WAITLESS_LOG_LEVEL         logging level                                               INFO
+WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
 =========================  ==========================================================  =============
 """
 
@@ -35,6 +36,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
+    feed_urls: tuple[tuple[str, str], ...] = ()
     # How often the API reloads the whole live snapshot even without a change notice, seconds.
     snapshot_refresh_seconds: float = 5.0
     # Event batching: flush when this many events are queued or this much time has passed.
@@ -65,4 +67,17 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         host=get("HOST") or defaults.host,
         port=int(get("PORT") or defaults.port),
         log_level=get("LOG_LEVEL") or defaults.log_level,
+        feed_urls=parse_feed_urls(get("FEED_URLS") or ""),
     )
+
+
+def parse_feed_urls(text: str) -> tuple[tuple[str, str], ...]:
+    """``"a=http://x,b=http://y"`` -> ``(("a", "http://x"), ("b", "http://y"))``."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, url = item.partition("=")
+        if not sep or not name.strip() or not url.strip():
+            msg = f"WAITLESS_FEED_URLS entry {item!r} is not name=url"
+            raise ValueError(msg)
+        pairs.append((name.strip(), url.strip()))
+    return tuple(pairs)

@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY waitless ./waitless
+COPY feeds ./feeds
+COPY routing ./routing
+COPY load_tests ./load_tests
+RUN pip install --no-cache-dir .
+USER nobody
+EXPOSE 8080
+CMD ["waitless", "serve", "--host", "0.0.0.0", "--port", "8080"]
