@@ -44,6 +44,9 @@ class Observation:
         Name of the feed that produced it.
     timestamp_from_source
         False when the source had no timestamp and the fetch time was used instead.
+    wait_p95_minutes
+        The wait most (95%) patients are seen within, where the source publishes it next
+        to a median (Hong Kong); ``None`` otherwise.
     """
 
     site_id: str
@@ -55,6 +58,7 @@ class Observation:
     patients_waiting: int | None = None
     feed: str = ""
     timestamp_from_source: bool = True
+    wait_p95_minutes: float | None = None
 
     def key(self) -> str:
         """Live-store key: ``site_id/service``."""

@@ -6,20 +6,35 @@ Every adapter is a function with this signature, registered here by format name:
           options: Mapping[str, Any]) -> list[Observation]
 
 ``options`` are the feed's extra keys from the region file. Adapters raise
-:class:`feeds.errors.FeedParseError` with a message that names the problem.
+:class:`feeds.errors.FeedParseError` with a message that names the problem when the payload's
+*structure* is wrong. Values are judged later by :mod:`feeds.validate`: an unmapped site name
+or an unreadable wait is passed through for validation to reject, one site at a time
+(see :mod:`feeds.adapters._common`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from feeds.adapters import native
+from feeds.adapters import alberta, bc_push, hk_ha, htmltable, jsonmap, native, ni_arcgis
 from feeds.observation import Observation
 
 Adapter = Callable[..., list[Observation]]
 
 ADAPTERS: dict[str, Adapter] = {
     "native": native.parse,
+    "jsonmap": jsonmap.parse,
+    "htmltable": htmltable.parse,
+    "hk_ha": hk_ha.parse,
+    "alberta": alberta.parse,
+    "ni_arcgis": ni_arcgis.parse,
+    "bc_push": bc_push.parse,
+}
+
+# What each format's body is, for the content-type check in feeds.validate.check_body.
+BODY_TYPES: dict[str, str] = {
+    "native": "json", "jsonmap": "json", "hk_ha": "json", "alberta": "json",
+    "ni_arcgis": "json", "bc_push": "json", "htmltable": "html",
 }
 
 

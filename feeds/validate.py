@@ -1,0 +1,317 @@
+"""Validation before anything reaches the live store: pure functions over data.
+
+Two entry points for the poller::
+
+    check_body(body, *, feed, settings, content_type=None, content_length=None) -> None
+        raises BodyRejected (a FeedParseError whose ``reason`` is one of BODY_REASONS)
+    validate_observations(observations, *, region, now, last_good=(), settings=None)
+        -> ValidationResult(accepted, rejected)
+
+Settings come from the region file's ``[validation]`` table (:func:`settings_for`); the
+staleness limit is ``[ranking] stale_after_minutes``. Every rejection carries a stable,
+machine-readable ``reason`` from :data:`REASONS` (documented in ``docs/feeds.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from feeds.adapters import BODY_TYPES
+from feeds.errors import FeedParseError
+from feeds.observation import SITE_STATUSES, WAIT_KINDS, Observation
+from waitless.region import FeedConfig, Region, RegionError
+
+REASONS: dict[str, str] = {
+    "unknown_site": "the site id is not in the region (map the source's name in `sites`)",
+    "unknown_service": "the site does not offer that service",
+    "duplicate_site": "the payload reports the same site and service more than once",
+    "invalid_field": "status, wait kind or timestamp is not a valid value",
+    "not_numeric": "the wait is not a finite number",
+    "negative_wait": "the wait is below zero",
+    "implausible_high": "the wait is above max_wait_minutes for the service",
+    "implausible_low": "the wait is below min_wait_minutes for the service",
+    "suspicious_zero": "a zero wait right after a busy figure",
+    "sudden_jump": "the wait moved too far, too fast, from the last good figure",
+    "future_timestamp": "observed_at is later than now plus the clock-skew allowance",
+    "stale": "observed_at is older than the staleness limit",
+    "older_than_last_good": "observed_at is before the last good figure's",
+}
+BODY_REASONS: dict[str, str] = {
+    "empty_body": "the response body is empty",
+    "oversized": "the body is larger than max_body_bytes",
+    "truncated": "the body is shorter than announced or ends mid-document",
+    "wrong_content_type": "the content type does not fit the feed's format",
+}
+_CONTENT_TYPES: dict[str, tuple[str, ...]] = {
+    # text/plain: static hosts and ArcGIS mirrors often serve JSON as plain text.
+    "json": ("application/json", "text/json", "text/plain", "text/javascript"),
+    "html": ("text/html", "application/xhtml+xml"),
+}
+
+
+class BodyRejected(FeedParseError):
+    """A response body refused before parsing; ``reason`` is one of :data:`BODY_REASONS`."""
+
+    def __init__(self, msg: str, *, reason: str) -> None:
+        super().__init__(msg)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    site_id: str
+    service: str | None
+    reason: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"site_id": self.site_id, "service": self.service, "reason": self.reason,
+                "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    accepted: list[Observation]
+    rejected: list[Rejection]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationSettings:
+    """Limits for :func:`validate_observations` and :func:`check_body` (minutes, bytes).
+
+    Attributes
+    ----------
+    max_wait_minutes, min_wait_minutes
+        Plausible range per service kind; outside it is ``implausible_high`` / ``_low``.
+    jump_factor, jump_floor_minutes, jump_window_minutes
+        A wait is a ``sudden_jump`` when it differs from the last good figure by more than
+        ``jump_floor_minutes`` *and* by more than ``jump_factor`` times (either way), and
+        that figure is under ``jump_window_minutes`` old. A real change is therefore held
+        back for at most the window; a one-off glitch never gets through.
+    zero_suspect_after_minutes
+        A zero wait is ``suspicious_zero`` when the last good figure (still fresh) was at
+        least this many minutes: queues drain, they do not vanish.
+    clock_skew_minutes
+        How far in the future ``observed_at`` may be.
+    stale_after_minutes
+        Older figures are ``stale`` (the region's ``[ranking] stale_after_minutes``).
+    max_body_bytes
+        Larger bodies are ``oversized``.
+    """
+
+    max_wait_minutes: Mapping[str, float] = field(
+        default_factory=lambda: {"ed": 1440.0, "utc": 720.0, "miu": 720.0})
+    min_wait_minutes: Mapping[str, float] = field(
+        default_factory=lambda: {"ed": 0.0, "utc": 0.0, "miu": 0.0})
+    jump_factor: float = 4.0
+    jump_floor_minutes: float = 90.0
+    jump_window_minutes: float = 60.0
+    zero_suspect_after_minutes: float = 30.0
+    clock_skew_minutes: float = 5.0
+    stale_after_minutes: float = 90.0
+    max_body_bytes: int = 2_000_000
+
+
+def settings_for(region: Region) -> ValidationSettings:
+    """Validation settings from the region's ``[validation]`` table, defaults elsewhere."""
+    raw = dict(region.sections.get("validation", {}))
+    defaults = ValidationSettings()
+    known = {f.name for f in fields(ValidationSettings)} - {"stale_after_minutes"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        msg = f"[validation]: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
+        raise RegionError(msg)
+    for key in ("max_wait_minutes", "min_wait_minutes"):
+        raw[key] = {**getattr(defaults, key), **raw.get(key, {})}
+    return ValidationSettings(**raw, stale_after_minutes=region.ranking.stale_after_minutes)
+
+
+def check_body(body: bytes, *, feed: FeedConfig, settings: ValidationSettings,
+               content_type: str | None = None, content_length: int | None = None) -> None:
+    """Refuse a body that cannot be a good payload for ``feed``, before parsing it.
+
+    Parameters
+    ----------
+    body
+        The bytes read (read at most ``settings.max_body_bytes + 1`` of them).
+    feed
+        The feed; its format decides JSON or HTML, and a ``content_types`` option (list)
+        replaces the accepted media types.
+    content_type, content_length
+        The response headers, when there are any (``None`` offline).
+
+    Raises
+    ------
+    BodyRejected
+        With ``reason`` ``empty_body``, ``oversized``, ``truncated`` or ``wrong_content_type``.
+    """
+    body_type = BODY_TYPES.get(feed.format, "json")
+    if not body.strip():
+        msg = f"feed {feed.name}: empty body"
+        raise BodyRejected(msg, reason="empty_body")
+    if len(body) > settings.max_body_bytes:
+        msg = f"feed {feed.name}: body over {settings.max_body_bytes} bytes"
+        raise BodyRejected(msg, reason="oversized")
+    if content_length is not None and len(body) < content_length:
+        msg = f"feed {feed.name}: got {len(body)} of {content_length} announced bytes"
+        raise BodyRejected(msg, reason="truncated")
+    if content_type is not None:
+        media_type = content_type.split(";")[0].strip().lower()
+        allowed = tuple(feed.options.get("content_types", _CONTENT_TYPES[body_type]))
+        if media_type not in allowed and not (body_type == "json" and media_type.endswith("+json")):
+            msg = f"feed {feed.name}: content type {media_type!r}, expected one of {allowed}"
+            raise BodyRejected(msg, reason="wrong_content_type")
+    if _ends_early(body, body_type):
+        msg = f"feed {feed.name}: the {body_type} document ends early"
+        raise BodyRejected(msg, reason="truncated")
+
+
+def _ends_early(body: bytes, body_type: str) -> bool:
+    text = body.strip()
+    if body_type == "json":
+        return not text.endswith((b"}", b"]"))
+    lowered = text.lower()
+    return b"<html" in lowered and not lowered.endswith(b"</html>")
+
+
+def validate_observations(observations: Iterable[Observation], *, region: Region,
+                          now: datetime, last_good: Iterable[Observation] = (),
+                          settings: ValidationSettings | None = None) -> ValidationResult:
+    """Split a parsed payload into accepted observations and rejections.
+
+    Parameters
+    ----------
+    observations
+        One payload's observations, as an adapter returned them.
+    region
+        Sites and the services they offer.
+    now
+        The current time (timezone-aware).
+    last_good
+        The latest accepted observation per site and service, if any (for jump, zero and
+        ordering checks); omit for offline checks.
+    settings
+        Limits; :func:`settings_for` ``(region)`` when omitted.
+
+    Returns
+    -------
+    ``ValidationResult(accepted, rejected)``; each input ends up in exactly one list, in
+    input order. A ``None`` wait (no figure published) is accepted when the rest is valid.
+    """
+    settings = settings or settings_for(region)
+    items = list(observations)
+    history = {}
+    for previous in last_good:
+        kind = _service_kind(region, previous)
+        if kind is not None:
+            history[(previous.site_id, kind)] = previous
+    kinds = [_service_kind(region, obs) for obs in items]
+    counts = Counter((obs.site_id, kind) for obs, kind in zip(items, kinds, strict=True)
+                     if kind is not None)
+    accepted, rejected = [], []
+    for obs, kind in zip(items, kinds, strict=True):
+        problem = _problem(obs, kind, region, now, settings, history, counts)
+        if problem is None:
+            accepted.append(obs)
+        else:
+            rejected.append(Rejection(obs.site_id, obs.service, *problem))
+    return ValidationResult(accepted, rejected)
+
+
+def _service_kind(region: Region, obs: Observation) -> str | None:
+    site = region.site(obs.site_id) if isinstance(obs.site_id, str) else None
+    if site is None:
+        return None
+    service = site.service(obs.service) if obs.service is None or isinstance(
+        obs.service, str) else None
+    return service.kind if service is not None else None
+
+
+def _problem(obs: Observation, kind: str | None, region: Region, now: datetime,
+             settings: ValidationSettings, history: dict[tuple[str, str], Observation],
+             counts: Counter[tuple[str, str]]) -> tuple[str, str] | None:
+    site = region.site(obs.site_id) if isinstance(obs.site_id, str) else None
+    if site is None:
+        return "unknown_site", f"{obs.site_id!r} is not a site of region {region.name}"
+    if kind is None:
+        offered = ", ".join(s.kind for s in site.services)
+        return "unknown_service", f"{site.id} offers {offered}, not {obs.service!r}"
+    if counts[(obs.site_id, kind)] > 1:
+        return "duplicate_site", f"{site.id}/{kind} appears {counts[(obs.site_id, kind)]} times"
+    field_problem = _field_problem(obs)
+    if field_problem:
+        return "invalid_field", field_problem
+    age_minutes = (now - obs.observed_at).total_seconds() / 60
+    if -age_minutes > settings.clock_skew_minutes:
+        return "future_timestamp", f"observed_at {obs.observed_at.isoformat()} is " \
+            f"{-age_minutes:.0f} min ahead of now"
+    if age_minutes > settings.stale_after_minutes:
+        return "stale", f"observed_at is {age_minutes:.0f} min old " \
+            f"(limit {settings.stale_after_minutes:g})"
+    previous = history.get((obs.site_id, kind))
+    if previous is not None and obs.observed_at < previous.observed_at:
+        return "older_than_last_good", f"observed_at is before the last good " \
+            f"{previous.observed_at.isoformat()}"
+    for value in (obs.wait_minutes, obs.wait_p95_minutes):
+        value_problem = _value_problem(value, kind, settings)
+        if value_problem:
+            return value_problem
+    if obs.wait_minutes is None or previous is None or not _is_number(previous.wait_minutes):
+        return None
+    return _history_problem(obs.wait_minutes, obs.observed_at, previous, settings)
+
+
+def _field_problem(obs: Observation) -> str | None:
+    if obs.status not in SITE_STATUSES:
+        return f"status {obs.status!r} is not one of {', '.join(SITE_STATUSES)}"
+    if obs.wait_kind not in WAIT_KINDS:
+        return f"wait_kind {obs.wait_kind!r} is not one of {', '.join(WAIT_KINDS)}"
+    if not isinstance(obs.observed_at, datetime) or obs.observed_at.tzinfo is None:
+        return f"observed_at {obs.observed_at!r} is not a timezone-aware time"
+    if (_is_number(obs.wait_minutes) and _is_number(obs.wait_p95_minutes)
+            and obs.wait_p95_minutes < obs.wait_minutes):
+        return f"p95 {obs.wait_p95_minutes:g} min is below the median {obs.wait_minutes:g} min"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _value_problem(value: Any, kind: str, settings: ValidationSettings) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    if not _is_number(value):
+        return "not_numeric", f"wait {value!r} is not a number of minutes"
+    if value < 0:
+        return "negative_wait", f"wait {value:g} min is negative"
+    high = settings.max_wait_minutes.get(kind, math.inf)
+    if value > high:
+        return "implausible_high", f"wait {value:g} min at a {kind} is above {high:g} min"
+    low = settings.min_wait_minutes.get(kind, 0.0)
+    if value < low:
+        return "implausible_low", f"wait {value:g} min at a {kind} is below {low:g} min"
+    return None
+
+
+def _history_problem(wait_minutes: float, observed_at: datetime, previous: Observation,
+                     settings: ValidationSettings) -> tuple[str, str] | None:
+    gap = observed_at - previous.observed_at
+    before = float(previous.wait_minutes)
+    if (wait_minutes == 0 and before >= settings.zero_suspect_after_minutes
+            and gap <= timedelta(minutes=settings.stale_after_minutes)):
+        return "suspicious_zero", f"0 min right after {before:g} min " \
+            f"({gap.total_seconds() / 60:.0f} min earlier)"
+    if gap > timedelta(minutes=settings.jump_window_minutes):
+        return None
+    low, high = sorted((wait_minutes, before))
+    if high - low > settings.jump_floor_minutes and high > settings.jump_factor * max(low, 1.0):
+        return "sudden_jump", f"{before:g} -> {wait_minutes:g} min within " \
+            f"{gap.total_seconds() / 60:.0f} min (factor {settings.jump_factor:g}, " \
+            f"floor {settings.jump_floor_minutes:g} min)"
+    return None
