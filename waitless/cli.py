@@ -12,6 +12,7 @@ from contextlib import suppress
 
 from aiohttp import web
 
+from feeds import cli as feeds_cli
 from waitless import __version__
 from waitless.region import FeedConfig, RegionError, load_region
 from waitless.settings import Settings, settings_from_env
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_listen(simulate, DEFAULT_SIMULATOR_PORT)
     simulate.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
     simulate.set_defaults(func=cmd_simulate)
+    feeds_cli.register_check(feed_commands)
 
     stats_cli.register(commands)
     return parser
