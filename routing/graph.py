@@ -113,7 +113,7 @@ def routable_graph(G: nx.MultiDiGraph, mode: str, settings: GraphSettings,
 
 
 def graph_arrays(G: nx.MultiDiGraph) -> GraphArrays:
-    """Arrays of a routable graph (nodes in ``G``'s order; parallel edges reduced to the fastest)."""
+    """Arrays of a routable graph, nodes in ``G``'s order, parallel edges reduced to the fastest."""
     osmids = np.fromiter(G.nodes, dtype=np.int64, count=len(G))
     index = {osmid: i for i, osmid in enumerate(osmids.tolist())}
     lat = np.array([G.nodes[n]["y"] for n in G.nodes], dtype=np.float64)

@@ -118,8 +118,9 @@ def default_speed_kph(highway: Any, defaults_kph: Mapping[str, float]) -> float:
     return float(defaults_kph.get("other", FALLBACK_SPEED_KPH))
 
 
-def edge_speed_kph(attrs: Mapping[str, Any], defaults_kph: Mapping[str, float]) -> tuple[float, str]:
-    """Speed in km per hour for one edge, and where it came from (``"maxspeed"``/``"default"``)."""
+def edge_speed_kph(attrs: Mapping[str, Any],
+                   defaults_kph: Mapping[str, float]) -> tuple[float, str]:
+    """Speed in km per hour for one edge and its origin, ``"maxspeed"`` or ``"default"``."""
     highway = _first_highway(attrs.get("highway"))
     tagged = parse_maxspeed_kph(attrs.get("maxspeed"), highway=highway,
                                 oneway=bool(attrs.get("oneway", False)))
