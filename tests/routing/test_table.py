@@ -64,3 +64,15 @@ def test_snap_sites_finds_nearest_and_rejects_far_sites():
     with pytest.raises(GraphBuildError, match=r"FAR \(5\.6 km\)"):
         snap_sites(tree, ["NEAR", "FAR"], np.array([51.0, 51.06]), np.array([1.0, 1.0]),
                    max_snap_m=2000)
+
+
+def test_synthetic_benchmark_graph_is_strongly_connected_with_one_way_links():
+    from scipy.sparse.csgraph import connected_components
+
+    from routing.bench import synthetic_graph
+
+    arrays = synthetic_graph(2_500)
+    assert 2_000 < arrays.n_nodes <= 2_500
+    assert connected_components(arrays.csr, directed=True, connection="strong")[0] == 1
+    has_edge = arrays.csr != 0
+    assert (has_edge != has_edge.T).nnz > 0  # some links exist in one direction only
