@@ -54,6 +54,10 @@ def _graph_key(source: GraphSource | None, mode: str, settings: GraphSettings) -
     return {"source": None if source is None else source.describe(), "mode": mode, **speeds}
 
 
+def _settings_only(key: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in key.items() if k != "source"}
+
+
 def _previous_graph_meta(directory: Path) -> dict[str, Any] | None:
     if not (directory / "graph.npz").is_file():
         return None
@@ -119,6 +123,10 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
             msg = f"--reuse-graph: no cached {mode} graph in {directory}; build it from a source"
             raise GraphBuildError(msg)
         progress(f"[{mode}] reusing the cached graph in {directory} (OSM not read)")
+        if _settings_only(previous.get("key", {})) != _settings_only(
+                _graph_key(None, mode, settings)):
+            progress(f"[{mode}] warning: the cached graph was built with other speed settings; "
+                     "rebuild from the OSM source to apply the current ones")
         arrays, graph_meta = io.load_graph(directory), previous
     elif source is None:
         msg = "no OSM source given: pass --osm-file, --place or --bbox (or --reuse-graph)"

@@ -1,6 +1,7 @@
 """End-to-end build and query on the hand-written street square (no real extract needed)."""
 
 import argparse
+import bz2
 import json
 import shutil
 
@@ -99,6 +100,27 @@ def test_same_file_is_reused_automatically(grid_osm, tmp_path):
     second = build_mode(_region(), "drive", source=source, cache_root=tmp_path,
                         progress=lambda _: None)
     assert first.meta["reused_graph"] is False and second.meta["reused_graph"] is True
+
+
+def test_bz2_file_builds_the_same_graph(grid_osm, tmp_path):
+    packed = tmp_path / "grid.osm.bz2"
+    packed.write_bytes(bz2.compress(grid_osm.read_bytes()))
+    result = build_mode(_region(), "drive", source=GraphSource(osm_file=packed),
+                        cache_root=tmp_path / "c", progress=lambda _: None)
+    model = RoadGraphTravel.load(tmp_path / "c", "grid")
+    assert result.meta["n_nodes"] == 8
+    assert model.travel_seconds(*corner("A"))[1] == pytest.approx(
+        _seconds("A", "B", 20 * KPH_PER_MPH), rel=1e-3)
+
+
+def test_reusing_a_graph_built_with_other_speeds_warns(grid_osm, tmp_path):
+    build_mode(_region(), "drive", source=GraphSource(osm_file=grid_osm), cache_root=tmp_path,
+               progress=lambda _: None)
+    faster = make_region("grid", [("SA", *corner("A"))], {"default_speeds_kph": {"other": 90}})
+    said = []
+    build_mode(faster, "drive", source=None, cache_root=tmp_path, reuse_graph=True,
+               progress=said.append)
+    assert any("other speed settings" in line for line in said)
 
 
 def test_walk_graph_ignores_one_way_and_uses_walk_speed(grid_osm, tmp_path):
