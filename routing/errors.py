@@ -2,7 +2,8 @@
 
     RoutingError
     ├── OutsideCoverage   the origin is outside the area the travel model covers (API: 422)
-    └── GraphBuildError   a road graph could not be built (bad file, empty graph, site off-road)
+    ├── GraphBuildError   a road graph could not be built (bad file, empty graph, site off-road)
+    └── GraphCacheError   a road-graph cache is missing, unreadable or built for other sites
 """
 
 
@@ -16,3 +17,7 @@ class OutsideCoverage(RoutingError):
 
 class GraphBuildError(RoutingError):
     """A graph or table build failed; the message says why and what to do."""
+
+
+class GraphCacheError(RoutingError):
+    """A road-graph cache is missing, unreadable or built for other sites."""

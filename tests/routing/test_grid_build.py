@@ -1,0 +1,207 @@
+"""End-to-end build and query on the hand-written street square (no real extract needed)."""
+
+import argparse
+import bz2
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from routing import cli
+from routing.build import build_mode
+from routing.distance import haversine_m
+from routing.errors import GraphBuildError, GraphCacheError, OutsideCoverage
+from routing.estimate import EstimateTravel
+from routing.graph import GraphSource
+from routing.speeds import KPH_PER_MPH
+from routing.travel import RoadGraphTravel, load_travel_model
+
+from .conftest import GRID_SPEEDS, corner, make_region
+
+
+def _seconds(a: str, b: str, speed_kph: float) -> float:
+    (lat1, lon1), (lat2, lon2) = corner(a), corner(b)
+    return float(haversine_m(lat1, lon1, np.array([lat2]), np.array([lon2]))[0]) / (speed_kph / 3.6)
+
+
+def _region(extra_site=None):
+    sites = [("SA", *corner("A")), ("SB", *corner("B"))]
+    if extra_site:
+        sites.append(extra_site)
+    return make_region("grid", sites, {"default_speeds_kph": GRID_SPEEDS, "max_snap_m": 500})
+
+
+@pytest.fixture
+def built(grid_osm, tmp_path):
+    cache = tmp_path / "cache"
+    result = build_mode(_region(), "drive", source=GraphSource(osm_file=grid_osm),
+                        cache_root=cache, progress=lambda _: None)
+    return result, cache
+
+
+def test_one_way_street_is_respected_and_parallel_ways_take_the_faster(built):
+    result, cache = built
+    model = RoadGraphTravel.load(cache, "grid", mode="drive",
+                                 expected_sites_hash=_region().sites_hash())
+    a_to = model.travel_seconds(*corner("A"))
+    b_to = model.travel_seconds(*corner("B"))
+    a_to_b = _seconds("A", "B", 20 * KPH_PER_MPH)
+    b_to_a = (_seconds("B", "C", GRID_SPEEDS["tertiary"]) + _seconds("C", "D", 60 * KPH_PER_MPH)
+              + _seconds("D", "A", 60 * KPH_PER_MPH))
+    assert model.site_ids == ("SA", "SB")
+    assert a_to == pytest.approx([0.0, a_to_b], rel=1e-3, abs=0.01)
+    assert b_to == pytest.approx([b_to_a, 0.0], rel=1e-3, abs=0.01)
+    assert b_to[0] > a_to[1] + 10  # the long way round
+    # The building way is not a road, the square's corners and spurs are.
+    assert result.meta["n_nodes"] == 8
+    assert result.meta["graph"]["speed_origin_edges"]["maxspeed"] > 0
+
+
+def test_access_leg_is_added_at_access_speed(built):
+    _, cache = built
+    model = RoadGraphTravel.load(cache, "grid")
+    lat, lon = corner("A")
+    node, dist_m = model.nearest_node(lat + 0.001, lon)
+    assert model.meta["site_nodes"][0] == node
+    assert dist_m == pytest.approx(111.2, abs=0.5)
+    expected = dist_m / (20 / 3.6)
+    assert model.travel_seconds(lat + 0.001, lon)[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_origin_far_from_roads_is_outside_coverage(built):
+    _, cache = built
+    model = RoadGraphTravel.load(cache, "grid")
+    with pytest.raises(OutsideCoverage, match="km from the nearest road"):
+        model.travel_seconds(51.1, 1.0)
+    with pytest.raises(OutsideCoverage):
+        model.travel_seconds(float("nan"), 1.0)
+
+
+def test_changed_sites_rebuild_from_cached_graph_without_osm(built, grid_osm, tmp_path):
+    result, cache = built
+    grid_osm.unlink()  # prove the OSM file is not read again
+    region = _region(("SC", *corner("C")))
+    with pytest.raises(GraphCacheError, match="built for other sites"):
+        RoadGraphTravel.load(cache, "grid", expected_sites_hash=region.sites_hash())
+    rebuilt = build_mode(region, "drive", source=None, cache_root=cache, reuse_graph=True,
+                         progress=lambda _: None)
+    assert rebuilt.meta["reused_graph"] is True and rebuilt.graph is None
+    assert rebuilt.meta["graph"]["built_at"] == result.meta["graph"]["built_at"]
+    model = RoadGraphTravel.load(cache, "grid", expected_sites_hash=region.sites_hash())
+    assert model.site_ids == ("SA", "SB", "SC")
+    assert model.travel_seconds(*corner("C"))[2] == pytest.approx(0.0, abs=0.01)
+
+
+def test_same_file_is_reused_automatically(grid_osm, tmp_path):
+    source = GraphSource(osm_file=grid_osm)
+    first = build_mode(_region(), "drive", source=source, cache_root=tmp_path,
+                       progress=lambda _: None)
+    second = build_mode(_region(), "drive", source=source, cache_root=tmp_path,
+                        progress=lambda _: None)
+    assert first.meta["reused_graph"] is False and second.meta["reused_graph"] is True
+
+
+def test_bz2_file_builds_the_same_graph(grid_osm, tmp_path):
+    packed = tmp_path / "grid.osm.bz2"
+    packed.write_bytes(bz2.compress(grid_osm.read_bytes()))
+    result = build_mode(_region(), "drive", source=GraphSource(osm_file=packed),
+                        cache_root=tmp_path / "c", progress=lambda _: None)
+    model = RoadGraphTravel.load(tmp_path / "c", "grid")
+    assert result.meta["n_nodes"] == 8
+    assert model.travel_seconds(*corner("A"))[1] == pytest.approx(
+        _seconds("A", "B", 20 * KPH_PER_MPH), rel=1e-3)
+
+
+def test_reusing_a_graph_built_with_other_speeds_warns(grid_osm, tmp_path):
+    build_mode(_region(), "drive", source=GraphSource(osm_file=grid_osm), cache_root=tmp_path,
+               progress=lambda _: None)
+    faster = make_region("grid", [("SA", *corner("A"))], {"default_speeds_kph": {"other": 90}})
+    said = []
+    build_mode(faster, "drive", source=None, cache_root=tmp_path, reuse_graph=True,
+               progress=said.append)
+    assert any("other speed settings" in line for line in said)
+
+
+def test_walk_graph_ignores_one_way_and_uses_walk_speed(grid_osm, tmp_path):
+    result = build_mode(_region(), "walk", source=GraphSource(osm_file=grid_osm),
+                        cache_root=tmp_path, progress=lambda _: None)
+    model = RoadGraphTravel.load(tmp_path, "grid", mode="walk")
+    walk = _seconds("A", "B", 4.8)
+    assert model.travel_seconds(*corner("B"))[0] == pytest.approx(walk, rel=1e-3)
+    assert model.travel_seconds(*corner("A"))[1] == pytest.approx(walk, rel=1e-3)
+    assert result.meta["access_speed_kph"] == 4.8
+
+
+def test_load_travel_model_falls_back_with_a_reason(built, tmp_path):
+    _, cache = built
+    model, reason = load_travel_model(_region(), cache, "drive")
+    assert model.source == "road_graph" and "road graph of 8 nodes" in reason
+    other = _region(("SC", *corner("C")))
+    fallback, reason = load_travel_model(other, cache, "drive")
+    assert isinstance(fallback, EstimateTravel) and fallback.source == "estimate"
+    assert "built for other sites" in reason and "--reuse-graph" in reason
+    fallback, reason = load_travel_model(_region(), tmp_path / "nothing", "walk")
+    assert isinstance(fallback, EstimateTravel) and fallback.mode == "walk"
+    assert "no road-graph cache" in reason
+
+
+def test_corrupt_meta_is_a_cache_error(built):
+    _, cache = built
+    meta_path = cache / "grid" / "drive" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["n_nodes"] += 1
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(GraphCacheError, match="inconsistent"):
+        RoadGraphTravel.load(cache, "grid")
+
+
+def test_build_errors(tmp_path, grid_osm):
+    garbage = tmp_path / "bad.osm.pbf"
+    garbage.write_bytes(b"this is not a pbf")
+    with pytest.raises(GraphBuildError, match="cannot read OSM file"):
+        build_mode(_region(), "drive", source=GraphSource(osm_file=garbage), cache_root=tmp_path)
+    with pytest.raises(GraphBuildError, match="not found"):
+        build_mode(_region(), "drive", source=GraphSource(osm_file=tmp_path / "no.osm"),
+                   cache_root=tmp_path)
+    buildings = tmp_path / "buildings.osm"
+    text = grid_osm.read_text()
+    buildings.write_text(text.replace('k="highway" v="residential"', 'k="building" v="yes"')
+                         .replace('k="highway" v="tertiary"', 'k="building" v="yes"'))
+    with pytest.raises(GraphBuildError, match="no drive roads"):
+        build_mode(_region(), "drive", source=GraphSource(osm_file=buildings), cache_root=tmp_path)
+    far = _region(("FAR", 51.2, 1.0))
+    with pytest.raises(GraphBuildError, match=r"FAR \(21\.9 km\)"):
+        build_mode(far, "drive", source=GraphSource(osm_file=grid_osm), cache_root=tmp_path)
+    with pytest.raises(GraphBuildError, match="exactly one OSM source"):
+        GraphSource(osm_file=grid_osm, bbox=(0, 0, 1, 1))
+    with pytest.raises(GraphBuildError, match="no cached drive graph"):
+        build_mode(_region(), "drive", source=None, cache_root=tmp_path / "x", reuse_graph=True)
+
+
+def _run_cli(argv):
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_builds_both_modes_and_reports_errors(grid_osm, tmp_path, capsys):
+    region_file = tmp_path / "grid.toml"
+    shutil.copy(grid_osm, tmp_path / "copy.osm")
+    region_file.write_text(
+        '[region]\nname = "grid"\ntimezone = "Europe/London"\n'
+        '[graph]\nmax_snap_m = 500\ndefault_speeds_kph = { residential = 30, tertiary = 40 }\n'
+        '[[sites]]\nid = "SA"\nname = "a"\nlat = 51.0\nlon = 1.0\n'
+        '[[sites.services]]\nkind = "utc"\nhours = "24h"\n')
+    code = _run_cli(["graph", "build", "--region", str(region_file), "--osm-file",
+                     str(tmp_path / "copy.osm"), "--cache-dir", str(tmp_path / "c")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "drive: 8 nodes, 1 sites" in out and "walk:" in out
+    assert (tmp_path / "c" / "grid" / "walk" / "table.npy").is_file()
+    code = _run_cli(["graph", "build", "--region", str(region_file), "--osm-file",
+                     str(tmp_path / "missing.osm.pbf"), "--cache-dir", str(tmp_path / "c")])
+    assert code == 2 and "not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _run_cli(["graph", "build", "--bbox", "1,2,0,3"])
