@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import aiohttp
 from aiohttp import web
 
-from routing.estimate import EstimateTravel
 from routing.model import TravelModel
+from routing.travel import load_travel_model
 from waitless import keys
 from waitless.handlers import error_response
 from waitless.ingest import build_pollers, run_pollers
@@ -45,14 +45,12 @@ def make_live_store(settings: Settings) -> LiveStore:
 def load_travel_models(region: Region, settings: Settings
                        ) -> tuple[dict[str, TravelModel], str]:
     """Travel models per mode, and a note saying where the times come from."""
-    max_m = region.ranking.max_origin_distance_km * 1000
-    models: dict[str, TravelModel] = {
-        mode: EstimateTravel.for_sites(region.sites, mode=mode, max_origin_distance_m=max_m)
-        for mode in ("drive", "walk")
-    }
-    note = (f"no road-graph table for {region.name} in {settings.graph_cache}: travel times are "
-            "straight-line estimates (build one with `waitless graph build`)")
-    return models, note
+    models: dict[str, TravelModel] = {}
+    notes = []
+    for mode in ("drive", "walk"):
+        models[mode], reason = load_travel_model(region, settings.graph_cache, mode=mode)
+        notes.append(reason)
+    return models, "; ".join(notes)
 
 
 def _route_name(request: web.Request) -> str:

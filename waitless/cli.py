@@ -13,6 +13,7 @@ from contextlib import suppress
 from aiohttp import web
 
 from feeds import cli as feeds_cli
+from routing import cli as routing_cli
 from waitless import __version__
 from waitless.region import FeedConfig, RegionError, load_region
 from waitless.settings import Settings, settings_from_env
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_cli.register_check(feed_commands)
 
     stats_cli.register(commands)
+    routing_cli.register(commands)
     return parser
 
 
