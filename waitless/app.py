@@ -10,14 +10,16 @@ from contextlib import suppress
 from datetime import UTC, datetime
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from routing.model import TravelModel
 from routing.travel import load_travel_model
 from waitless import keys
-from waitless.handlers import error_response
+from waitless.handlers import error_response, travel_for_region
 from waitless.ingest import build_pollers, run_pollers
 from waitless.metrics import Metrics
+from waitless.ranking import RankRequest, rank
 from waitless.region import FeedConfig, Region, load_region
 from waitless.routes import setup_routes
 from waitless.settings import Settings
@@ -51,6 +53,15 @@ def load_travel_models(region: Region, settings: Settings
         models[mode], reason = load_travel_model(region, settings.graph_cache, mode=mode)
         notes.append(reason)
     return models, "; ".join(notes)
+
+
+def bench_body(region: Region, model: TravelModel, now: datetime) -> bytes:
+    """A ranking-sized JSON body: the answer for the first site's own location."""
+    site = region.sites[0]
+    request = RankRequest(lat=site.lat, lon=site.lon, depart_at=now)
+    seconds = travel_for_region(model, region, site.lat, site.lon)
+    return orjson.dumps(rank(region, {}, request, travel_seconds=seconds,
+                             travel_source=model.source, now=now))
 
 
 def _route_name(request: web.Request) -> str:
@@ -117,6 +128,8 @@ def create_app(settings: Settings, *, region: Region | None = None,
         note = "travel models supplied by the caller"
     app[keys.TRAVEL] = travel
     app[keys.TRAVEL_NOTE] = note
+    if settings.bench_endpoints:
+        app[keys.BENCH_BODY] = bench_body(region, travel["drive"], clock())
 
     async def live_store_ctx(app: web.Application) -> AsyncIterator[None]:
         owned = live_store is None

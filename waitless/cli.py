@@ -13,6 +13,7 @@ from contextlib import suppress
 from aiohttp import web
 
 from feeds import cli as feeds_cli
+from load_tests import cli as loadtest_cli
 from routing import cli as routing_cli
 from waitless import __version__
 from waitless.region import FeedConfig, RegionError, load_region
@@ -60,15 +61,31 @@ async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from waitless.app import create_app
+    from waitless.workers import run_workers
 
     settings = _settings(args)
+    workers = args.workers
     if not settings.redis_url:
         logger.warning("WAITLESS_REDIS_URL is not set: this API has an in-process store and "
                        "no ingestor feeds it; use `waitless dev` for a single-process setup")
-    app = create_app(settings)
-    logger.info("serving on http://%s:%d", settings.host, settings.port)
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None)
-    return 0
+        if workers not in (None, 1):
+            print("waitless serve: --workers above 1 needs WAITLESS_REDIS_URL (workers share "
+                  "live state through Redis)", file=sys.stderr)
+            return 2
+        workers = 1
+    workers = workers or os.cpu_count() or 1
+    load_region(settings.region)  # fail here, once, on a bad region file
+
+    def serve_one() -> None:
+        web.run_app(create_app(settings), host=settings.host, port=settings.port,
+                    access_log=None, print=None, reuse_port=workers > 1)
+
+    logger.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port,
+                workers)
+    if workers == 1:
+        serve_one()
+        return 0
+    return run_workers(workers, serve_one)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -169,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "metrics endpoints.")
     _add_region(serve)
     _add_listen(serve)
+    serve.add_argument("--workers", type=int, default=None,
+                       help="worker processes sharing the port (default: one per core "
+                            "with Redis, 1 without)")
     serve.set_defaults(func=cmd_serve)
 
     ingest = commands.add_parser("ingest", help="poll the region's feeds into Redis",
@@ -191,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats_cli.register(commands)
     routing_cli.register(commands)
+    loadtest_cli.register(commands)
     return parser
 
 

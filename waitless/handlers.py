@@ -101,5 +101,10 @@ async def metrics_handler(request: web.Request) -> web.Response:
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def bench_static_handler(request: web.Request) -> web.Response:
+    """A fixed body the size of a ranking: the ceiling /v1/rank is measured against."""
+    return web.Response(body=request.app[keys.BENCH_BODY], content_type="application/json")
+
+
 async def openapi_handler(request: web.Request) -> web.Response:
     return json_response(openapi_document(request.app[keys.REGION]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from waitless import handlers
+from waitless import handlers, keys
 
 
 def setup_routes(app: web.Application) -> None:
@@ -15,3 +15,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", handlers.readyz_handler, name="readyz")
     app.router.add_get("/metrics", handlers.metrics_handler, name="metrics")
     app.router.add_get("/openapi.json", handlers.openapi_handler, name="openapi")
+    if app[keys.SETTINGS].bench_endpoints:
+        app.router.add_get("/v1/bench/static", handlers.bench_static_handler,
+                           name="bench_static")

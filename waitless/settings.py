@@ -13,6 +13,7 @@ WAITLESS_GRAPH_CACHE       folder holding built road-graph tables               
 WAITLESS_HOST              address ``serve``/``dev`` listen on                         127.0.0.1
 WAITLESS_PORT              port ``serve``/``dev`` listen on                            8080
 WAITLESS_LOG_LEVEL         logging level                                               INFO
+WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)         off
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
 =========================  ==========================================================  =============
 """
@@ -37,6 +38,7 @@ class Settings:
     port: int = 8080
     log_level: str = "INFO"
     feed_urls: tuple[tuple[str, str], ...] = ()
+    bench_endpoints: bool = False
     # How often the API reloads the whole live snapshot even without a change notice, seconds.
     snapshot_refresh_seconds: float = 5.0
     # Event batching: flush when this many events are queued or this much time has passed.
@@ -68,6 +70,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         port=int(get("PORT") or defaults.port),
         log_level=get("LOG_LEVEL") or defaults.log_level,
         feed_urls=parse_feed_urls(get("FEED_URLS") or ""),
+        bench_endpoints=(get("BENCH_ENDPOINTS") or "").lower() in ("1", "true", "yes"),
     )
 
 
