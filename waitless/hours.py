@@ -7,12 +7,13 @@ every day; a table ``{mon = "...", ...}`` sets days one by one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_MINUTES = 24 * 60
+_ALWAYS_OPEN_REACH = timedelta(days=8)
 
 
 class HoursError(ValueError):
@@ -24,10 +25,13 @@ class OpeningHours:
     """Open spans per weekday, in minutes after local midnight (end may exceed 1440)."""
 
     spans_by_day: tuple[tuple[tuple[int, int], ...], ...]
+    always_open: bool = field(init=False)
 
-    @property
-    def always_open(self) -> bool:
-        return all(spans == ((0, _DAY_MINUTES),) for spans in self.spans_by_day)
+    def __post_init__(self) -> None:
+        # Ranking asks every service about its hours on every request: answer 24h services
+        # without any date arithmetic.
+        object.__setattr__(self, "always_open", all(
+            spans == ((0, _DAY_MINUTES),) for spans in self.spans_by_day))
 
     def open_interval(self, at: datetime, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
         """The open interval containing ``at``, or ``None`` when closed.
@@ -46,6 +50,8 @@ class OpeningHours:
         longest run of back-to-back spans, so a 24-hour service never "closes" at midnight.
         """
         local = at.astimezone(tz)
+        if self.always_open:
+            return local - _ALWAYS_OPEN_REACH, local + _ALWAYS_OPEN_REACH
         # A span that started yesterday and runs past midnight can still cover `at`.
         for day_offset in (0, -1):
             day = (local + timedelta(days=day_offset)).date()
@@ -55,7 +61,9 @@ class OpeningHours:
                 opens = _wall(midnight, start_min, tz)
                 closes = _wall(midnight, end_min, tz)
                 if opens <= local < closes:
-                    return opens, self._extend(closes, tz)
+                    # Only a span ending at midnight can run on into the next day's span.
+                    runs_on = end_min % _DAY_MINUTES == 0
+                    return opens, self._extend(closes, tz) if runs_on else closes
         return None
 
     def _extend(self, closes: datetime, tz: ZoneInfo) -> datetime:
