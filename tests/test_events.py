@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from tests.tcpproxy import TcpProxy
+from waitless import keys
 from waitless.privacy import coarse_cell
 from waitless.stores.events import EventLog
 from waitless.stores.spool import Spool, SpoolFull
@@ -145,5 +146,53 @@ async def test_migrations_are_idempotent(clean_db):
     try:
         assert await migrate(conn) == await migrate(conn)
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") >= 1
+    finally:
+        await conn.close()
+
+
+async def test_burst_of_rankings_during_an_outage_loses_no_event(clean_db, tmp_path, aiohttp_client,
+                                                                  kent):
+    from waitless.app import create_app
+    from waitless.settings import Settings
+    from waitless.stores.live import MemoryLiveStore
+
+    host_port = clean_db.split("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":")
+    proxy = TcpProxy(host, int(port))
+    await proxy.start()
+    settings = Settings(database_url=clean_db.replace(host_port, f"127.0.0.1:{proxy.port}"),
+                        spool_dir=str(tmp_path / "spool"), event_flush_seconds=0.05,
+                        event_batch_size=20)
+    app = create_app(settings, region=kent, live_store=MemoryLiveStore())
+    client = await aiohttp_client(app)
+    log = app[keys.EVENT_LOG]
+    params = {"lat": "51.2802", "lon": "1.0789", "condition": "possible_fracture"}
+
+    async def burst(n: int) -> None:
+        for _ in range(n):
+            assert (await client.get("/v1/rank", params=params)).status == 200
+
+    await burst(40)
+    await proxy.stop()
+    await burst(300)  # PostgreSQL unreachable for the whole burst
+    await asyncio.sleep(0.5)
+    assert log.spool.event_count() > 0
+    ready = await (await client.get("/readyz")).json()
+    assert "database" in ready["degraded"] and ready["database"]["spooled_bytes"] > 0
+    await proxy.start()
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        if not log.spool.segments() and await _count(clean_db, "possible_fracture") == 340:
+            break
+    await client.close()
+    await proxy.stop()
+    assert await _count(clean_db, "possible_fracture") == 340
+
+
+async def _count(dsn: str, condition: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(
+            "SELECT count(*) FROM ranking_events WHERE condition = $1", condition)
     finally:
         await conn.close()

@@ -48,7 +48,9 @@ async def reload(snapshot: LiveSnapshot, store: LiveStore, region: str,
         return False
     if snapshot.error is not None:
         logger.info("live store reachable again")
-    snapshot.observations = observations
+    # A store that lost its data (Redis restarted without persistence) comes back empty until
+    # the ingestors write again; keep the figures we had, which age into "stale" honestly.
+    snapshot.observations = {**snapshot.observations, **observations}
     snapshot.feed_statuses = statuses
     snapshot.loaded_monotonic = time.monotonic()
     snapshot.error = None
