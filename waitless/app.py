@@ -82,6 +82,10 @@ async def observe_middleware(request: web.Request, handler: Callable) -> web.Str
             raise
         response = error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.text
                                   or exc.reason)
+        # Keep what the exception says about the resource (Allow on 405, WWW-Authenticate).
+        for name in ("Allow", "WWW-Authenticate", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
     except Exception:
         logger.exception("unhandled error on %s", request.path)
         response = error_response(500, "internal_error", "internal error; it has been logged")
