@@ -196,3 +196,23 @@ async def _count(dsn: str, condition: str) -> int:
             "SELECT count(*) FROM ranking_events WHERE condition = $1", condition)
     finally:
         await conn.close()
+
+
+async def test_prune_deletes_only_events_past_retention(clean_db, tmp_path):
+    from waitless.stores.events import prune_events
+    spool = Spool(tmp_path, max_bytes=10**6)
+    old, new = event(1), event(2)
+    old["occurred_at"] = "2024-01-01T10:00:00+00:00"
+    log = EventLog(clean_db, spool)
+    await log.start()
+    log.record(old)
+    log.record(new)
+    await log.stop()
+    conn = await asyncpg.connect(clean_db)
+    try:
+        deleted = await prune_events(conn, older_than=datetime(2025, 1, 1, tzinfo=UTC))
+        remaining = await conn.fetch("SELECT event_id::text FROM ranking_events")
+    finally:
+        await conn.close()
+    assert deleted == 1
+    assert [r["event_id"] for r in remaining] == [new["event_id"]]

@@ -13,6 +13,7 @@ WAITLESS_GRAPH_CACHE       folder holding built road-graph tables               
 WAITLESS_HOST              address ``serve``/``dev`` listen on                         127.0.0.1
 WAITLESS_PORT              port ``serve``/``dev`` listen on                            8080
 WAITLESS_LOG_LEVEL         logging level                                               INFO
+WAITLESS_EVENT_RETENTION_DAYS  ranking events older than this are deleted (prune)    400
 WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)         off
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
 =========================  ==========================================================  =============
@@ -39,6 +40,7 @@ class Settings:
     log_level: str = "INFO"
     feed_urls: tuple[tuple[str, str], ...] = ()
     bench_endpoints: bool = False
+    event_retention_days: int = 400
     # How often the API reloads the whole live snapshot even without a change notice, seconds.
     snapshot_refresh_seconds: float = 5.0
     # Event batching: flush when this many events are queued or this much time has passed.
@@ -71,6 +73,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         log_level=get("LOG_LEVEL") or defaults.log_level,
         feed_urls=parse_feed_urls(get("FEED_URLS") or ""),
         bench_endpoints=(get("BENCH_ENDPOINTS") or "").lower() in ("1", "true", "yes"),
+        event_retention_days=int(get("EVENT_RETENTION_DAYS") or defaults.event_retention_days),
     )
 
 

@@ -71,6 +71,12 @@ async def insert_events(conn: asyncpg.Connection, events: list[dict[str, Any]]) 
     return int(status.rsplit(" ", 1)[-1])
 
 
+async def prune_events(conn: asyncpg.Connection, *, older_than: datetime) -> int:
+    """Delete ranking events that occurred before ``older_than``; return how many."""
+    status = await conn.execute("DELETE FROM ranking_events WHERE occurred_at < $1", older_than)
+    return int(status.rsplit(" ", 1)[-1])
+
+
 class EventLog:
     """Batched, spooled writer of ranking events.
 
