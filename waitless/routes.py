@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from waitless import handlers
+from waitless.stats import dashboard
+from waitless.stats import http as stats_http
 
 
 def setup_routes(app: web.Application) -> None:
@@ -15,3 +17,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", handlers.readyz_handler, name="readyz")
     app.router.add_get("/metrics", handlers.metrics_handler, name="metrics")
     app.router.add_get("/openapi.json", handlers.openapi_handler, name="openapi")
+    app.router.add_post("/v1/choices", stats_http.choices_handler, name="choices")
+    app.router.add_get("/v1/stats/shift", stats_http.shift_handler, name="stats_shift")
+    app.router.add_get("/v1/stats/events", stats_http.events_handler, name="stats_events")
+    app.router.add_post("/v1/stats/nhse", stats_http.nhse_upload_handler, name="stats_nhse")
+    dashboard.setup_dashboard_routes(app)
