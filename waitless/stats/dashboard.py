@@ -35,7 +35,8 @@ def _page(request: web.Request, template: str, context: dict[str, Any], *,
           status: int = 200) -> web.Response:
     region = request.app[keys.REGION]
     return render(request, f"commissioners/{template}",
-                  {"region_title": region.title, "signed_in": False, "chart": None, **context}, status=status)
+                  {"region_title": region.title, "signed_in": False, "chart": None, **context},
+                  status=status)
 
 
 def redirect(location: str) -> web.Response:
