@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from pathlib import Path
@@ -19,14 +20,14 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason=f"Chromium not found at {CHROMIUM}")]
 
 
 @pytest.fixture
 async def served(make_app, db):
     """The app on a real 127.0.0.1 port, with the six NHS files and three rankings."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
     pytest.importorskip("playwright.async_api")
     app = await make_app(db)
     runner = web.AppRunner(app)
@@ -84,7 +85,8 @@ async def test_sign_in_charts_and_csv_download(served: str) -> None:
             async with page.expect_download() as info:
                 await page.click("text=Download months (CSV)")
             download = await info.value
-            rows = list(csv.DictReader(io.StringIO(Path(await download.path()).read_text())))
+            text = await asyncio.to_thread(Path(await download.path()).read_text)
+            rows = list(csv.DictReader(io.StringIO(text)))
             assert [r["month"] for r in rows] == [f"2025-{m:02d}" for m in range(4, 10)]
             assert int(rows[0]["type1"]) > 10000
 

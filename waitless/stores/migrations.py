@@ -34,11 +34,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     # Total minutes (travel + predicted wait) the ranking gave the nearest ED's site; with
     # estimated_minutes it gives the minutes saved (docs/statistics.md).
     (2, """
-    ALTER TABLE ranking_events ADD COLUMN nearest_ed_total_minutes double precision;
+    ALTER TABLE ranking_events ADD COLUMN IF NOT EXISTS nearest_ed_total_minutes double precision;
     """),
-    # Where patients say they went. No coordinates, no IP: a site, a kind, a time.
+    # Where patients say they went. No coordinates, no IP: a site, a kind, a time. IF NOT
+    # EXISTS because tests reset ranking_events by dropping schema_migrations, not this table.
     (3, """
-    CREATE TABLE patient_choices (
+    CREATE TABLE IF NOT EXISTS patient_choices (
         id bigserial PRIMARY KEY,
         choice_id uuid NOT NULL UNIQUE,
         occurred_at timestamptz NOT NULL,
@@ -47,8 +48,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         kind text,
         event_id uuid
     );
-    CREATE INDEX patient_choices_region_time ON patient_choices (region, occurred_at);
-    CREATE INDEX patient_choices_event ON patient_choices (event_id);
+    CREATE INDEX IF NOT EXISTS patient_choices_region_time ON patient_choices (region, occurred_at);
+    CREATE INDEX IF NOT EXISTS patient_choices_event ON patient_choices (event_id);
     """),
 )
 
