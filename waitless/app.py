@@ -24,6 +24,8 @@ from waitless.region import FeedConfig, Region, load_region
 from waitless.routes import setup_routes
 from waitless.settings import Settings
 from waitless.snapshot import LiveSnapshot, follow, reload
+from waitless.stats.auth import setup_auth
+from waitless.stats.db import StatsDatabase
 from waitless.stores.events import EventLog
 from waitless.stores.live import LiveStore, MemoryLiveStore
 from waitless.stores.redis_live import RedisLiveStore
@@ -177,12 +179,19 @@ def create_app(settings: Settings, *, region: Region | None = None,
         with suppress(asyncio.CancelledError):
             await task
 
+    async def stats_db_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[keys.STATS_DB] = StatsDatabase(settings.database_url)
+        yield
+        await app[keys.STATS_DB].close()
+
     app.cleanup_ctx.append(live_store_ctx)
     app.cleanup_ctx.append(event_log_ctx)
+    app.cleanup_ctx.append(stats_db_ctx)
     if run_ingest:
         app.cleanup_ctx.append(ingest_ctx)
     app.cleanup_ctx.append(snapshot_ctx)
     setup_pages(app)
+    setup_auth(app)
     setup_routes(app)
     logger.info("region %s: %d sites, %d feeds; %s", region.name, len(region.sites),
                 len(region.feeds), note)

@@ -44,4 +44,8 @@ def ranking_event(region: Region, request: RankRequest, answer: dict[str, Any], 
         "nearest_ed_minutes": ed_minutes,
         "results_count": len(answer["results"]),
         "travel_source": travel_source,
+        # The ranking's own total for the nearest ED's site (None when not among the results).
+        "nearest_ed_total_minutes": next(
+            (r["total_minutes"] for r in answer["results"]
+             if nearest_ed is not None and r["site_id"] == nearest_ed.id), None),
     }

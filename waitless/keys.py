@@ -12,6 +12,7 @@ from waitless.metrics import Metrics
 from waitless.region import Region
 from waitless.settings import Settings
 from waitless.snapshot import LiveSnapshot
+from waitless.stats.db import StatsDatabase
 from waitless.stores.events import EventLog
 from waitless.stores.live import LiveStore
 
@@ -27,3 +28,4 @@ EVENT_LOG = web.AppKey("event_log", EventLog)
 TRAVEL = web.AppKey("travel", dict[str, TravelModel])
 TRAVEL_NOTE = web.AppKey("travel_note", str)
 BENCH_BODY = web.AppKey("bench_body", bytes)
+STATS_DB = web.AppKey("stats_db", StatsDatabase)

@@ -121,5 +121,61 @@ def openapi_document(region: Region) -> dict[str, Any]:
                                                        "content": {"text/plain": {}}}}}},
             "/openapi.json": {"get": {"summary": "This document",
                                       "responses": {"200": _json("OpenAPI", plain)}}},
+            **_stats_paths(plain),
         },
+        "components": {"securitySchemes": {"commissionerToken": {
+            "type": "http", "scheme": "bearer",
+            "description": "WAITLESS_COMMISSIONER_TOKEN; without one configured: 503"}}},
+    }
+
+
+def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
+    """The commissioners' statistics endpoints (docs/statistics.md) and the public choice."""
+    secured = {"security": [{"commissionerToken": []}]}
+    denied = {"401": _json("Missing or wrong bearer token (WWW-Authenticate: Bearer)", _ERROR),
+              "503": _json("No commissioner token configured, or no database", _ERROR)}
+    month_range = {"type": "string", "pattern": r"^\d{4}-\d{2}(\.\.\d{4}-\d{2})?$"}
+    date = {"type": "string", "format": "date"}
+    return {
+        "/v1/stats/shift": {"get": {
+            **secured, "summary": "Share of 'other' A&E attendances, baseline vs period",
+            "parameters": [
+                _param("orgs", "Comma-separated org codes; default the region's [stats] group",
+                       {"type": "string"}),
+                _param("baseline", "Month range, e.g. 2025-04..2025-06", month_range,
+                       required=True),
+                _param("period", "Month range after the baseline, e.g. 2025-07..2025-09",
+                       month_range, required=True)],
+            "responses": {"200": _json("waitless.stats.shift.shift_statistics result", plain),
+                          "400": _json("Bad input, or no data (error: no_data)", _ERROR),
+                          **denied}}},
+        "/v1/stats/events": {"get": {
+            **secured, "summary": "Rankings, minor-instead-of-ED, minutes saved and choices",
+            "parameters": [
+                _param("from", "First local day (default: 27 days before 'to')", date),
+                _param("to", "Last local day, inclusive (default: today)", date),
+                _param("group", "Bucket rows by", {"enum": ["day", "week", "site"]})],
+            "responses": {"200": _json("{rows: [...], total: {...}}", plain),
+                          "400": _json("Bad input", _ERROR), **denied}}},
+        "/v1/stats/nhse": {"post": {
+            **secured, "summary": "Import NHS England monthly A&E provider CSVs (all or none)",
+            "requestBody": {"required": True, "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {"schema": {"type": "object", "properties": {
+                    "file": {"type": "array", "items": {"type": "string",
+                                                        "format": "binary"}}}}}}},
+            "responses": {"200": _json("{imported: [{source_name, month, action, ...}]}", plain),
+                          "400": _json("Not an NHS England file; nothing imported", _ERROR),
+                          "413": _json("Upload over 4 MiB", _ERROR), **denied}}},
+        "/v1/choices": {"post": {
+            "summary": "Report which site a patient chose (no coordinates are stored)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["site_id"], "additionalProperties": False,
+                "properties": {"site_id": {"type": "string"},
+                               "kind": {"enum": ["ed", "utc", "miu"]},
+                               "event_id": {"type": "string", "format": "uuid"}}}}}},
+            "responses": {"201": _json("Stored: {choice_id, site_id}", plain),
+                          "400": _json("Unknown site or service, bad JSON", _ERROR),
+                          "413": _json("Body over 1 KiB", _ERROR),
+                          "503": _json("No database", _ERROR)}}},
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from waitless import handlers, keys
+from waitless.stats import dashboard
+from waitless.stats import http as stats_http
 
 
 def setup_routes(app: web.Application) -> None:
@@ -18,3 +20,8 @@ def setup_routes(app: web.Application) -> None:
     if app[keys.SETTINGS].bench_endpoints:
         app.router.add_get("/v1/bench/static", handlers.bench_static_handler,
                            name="bench_static")
+    app.router.add_post("/v1/choices", stats_http.choices_handler, name="choices")
+    app.router.add_get("/v1/stats/shift", stats_http.shift_handler, name="stats_shift")
+    app.router.add_get("/v1/stats/events", stats_http.events_handler, name="stats_events")
+    app.router.add_post("/v1/stats/nhse", stats_http.nhse_upload_handler, name="stats_nhse")
+    dashboard.setup_dashboard_routes(app)

@@ -17,6 +17,17 @@ WAITLESS_EVENT_RETENTION_DAYS  ranking events older than this are deleted (prune
 WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)         off
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
 =========================  ==========================================================  =============
+
+Commissioners' statistics (``/v1/stats/*``, ``/commissioners``):
+
+===========================  ========================================================  ==========
+variable                     meaning                                                   default
+===========================  ========================================================  ==========
+WAITLESS_COMMISSIONER_TOKEN  bearer token for /v1/stats/* and the dashboard sign-in    unset: 503
+WAITLESS_COOKIE_SECURE       ``0``/``false`` drops Secure from the session cookie      true
+                             (plain http on a developer machine only)
+WAITLESS_SESSION_HOURS       how long a dashboard session lasts, hours                 8
+===========================  ========================================================  ==========
 """
 
 from __future__ import annotations
@@ -46,6 +57,10 @@ class Settings:
     # Event batching: flush when this many events are queued or this much time has passed.
     event_batch_size: int = 500
     event_flush_seconds: float = 1.0
+    # Commissioners' statistics: no token means /v1/stats/* and /commissioners answer 503.
+    commissioner_token: str | None = None
+    cookie_secure: bool = True
+    session_hours: float = 8.0
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -74,6 +89,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         feed_urls=parse_feed_urls(get("FEED_URLS") or ""),
         bench_endpoints=(get("BENCH_ENDPOINTS") or "").lower() in ("1", "true", "yes"),
         event_retention_days=int(get("EVENT_RETENTION_DAYS") or defaults.event_retention_days),
+        commissioner_token=get("COMMISSIONER_TOKEN"),
+        cookie_secure=(get("COOKIE_SECURE") or "true").lower() not in ("0", "false", "no", "off"),
+        session_hours=float(get("SESSION_HOURS") or defaults.session_hours),
     )
 
 

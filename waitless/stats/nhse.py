@@ -281,7 +281,13 @@ async def import_files(pool_or_conn: asyncpg.Pool | asyncpg.Connection,
     ``"unchanged"`` and rewrites nothing; a different file for a month replaces that month.
     Two files for the same month in one call are refused.
     """
-    parsed = [parse_provider_csv(path) for path in paths]
+    return await import_parsed(pool_or_conn, [parse_provider_csv(path) for path in paths])
+
+
+async def import_parsed(pool_or_conn: asyncpg.Pool | asyncpg.Connection,
+                        parsed: Sequence[NhseMonth]) -> list[ImportResult]:
+    """Write months already parsed (e.g. uploaded bytes); all or nothing like ``import_files``."""
+    parsed = list(parsed)
     seen: dict[dt.date, str] = {}
     for item in parsed:
         if item.month in seen:

@@ -43,6 +43,7 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("nearest_ed_minutes", "float8"),
     ("results_count", "int4"),
     ("travel_source", "text"),
+    ("nearest_ed_total_minutes", "float8"),
 )
 
 _INSERT_SQL = (

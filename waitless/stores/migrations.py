@@ -31,6 +31,26 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     );
     CREATE INDEX ranking_events_region_time ON ranking_events (region, occurred_at);
     """),
+    # Total minutes (travel + predicted wait) the ranking gave the nearest ED's site; with
+    # estimated_minutes it gives the minutes saved (docs/statistics.md).
+    (2, """
+    ALTER TABLE ranking_events ADD COLUMN IF NOT EXISTS nearest_ed_total_minutes double precision;
+    """),
+    # Where patients say they went. No coordinates, no IP: a site, a kind, a time. IF NOT
+    # EXISTS because tests reset ranking_events by dropping schema_migrations, not this table.
+    (3, """
+    CREATE TABLE IF NOT EXISTS patient_choices (
+        id bigserial PRIMARY KEY,
+        choice_id uuid NOT NULL UNIQUE,
+        occurred_at timestamptz NOT NULL,
+        region text NOT NULL,
+        site_id text NOT NULL,
+        kind text,
+        event_id uuid
+    );
+    CREATE INDEX IF NOT EXISTS patient_choices_region_time ON patient_choices (region, occurred_at);
+    CREATE INDEX IF NOT EXISTS patient_choices_event ON patient_choices (event_id);
+    """),
 )
 
 _LOCK_ID = 0x5741_4954  # "WAIT"

@@ -1,0 +1,111 @@
+"""Fixtures for the commissioners' statistics: an own PostgreSQL database and a wired app."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp import web
+
+from feeds.observation import Observation
+from waitless.app import create_app
+from waitless.region import Region
+from waitless.settings import Settings
+from waitless.stores.live import MemoryLiveStore
+
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REPO = Path(__file__).resolve().parents[2]
+NHSE_DIR = REPO.parent / "shared" / "data" / "nhse-ae-monthly"
+MONTHLY_FILES = ("Monthly-AE-April-2025.csv", "Monthly-AE-May-2025.csv",
+                 "Monthly-AE-June-2025-1-1.csv", "July-2025-CSV-9jfy4.csv",
+                 "August-2025-CSV-g5tyh-v2.0.csv", "September-2025-Csv-7hjr2.csv")
+TOKEN = "commissioner-" + secrets.token_hex(16)
+# Every scripted clock reading is at or before this, so every wait below is live (age 0).
+OBSERVED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+WAITS = {"ed": 200.0, "utc": 30.0, "miu": 20.0}
+SLOW_UTC = {"RVV01": 150.0}  # William Harvey's UTC is slow: Ashford patients go elsewhere
+
+
+def nhse_path(name: str) -> Path:
+    path = NHSE_DIR / name
+    if not path.is_file():
+        pytest.skip(f"shared NHS England data not present: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def dashboard_dsn() -> Iterator[str]:
+    """An own database for this test session, dropped afterwards."""
+    name = f"waitless_test_dashboard_{secrets.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {exc}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def db(dashboard_dsn: str) -> str:
+    """The database with every statistics table emptied."""
+    conn = await asyncpg.connect(dashboard_dsn)
+    try:
+        for table in ("ranking_events", "patient_choices", "nhse_ae_monthly", "nhse_ae_import",
+                      "nhse_ae_import_log"):
+            if await conn.fetchval("SELECT to_regclass($1)", table):
+                await conn.execute(f"TRUNCATE {table} CASCADE")
+    finally:
+        await conn.close()
+    return dashboard_dsn
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 24, 10, 30, tzinfo=UTC))
+
+
+def scripted_observations(region: Region) -> list[Observation]:
+    return [Observation(site.id, service.kind,
+                        SLOW_UTC.get(site.id, WAITS[service.kind]) if service.kind == "utc"
+                        else WAITS[service.kind], OBSERVED_AT, feed="test")
+            for site in region.sites for service in site.services]
+
+
+@pytest.fixture
+def make_app(kent: Region, tmp_path: Path, clock: Clock) -> Callable[..., web.Application]:
+    """An app on the test database with scripted live waits; keyword overrides for Settings."""
+    async def make(database_url: str | None, **overrides: object) -> web.Application:
+        store = MemoryLiveStore()
+        await store.write(kent.name, scripted_observations(kent))
+        settings = Settings(spool_dir=str(tmp_path / "spool"), database_url=database_url,
+                            commissioner_token=TOKEN, cookie_secure=False,
+                            event_flush_seconds=0.05)
+        settings = replace(settings, **overrides)
+        return create_app(settings, region=kent, live_store=store, clock=clock)
+    return make
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,132 @@
+"""The /commissioners pages: sign-in, signed sessions, pages and CSV downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from http.cookies import SimpleCookie
+
+import pytest
+
+from tests.dashboard.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
+from waitless import keys
+from waitless.stats.auth import SESSION_COOKIE, RevokedSessions, check_session, new_session
+
+SHIFT = {"orgs": "RVV", "baseline": "2025-04..2025-06", "period": "2025-07..2025-09"}
+
+
+async def sign_in(client) -> dict[str, str]:
+    response = await client.post("/commissioners/login", data={"token": TOKEN},
+                                 allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"] == "/commissioners/shift"
+    morsel = SimpleCookie(response.headers["Set-Cookie"])[SESSION_COOKIE]
+    return {"Cookie": f"{SESSION_COOKIE}={morsel.value}"}
+
+
+async def test_cookie_flags_and_wrong_token(aiohttp_client, make_app, db) -> None:
+    client = await aiohttp_client(await make_app(db, cookie_secure=True))
+    wrong = await client.post("/commissioners/login", data={"token": "guess"},
+                              allow_redirects=False)
+    assert wrong.status == 401 and "Set-Cookie" not in wrong.headers
+    assert "That token is not right" in await wrong.text()
+    right = await client.post("/commissioners/login", data={"token": TOKEN},
+                              allow_redirects=False)
+    header = right.headers["Set-Cookie"]
+    assert "HttpOnly" in header and "Secure" in header and "SameSite=Strict" in header
+    assert "Path=/commissioners" in header and TOKEN not in header
+
+
+def test_session_values_are_signed_and_expire() -> None:
+    revoked = RevokedSessions()
+    value = new_session(TOKEN, hours=1, now_unix=1_000_000)
+    session_id, expires = check_session(value, TOKEN, revoked, now_unix=1_000_001)
+    assert expires == 1_000_000 + 3600
+    assert check_session(value, TOKEN, revoked, now_unix=1_003_600) is None  # expired
+    assert check_session(value, "another token", revoked, now_unix=1_000_001) is None
+    sid, exp, mac = value.split(".")
+    assert check_session(f"{sid}.{int(exp) + 3600}.{mac}", TOKEN, revoked,
+                         now_unix=1_000_001) is None  # extended expiry breaks the mac
+    revoked.revoke(session_id, time.time() + 60)
+    assert check_session(value, TOKEN, revoked, now_unix=1_000_001) is None
+
+
+async def test_pages_need_a_session_and_sign_out_ends_it(aiohttp_client, make_app,
+                                                         db) -> None:
+    client = await aiohttp_client(await make_app(db))
+    for path in ("/commissioners/shift", "/commissioners/events"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"] == "/commissioners"
+    for path in ("/commissioners/shift.csv", "/commissioners/events.csv"):
+        assert (await client.get(path, params=SHIFT)).status == 401
+    # The API token is not a session, and a session is not an API token.
+    assert (await client.get("/commissioners/events", headers=auth(),
+                             allow_redirects=False)).status == 303
+    cookie = await sign_in(client)
+    assert (await client.get("/v1/stats/events", headers=cookie)).status == 401
+    page = await client.get("/commissioners/events", headers=cookie)
+    assert page.status == 200
+    html = await page.text()
+    assert "<script>" not in html and " style=" not in html
+    assert 'type="application/json" id="chart-data"' in html
+    out = await client.post("/commissioners/logout", headers=cookie, allow_redirects=False)
+    assert out.status == 303 and f"{SESSION_COOKIE}=\"\"" in out.headers["Set-Cookie"]
+    again = await client.get("/commissioners/events", headers=cookie, allow_redirects=False)
+    assert again.status == 303  # the old cookie was revoked on the server
+
+
+async def test_shift_page_and_csv_downloads_match_the_api(aiohttp_client, make_app,
+                                                          db) -> None:
+    client = await aiohttp_client(await make_app(db))
+    for name in MONTHLY_FILES:
+        response = await client.post("/v1/stats/nhse", data=nhse_path(name).read_bytes(),
+                                     headers={**auth(), "Content-Type": "text/csv"})
+        assert response.status == 200
+    api = await (await client.get("/v1/stats/shift", params=SHIFT, headers=auth())).json()
+    cookie = await sign_in(client)
+    page = await client.get("/commissioners/shift", params=SHIFT, headers=cookie)
+    html = await page.text()
+    assert page.status == 200
+    assert f'id="rating">{api["rating"].capitalize()}<' in html
+    assert "36,971" in html  # RVV baseline type 1, as the API reports it
+
+    months = await client.get("/commissioners/shift.csv", params={**SHIFT, "table": "months"},
+                              headers=cookie)
+    assert months.status == 200 and months.content_type == "text/csv"
+    assert "attachment" in months.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(await months.text())))
+    assert [r["month"] for r in rows] == [m["month"] for m in api["months"]]
+    assert [int(r["type1"]) for r in rows] == [m["type1"] for m in api["months"]]
+    assert [float(r["other_share"]) for r in rows] == pytest.approx(
+        [m["other_share"] for m in api["months"]], rel=1e-12)
+    summary = list(csv.DictReader(io.StringIO(await (await client.get(
+        "/commissioners/shift.csv", params={**SHIFT, "table": "summary"},
+        headers=cookie)).text())))
+    assert [r["range"] for r in summary] == ["baseline", "period", "shift"]
+    assert float(summary[2]["shift_pp"]) == pytest.approx(api["shift_pp"], rel=1e-12)
+    assert summary[2]["rating"] == api["rating"]
+
+    # Missing provider-months are flagged on the page.
+    flagged = await client.get("/commissioners/shift", headers=cookie, params={
+        "orgs": "RVV,AQM01", "baseline": "2025-04..2025-06", "period": "2025-07..2025-09"})
+    text = await flagged.text()
+    assert 'id="missing-warning"' in text  # AQM01 is absent from the April file
+    bad = await client.get("/commissioners/shift", headers=cookie,
+                           params={**SHIFT, "baseline": "April"})
+    assert bad.status == 400 and "bad month" in await bad.text()
+
+
+async def test_events_csv_matches_the_api(aiohttp_client, make_app, db) -> None:
+    client = await aiohttp_client(await make_app(db))
+    await client.get("/v1/rank", params={"lat": "51.1415", "lon": "0.9165",
+                                         "condition": "sprain_strain"})
+    await client.app[keys.EVENT_LOG].flush()
+    params = {"from": "2026-11-20", "to": "2026-11-26", "group": "day"}
+    api = await (await client.get("/v1/stats/events", params=params, headers=auth())).json()
+    cookie = await sign_in(client)
+    response = await client.get("/commissioners/events.csv", params=params, headers=cookie)
+    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert [r["bucket"] for r in rows] == [r["bucket"] for r in api["rows"]] + ["total"]
+    assert [int(r["rankings"]) for r in rows] == [0, 0, 0, 0, 1, 0, 0, 1]
+    assert float(rows[-1]["minutes_saved"]) == api["total"]["minutes_saved"] > 0
