@@ -24,13 +24,15 @@ def _wait_ready(port: int, timeout_s: float = 60) -> None:
     pytest.fail("the service did not become ready")
 
 
-def test_no_5xx_and_every_response_matches_its_schema(tmp_path: Path) -> None:
+def test_no_5xx_and_every_response_matches_its_schema(tmp_path: Path, pg_dsn: str) -> None:
     st = Path(sys.executable).with_name("schemathesis")
     if not st.exists() and shutil.which("schemathesis") is None:
         pytest.skip("schemathesis is not installed")
     port, sim_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAITLESS_")}
     env["WAITLESS_SPOOL_DIR"] = str(tmp_path / "spool")
+    env["WAITLESS_DATABASE_URL"] = pg_dsn
+    env["WAITLESS_COMMISSIONER_TOKEN"] = "schemathesis-token"
     service = subprocess.Popen([sys.executable, "-m", "waitless", "--log-level", "WARNING", "dev",
                                 "--port", str(port), "--simulator-port", str(sim_port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -42,7 +44,7 @@ def test_no_5xx_and_every_response_matches_its_schema(tmp_path: Path) -> None:
         result = subprocess.run(
             [str(st), "run", f"http://127.0.0.1:{port}/openapi.json", "--checks", "all",
              "--exclude-checks", "positive_data_acceptance", "--max-examples", "80",
-             "--seed", "1", "--no-color"],
+             "--seed", "1", "--no-color", "--header", "Authorization: Bearer schemathesis-token"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path)
     finally:
         service.terminate()

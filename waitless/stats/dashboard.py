@@ -189,7 +189,8 @@ async def shift_csv(request: web.Request) -> web.Response:
 
 @session_required()
 async def events_page(request: web.Request) -> web.Response:
-    query = request.query
+    # A form left blank means "the default"; the API itself refuses empty values.
+    query = {k: v for k, v in request.query.items() if v.strip()}
     context: dict[str, Any] = {"signed_in": True, "error": None, "result": None,
                                "chart": None, "fields": ROW_FIELDS}
     try:

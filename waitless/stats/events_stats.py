@@ -92,10 +92,10 @@ def parse_date(text: str | None, label: str) -> dt.date:
 
 def validate_events_query(query: Any, *, today: dt.date) -> tuple[dt.date, dt.date, str]:
     """(first day, last day, group) from ``from``, ``to``, ``group``; default: the last 28 days."""
-    last = parse_date(query["to"], "to") if query.get("to") else today
-    first = parse_date(query["from"], "from") if query.get("from") else \
+    last = parse_date(query["to"], "to") if "to" in query else today
+    first = parse_date(query["from"], "from") if "from" in query else \
         last - dt.timedelta(days=27)
-    group = query.get("group") or "day"
+    group = query.get("group", "day")
     if group not in GROUPS:
         msg = f"group must be one of {', '.join(GROUPS)} (got {group!r})"
         raise StatsQueryError(msg)
@@ -180,17 +180,21 @@ def validate_choice(region: Region, body: Any) -> dict[str, Any]:
         msg = f"site_id {site_id!r} is not a site of {region.name}"
         raise StatsQueryError(msg)
     kind = body.get("kind")
-    if kind is not None and (not isinstance(kind, str) or site.service(kind) is None):
+    if "kind" in body and (not isinstance(kind, str) or site.service(kind) is None):
         kinds = ", ".join(s.kind for s in site.services)
         msg = f"kind {kind!r} is not a service of {site.id} ({kinds})"
         raise StatsQueryError(msg)
     event_id = body.get("event_id")
-    if event_id is not None:
+    if "event_id" in body:
+        # Only the canonical form /v1/rank hands out: 8-4-4-4-12 hexadecimal digits.
         try:
-            event_id = uuid.UUID(str(event_id))
-        except ValueError as exc:
-            msg = f"event_id {event_id!r} is not a UUID"
-            raise StatsQueryError(msg) from exc
+            parsed = uuid.UUID(event_id) if isinstance(event_id, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None or str(parsed) != event_id.lower():
+            msg = f"event_id {event_id!r} is not a UUID like 1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+            raise StatsQueryError(msg)
+        event_id = parsed
     return {"site_id": site.id, "kind": kind, "event_id": event_id}
 
 

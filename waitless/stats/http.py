@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import orjson
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from waitless import keys
 from waitless.handlers import error_response, json_response
@@ -115,22 +116,30 @@ async def _read_limited(read_chunk: Callable[[int], Awaitable[bytes]], limit: in
     return b"".join(chunks)
 
 
+async def _multipart_files(request: web.Request) -> list[tuple[str, bytes]]:
+    files, used = [], 0
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or not part.filename:
+            continue
+        data = await _read_limited(part.read_chunk, UPLOAD_MAX_BYTES, used)
+        used += len(data)
+        if data:
+            files.append((part.filename, data))
+    return files
+
+
 async def uploaded_files(request: web.Request) -> list[tuple[str, bytes]]:
     """(name, bytes) of each uploaded file: multipart ``file`` parts, or one raw CSV body."""
     if request.content_length is not None and request.content_length > UPLOAD_MAX_BYTES:
         msg = f"upload larger than {UPLOAD_MAX_BYTES} bytes"
         raise PayloadTooLarge(msg)
     if request.content_type == "multipart/form-data":
-        files, used = [], 0
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader) or not part.filename:
-                continue
-            data = await _read_limited(part.read_chunk, UPLOAD_MAX_BYTES, used)
-            used += len(data)
-            if data:
-                files.append((part.filename, data))
-        return files
+        try:
+            return await _multipart_files(request)
+        except HttpProcessingError as exc:
+            msg = f"malformed multipart body: {exc.message.strip()}"
+            raise ValueError(msg) from exc
     if request.content_type in ("text/csv", "application/octet-stream", "text/plain"):
         data = await _read_limited(request.content.read, UPLOAD_MAX_BYTES)
         return [(request.query.get("name") or "upload.csv", data)] if data else []
