@@ -97,7 +97,7 @@ def backtest(region: Region, *, seed: int, start: datetime, days: float,
     kinds = np.array([r[0] for r in rows])
     actual, now, p50, p90 = (np.array([r[k] for r in rows]) for k in range(1, 5))
     by_kind = {
-        kind: {"cases": int(np.sum(kinds == kind)),
+        str(kind): {"cases": int(np.sum(kinds == kind)),
                "predictor_mae_minutes": round(float(np.mean(np.abs(p50 - actual)[kinds == kind])),
                                               2),
                "baseline_mae_minutes": round(float(np.mean(np.abs(now - actual)[kinds == kind])),

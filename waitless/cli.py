@@ -12,7 +12,7 @@ from contextlib import suppress
 
 from aiohttp import web
 
-from waitless import __version__
+from waitless import __version__, predict_cli
 from waitless.region import FeedConfig, RegionError, load_region
 from waitless.settings import Settings, settings_from_env
 from waitless.stats import cli as stats_cli
@@ -186,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.set_defaults(func=cmd_simulate)
 
     stats_cli.register(commands)
+    predict_cli.register(commands)
     return parser
 
 
