@@ -30,7 +30,7 @@ _RESULT = {
         "hours_verified": {"type": "boolean"},
         "wait_minutes": _NUM_OR_NULL, "wait_kind": _STR_OR_NULL,
         "wait_observed_at": _STR_OR_NULL, "wait_age_minutes": _NUM_OR_NULL,
-        "wait_status": {"enum": ["live", "stale", "unavailable"]},
+        "wait_status": {"enum": ["live", "stale", "unavailable", "implausible"]},
         "patients_waiting": {"type": ["integer", "null"]},
         "predicted_wait_minutes": {"type": "number",
                                    "description": "median (p50) wait expected at arrival"},

@@ -21,6 +21,10 @@ from waitless.snapshot import ServiceHistory
 # Services for minor conditions are preferred over the ED at the same site: a co-located
 # UTC is where a minor condition is meant to go.
 _KIND_PREFERENCE = {"utc": 0, "miu": 0, "ed": 1}
+# Beyond these a reported wait is a data fault, not a queue (East Kent showed 72-hour UTC
+# waits for a day in 2024): it is shown as implausible and the assumed wait is ranked instead.
+IMPLAUSIBLE_WAIT_MINUTES = {"ed": 24 * 60, "utc": 12 * 60, "miu": 12 * 60}
+FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ class RankRequest:
 class WaitEstimate:
     reported_minutes: float | None
     predicted_minutes: float
-    status: str  # live | stale | unavailable
+    status: str  # live | stale | unavailable | implausible
     observed_at: datetime | None
     age_minutes: float | None
     kind: str | None  # what the reported number means
@@ -76,6 +80,11 @@ def estimate_wait(region: Region, kind: str, obs: Observation | None,
                             obs.observed_at if obs else None,
                             (now - obs.observed_at).total_seconds() / 60 if obs else None,
                             None, obs.patients_waiting if obs else None)
+    if (obs.wait_minutes > IMPLAUSIBLE_WAIT_MINUTES[kind] or obs.wait_minutes < 0
+            or obs.observed_at > now + FUTURE_TOLERANCE):
+        return WaitEstimate(obs.wait_minutes, assumed, "implausible", obs.observed_at,
+                            (now - obs.observed_at).total_seconds() / 60, obs.wait_kind,
+                            obs.patients_waiting)
     age_minutes = max((now - obs.observed_at).total_seconds() / 60, 0.0)
     if age_minutes > settings.stale_after_minutes:
         return WaitEstimate(obs.wait_minutes, obs.wait_minutes + settings.stale_penalty_minutes,
