@@ -127,7 +127,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
     app[keys.REGION] = region
     app[keys.CLOCK] = clock
     app[keys.METRICS] = Metrics()
-    app[keys.SNAPSHOT] = LiveSnapshot()
+    app[keys.SNAPSHOT] = LiveSnapshot(timezone=region.timezone)
     if travel is None:
         travel, note = load_travel_models(region, settings)
     else:

@@ -16,7 +16,7 @@ from aiohttp import web
 from feeds import cli as feeds_cli
 from load_tests import cli as loadtest_cli
 from routing import cli as routing_cli
-from waitless import __version__
+from waitless import __version__, predict_cli
 from waitless.region import FeedConfig, RegionError, load_region
 from waitless.settings import Settings, settings_from_env
 from waitless.stats import cli as stats_cli
@@ -250,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats_cli.register(commands)
     routing_cli.register(commands)
     loadtest_cli.register(commands)
+    predict_cli.register(commands)
     return parser
 
 

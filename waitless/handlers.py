@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
 import orjson
 from aiohttp import web
 
 from routing.errors import OutsideCoverage
-from routing.model import TravelModel
 from waitless import keys
+from waitless.answer import answer_rank_request
 from waitless.conditions import CONDITIONS
-from waitless.decisions import ranking_event
 from waitless.metrics import CONTENT_TYPE_LATEST
 from waitless.openapi import openapi_document
+from waitless.page import PAGE_GAZETTEER
+from waitless.places import PlaceError, find_place
 from waitless.query import QueryError, parse_rank_query
-from waitless.ranking import estimate_wait, rank
-from waitless.region import Region
+from waitless.ranking import estimate_wait
 from waitless.status import readiness, sites_status
 
 
@@ -27,15 +26,6 @@ def error_response(status: int, error: str, message: str, **extra: object) -> we
     return json_response({"error": error, "message": message, **extra}, status=status)
 
 
-def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float) -> np.ndarray:
-    """Travel seconds in ``region.sites`` order, whatever order the model keeps."""
-    seconds = model.travel_seconds(lat, lon)
-    if model.site_ids == tuple(s.id for s in region.sites):
-        return seconds
-    index = {site_id: i for i, site_id in enumerate(model.site_ids)}
-    return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])
-
-
 async def rank_handler(request: web.Request) -> web.Response:
     app = request.app
     region, now = app[keys.REGION], app[keys.CLOCK]()
@@ -44,20 +34,24 @@ async def rank_handler(request: web.Request) -> web.Response:
     except QueryError as exc:
         app[keys.METRICS].rankings.labels("bad_request").inc()
         return error_response(400, "bad_request", exc.message, field=exc.field)
-    model = app[keys.TRAVEL][rank_request.mode]
     try:
-        travel = travel_for_region(model, region, rank_request.lat, rank_request.lon)
+        answer = answer_rank_request(app, rank_request, now=now)
     except OutsideCoverage as exc:
-        app[keys.METRICS].rankings.labels("outside_coverage").inc()
         return error_response(422, "outside_coverage", str(exc))
-    answer = rank(region, app[keys.SNAPSHOT].observations, rank_request,
-                  travel_seconds=travel, travel_source=model.source, now=now)
-    answer["region"] = region.name
-    app[keys.EVENT_LOG].record(ranking_event(region, rank_request, answer,
-                                             travel_seconds=travel,
-                                             travel_source=model.source, now=now))
-    app[keys.METRICS].rankings.labels("emergency" if answer["emergency"] else "ranked").inc()
     return json_response(answer)
+
+
+async def places_handler(request: web.Request) -> web.Response:
+    """``/v1/places?q=``: the place a patient typed, or 400 saying what to type instead."""
+    gazetteer = request.app[PAGE_GAZETTEER]
+    if gazetteer is None:
+        return error_response(404, "no_gazetteer", "this region has no place search")
+    try:
+        place = find_place(gazetteer, request.query.get("q", ""))
+    except PlaceError as exc:
+        return error_response(400, "unknown_place", exc.message, field="q")
+    return json_response({"name": place.name, "kind": place.kind, "lat": place.lat,
+                          "lon": place.lon, "district": place.district})
 
 
 async def sites_handler(request: web.Request) -> web.Response:

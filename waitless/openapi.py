@@ -20,8 +20,8 @@ _STR_OR_NULL = {"type": ["string", "null"]}
 _RESULT = {
     "type": "object",
     "required": ["site_id", "name", "kind", "open", "wait_minutes", "wait_observed_at",
-                 "wait_status", "predicted_wait_minutes", "travel_minutes", "travel_source",
-                 "total_minutes"],
+                 "wait_status", "predicted_wait_minutes", "predicted_wait_p90_minutes",
+                 "confidence", "travel_minutes", "travel_source", "total_minutes"],
     "properties": {
         "site_id": {"type": "string"}, "name": {"type": "string"}, "town": {"type": "string"},
         "lat": {"type": "number"}, "lon": {"type": "number"},
@@ -30,9 +30,16 @@ _RESULT = {
         "hours_verified": {"type": "boolean"},
         "wait_minutes": _NUM_OR_NULL, "wait_kind": _STR_OR_NULL,
         "wait_observed_at": _STR_OR_NULL, "wait_age_minutes": _NUM_OR_NULL,
-        "wait_status": {"enum": ["live", "stale", "unavailable"]},
+        "wait_status": {"enum": ["live", "stale", "unavailable", "implausible"]},
         "patients_waiting": {"type": ["integer", "null"]},
-        "predicted_wait_minutes": {"type": "number"},
+        "predicted_wait_minutes": {"type": "number",
+                                   "description": "median (p50) wait expected at arrival"},
+        "predicted_wait_p90_minutes": {**_NUM_OR_NULL, "description":
+                                       "9 in 10 patients wait less than this at arrival; "
+                                       "null when the figure is stale or missing"},
+        "prediction_method": {"enum": ["seasonal", "trend", "now", "stale_penalty",
+                                       "assumed"]},
+        "confidence": {"enum": ["high", "medium", "low"]},
         "travel_minutes": {"type": "number"},
         "travel_source": {"enum": ["road_graph", "estimate"]},
         "arrival_at": {"type": "string"},

@@ -14,11 +14,17 @@ import numpy as np
 
 from feeds.observation import Observation
 from waitless.conditions import CONDITIONS, NHS_111_ADVICE, RED_FLAG_ADVICE
+from waitless.predict import EMPTY_MODEL, P90_FALLBACK_RATIO, Prediction, confidence, predict
 from waitless.region import Region, Service, Site
+from waitless.snapshot import ServiceHistory
 
 # Services for minor conditions are preferred over the ED at the same site: a co-located
 # UTC is where a minor condition is meant to go.
 _KIND_PREFERENCE = {"utc": 0, "miu": 0, "ed": 1}
+# Beyond these a reported wait is a data fault, not a queue (East Kent showed 72-hour UTC
+# waits for a day in 2024): it is shown as implausible and the assumed wait is ranked instead.
+IMPLAUSIBLE_WAIT_MINUTES = {"ed": 24 * 60, "utc": 12 * 60, "miu": 12 * 60}
+FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +58,7 @@ class RankRequest:
 class WaitEstimate:
     reported_minutes: float | None
     predicted_minutes: float
-    status: str  # live | stale | unavailable
+    status: str  # live | stale | unavailable | implausible
     observed_at: datetime | None
     age_minutes: float | None
     kind: str | None  # what the reported number means
@@ -74,6 +80,11 @@ def estimate_wait(region: Region, kind: str, obs: Observation | None,
                             obs.observed_at if obs else None,
                             (now - obs.observed_at).total_seconds() / 60 if obs else None,
                             None, obs.patients_waiting if obs else None)
+    if (obs.wait_minutes > IMPLAUSIBLE_WAIT_MINUTES[kind] or obs.wait_minutes < 0
+            or obs.observed_at > now + FUTURE_TOLERANCE):
+        return WaitEstimate(obs.wait_minutes, assumed, "implausible", obs.observed_at,
+                            (now - obs.observed_at).total_seconds() / 60, obs.wait_kind,
+                            obs.patients_waiting)
     age_minutes = max((now - obs.observed_at).total_seconds() / 60, 0.0)
     if age_minutes > settings.stale_after_minutes:
         return WaitEstimate(obs.wait_minutes, obs.wait_minutes + settings.stale_penalty_minutes,
@@ -81,6 +92,40 @@ def estimate_wait(region: Region, kind: str, obs: Observation | None,
                             obs.patients_waiting)
     return WaitEstimate(obs.wait_minutes, obs.wait_minutes, "live", obs.observed_at,
                         age_minutes, obs.wait_kind, obs.patients_waiting)
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalWait:
+    """The wait a patient should expect on arrival, and how much to trust it."""
+
+    p50_minutes: float
+    p90_minutes: float | None
+    method: str  # seasonal | trend | now | stale_penalty | assumed
+    confidence: str  # high | medium | low
+
+
+def arrival_wait(region: Region, wait: WaitEstimate, obs: Observation | None,
+                 history: ServiceHistory | None, now: datetime, arrival: datetime
+                 ) -> ArrivalWait:
+    """Predicted wait at ``arrival`` from the service's history; stale or missing figures
+    keep :func:`estimate_wait`'s honest fallback (penalty or assumed wait, no p90)."""
+    if wait.status == "stale":
+        return ArrivalWait(wait.predicted_minutes, None, "stale_penalty", "low")
+    if wait.status != "live" or obs is None or obs.wait_minutes is None:
+        return ArrivalWait(wait.predicted_minutes, None, "assumed", "low")
+    epoch_s = history.epoch_s if history is not None else np.empty(0)
+    waits = history.wait_minutes if history is not None else np.empty(0)
+    observed_s = obs.observed_at.timestamp()
+    if not epoch_s.size or observed_s > epoch_s[-1]:
+        epoch_s = np.append(epoch_s, observed_s)
+        waits = np.append(waits, obs.wait_minutes)
+    model = history.model if history is not None else EMPTY_MODEL
+    horizon_minutes = max((arrival - now).total_seconds() / 60, 0.0)
+    made = predict(model, epoch_s, waits, now.timestamp(), horizon_minutes, region.timezone)
+    if made is None:  # the live reading is the only one and lies ahead of ``now``
+        made = Prediction(obs.wait_minutes, obs.wait_minutes * P90_FALLBACK_RATIO, "now")
+    return ArrivalWait(made.p50_minutes, made.p90_minutes, made.method,
+                       confidence(wait.status, wait.age_minutes, made, model))
 
 
 def _fresh(region: Region, obs: Observation, now: datetime) -> bool:
@@ -146,7 +191,8 @@ def _choose_service(region: Region, site: Site, request: RankRequest, arrival: d
 
 
 def rank(region: Region, snapshot: Mapping[str, Observation], request: RankRequest, *,
-         travel_seconds: np.ndarray, travel_source: str, now: datetime) -> dict:
+         travel_seconds: np.ndarray, travel_source: str, now: datetime,
+         history: Mapping[str, ServiceHistory] | None = None) -> dict:
     """Rank the region's sites for one patient.
 
     Parameters
@@ -163,6 +209,9 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
         ``"road_graph"`` or ``"estimate"``.
     now
         The current instant (wait ages are measured from it).
+    history
+        Recent readings and fitted model per ``site_id/service`` for predicting the wait at
+        arrival; without it the live reading stands for the wait at arrival.
 
     Returns
     -------
@@ -199,10 +248,12 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
             answer["excluded"].append(_excluded(site, choice))
             continue
         service, closes_at = choice
-        wait = estimate_wait(region, service.kind, snapshot.get(f"{site.id}/{service.kind}"),
-                             now)
-        results.append(_result(site, service, wait, travel_minutes, travel_source, arrival,
-                               closes_at))
+        key = f"{site.id}/{service.kind}"
+        wait = estimate_wait(region, service.kind, snapshot.get(key), now)
+        expected = arrival_wait(region, wait, snapshot.get(key),
+                                (history or {}).get(key), now, arrival)
+        results.append(_result(site, service, wait, expected, travel_minutes, travel_source,
+                               arrival, closes_at))
     results.sort(key=lambda r: (r["total_minutes"], r["travel_minutes"]))
     answer["results"] = results[: request.limit]
     return answer
@@ -217,8 +268,9 @@ def _excluded(site: Site, reason: str) -> dict:
             "detail": _REASON_TEXT[reason]}
 
 
-def _result(site: Site, service: Service, wait: WaitEstimate, travel_minutes: float,
-            travel_source: str, arrival: datetime, closes_at: datetime | None) -> dict:
+def _result(site: Site, service: Service, wait: WaitEstimate, expected: ArrivalWait,
+            travel_minutes: float, travel_source: str, arrival: datetime,
+            closes_at: datetime | None) -> dict:
     # A close more than a day away means round-the-clock: say "24h" rather than a date.
     open_24h = closes_at is not None and closes_at - arrival > timedelta(days=1)
     return {
@@ -238,11 +290,14 @@ def _result(site: Site, service: Service, wait: WaitEstimate, travel_minutes: fl
         "wait_age_minutes": _round(wait.age_minutes),
         "wait_status": wait.status,
         "patients_waiting": wait.patients_waiting,
-        "predicted_wait_minutes": _round(wait.predicted_minutes),
+        "predicted_wait_minutes": _round(expected.p50_minutes),
+        "predicted_wait_p90_minutes": _round(expected.p90_minutes),
+        "prediction_method": expected.method,
+        "confidence": expected.confidence,
         "travel_minutes": _round(travel_minutes),
         "travel_source": travel_source,
         "arrival_at": arrival.isoformat(),
-        "total_minutes": _round(travel_minutes + wait.predicted_minutes),
+        "total_minutes": _round(travel_minutes + expected.p50_minutes),
     }
 
 

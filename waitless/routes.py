@@ -5,12 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from waitless import handlers, keys
+from waitless.page import PAGE_GAZETTEER, patient_page_handler
+from waitless.places import load_gazetteer
 from waitless.stats import dashboard
 from waitless.stats import http as stats_http
 
 
 def setup_routes(app: web.Application) -> None:
+    app[PAGE_GAZETTEER] = load_gazetteer(app[keys.REGION])
+    app.router.add_get("/", patient_page_handler, name="patient_page")
     app.router.add_get("/v1/rank", handlers.rank_handler, name="rank")
+    app.router.add_get("/v1/places", handlers.places_handler, name="places")
     app.router.add_get("/v1/sites", handlers.sites_handler, name="sites")
     app.router.add_get("/v1/conditions", handlers.conditions_handler, name="conditions")
     app.router.add_get("/healthz", handlers.healthz_handler, name="healthz")

@@ -1,0 +1,135 @@
+"""The patient page in a real browser (Chromium through Playwright) against a served app.
+
+Skipped when /usr/bin/chromium is absent (CI installs it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.conftest import free_port
+from waitless.region import Region
+
+from .conftest import CANTERBURY, make_app, seeded_store
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+async def served(kent: Region, fixed_now: datetime, tmp_path: Path) -> AsyncIterator[str]:
+    store = await seeded_store(kent, fixed_now)
+    runner = web.AppRunner(make_app(kent, store, fixed_now, tmp_path), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        instance = await pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield instance
+        await instance.close()
+
+
+async def _result_ids(page) -> list[str]:
+    return await page.locator("li.waitless-result").evaluate_all(
+        "items => items.map(i => i.dataset.siteId)")
+
+
+async def test_geolocation_ranks_like_the_api(served, browser) -> None:
+    lat, lon = CANTERBURY
+    context = await browser.new_context(viewport=PHONE, geolocation={"latitude": lat,
+                                                                     "longitude": lon},
+                                        permissions=["geolocation"])
+    page = await context.new_page()
+    await page.goto(served + "/")
+    await page.get_by_role("button", name="Use my location").click()
+    await page.wait_for_selector("li.waitless-result")
+    shown = await _result_ids(page)
+    api = await page.request.get(served + f"/v1/rank?lat={lat:.5f}&lon={lon:.5f}")
+    expected = [r["site_id"] for r in (await api.json())["results"]]
+    assert shown == expected
+    assert shown[0] == "RVVKC"  # Kent and Canterbury, the nearest UTC
+    first = page.locator("li.waitless-result").first
+    maps = await first.get_by_role("link", name="Directions to Kent and Canterbury Hospital"
+                                   ).get_attribute("href")
+    assert maps.startswith("https://www.google.com/maps/dir/?api=1&destination=51.26659")
+    await context.close()
+
+
+async def test_form_works_without_javascript(served, browser) -> None:
+    context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(served + "/")
+    assert not await page.get_by_role("button", name="Use my location").is_visible()
+    await page.get_by_label("Town or postcode").fill("CT1")
+    await page.get_by_role("button", name="Find care").click()
+    await page.wait_for_selector("li.waitless-result")
+    assert "place=CT1" in page.url
+    ids = await _result_ids(page)
+    assert len(ids) >= 10 and ids[0] == "RVVKC"
+    assert await page.get_by_text("Expected wait when you arrive").count() == len(ids)
+    await page.get_by_label("Town or postcode").fill("Atlantis")
+    await page.get_by_role("button", name="Find care").click()
+    assert await page.get_by_role("alert").filter(has_text="could not find").count() == 1
+    await context.close()
+
+
+async def test_red_flag_shows_999_and_no_ranking(served, browser) -> None:
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    await page.goto(served + "/")
+    await page.get_by_label("Town or postcode").fill("Canterbury")
+    await page.get_by_label("What is the problem? (optional)").select_option("chest_pain")
+    await page.get_by_role("button", name="Find care").click()
+    await page.wait_for_selector("#emergency")
+    assert await page.get_by_role("heading", name="Call 999 now").is_visible()
+    assert await page.locator("li.waitless-result").count() == 0
+    await context.close()
+
+
+async def _axe_violations(page) -> list[dict]:
+    await page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = await page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})")
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+async def test_accessibility_and_phone_screenshot(served, browser) -> None:
+    # CSP forbids inline scripts, so axe is injected through a page without the header.
+    context = await browser.new_context(viewport=PHONE, bypass_csp=True)
+    page = await context.new_page()
+    for path in ("/", "/?place=CT1", "/?place=Atlantis", "/?place=CT1&condition=stroke_symptoms"):
+        await page.goto(served + path)
+        violations = await _axe_violations(page)
+        assert violations == [], (path, [(v["id"], v["help"]) for v in violations])
+    await page.goto(served + "/?place=CT1")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "patient-page-phone.png"), full_page=False)
+    await page.locator("li.waitless-result").first.screenshot(
+        path=str(ARTIFACTS / "patient-page-phone-first-result.png"))
+    await page.keyboard.press("Tab")  # the skip link is the first stop
+    focused = await page.evaluate("() => document.activeElement.textContent.trim()")
+    assert focused == "Skip to main content"
+    await context.close()
