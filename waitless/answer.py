@@ -49,8 +49,10 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
     answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
                   travel_source=model.source, now=now, history=snapshot.history)
     answer["region"] = region.name
-    app[keys.EVENT_LOG].record(ranking_event(region, rank_request, answer,
-                                             travel_seconds=travel,
-                                             travel_source=model.source, now=now))
+    event = ranking_event(region, rank_request, answer, travel_seconds=travel,
+                          travel_source=model.source, now=now)
+    # The app sends this id back with POST /v1/choices, linking a choice to its ranking.
+    answer["event_id"] = event["event_id"]
+    app[keys.EVENT_LOG].record(event)
     app[keys.METRICS].rankings.labels("emergency" if answer["emergency"] else "ranked").inc()
     return answer

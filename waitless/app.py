@@ -16,7 +16,8 @@ from aiohttp import web
 from routing.model import TravelModel
 from routing.travel import load_travel_model
 from waitless import keys
-from waitless.handlers import error_response, travel_for_region
+from waitless.answer import travel_for_region
+from waitless.handlers import error_response
 from waitless.ingest import build_pollers, run_pollers
 from waitless.metrics import Metrics
 from waitless.ranking import RankRequest, rank

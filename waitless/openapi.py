@@ -52,6 +52,8 @@ _RANK = {
     "required": ["origin", "generated_at", "results", "excluded", "emergency"],
     "properties": {
         "region": {"type": "string"},
+        "event_id": {"type": "string", "format": "uuid",
+                     "description": "send back with POST /v1/choices"},
         "origin": {"type": "object"},
         "generated_at": {"type": "string"},
         "depart_at": {"type": "string"},
