@@ -21,8 +21,10 @@ Everything here is a pure function of arrays: times are epoch seconds, waits are
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -74,6 +76,12 @@ class Prediction:
 EMPTY_MODEL = WaitModel(profile=None)
 
 
+@lru_cache(maxsize=65_536)
+def _utc_offset_s(hour: int, tz: ZoneInfo) -> float:
+    """The zone's UTC offset in seconds during one whole UTC hour (epoch hour number)."""
+    return datetime.fromtimestamp(hour * 3600, UTC).astimezone(tz).utcoffset().total_seconds()
+
+
 def minute_of_day(epoch_s: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     """Local minute of day (0-1440) for each epoch second, daylight saving included."""
     epoch_s = np.asarray(epoch_s, dtype=float)
@@ -81,9 +89,13 @@ def minute_of_day(epoch_s: np.ndarray, tz: ZoneInfo) -> np.ndarray:
         return epoch_s
     # UK-style offsets change on whole UTC hours, so one lookup per distinct hour suffices.
     hours, inverse = np.unique(np.floor(epoch_s / 3600).astype(np.int64), return_inverse=True)
-    offsets = np.array([datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(tz)
-                        .utcoffset().total_seconds() for h in hours])
+    offsets = np.array([_utc_offset_s(int(h), tz) for h in hours])
     return ((epoch_s + offsets[inverse.reshape(epoch_s.shape)]) % 86400) / 60
+
+
+def minute_of_day_scalar(epoch_s: float, tz: ZoneInfo) -> float:
+    """:func:`minute_of_day` for one instant, without array overhead (the request path)."""
+    return ((epoch_s + _utc_offset_s(int(epoch_s // 3600), tz)) % 86400) / 60
 
 
 def fit_profile(epoch_s: np.ndarray, waits: np.ndarray, tz: ZoneInfo) -> np.ndarray | None:
@@ -113,6 +125,18 @@ def profile_at(profile: np.ndarray, minutes: np.ndarray) -> np.ndarray:
     return a + (b - a) * frac
 
 
+def _profile_at_scalar(profile: np.ndarray, minute: float) -> float:
+    """:func:`profile_at` for one minute of day, without array overhead."""
+    pos = minute / PROFILE_BIN_MINUTES - 0.5
+    lo = math.floor(pos)
+    a, b = float(profile[lo % _BINS]), float(profile[(lo + 1) % _BINS])
+    if math.isnan(a):
+        a = b
+    if math.isnan(b):
+        b = a
+    return a + (b - a) * (pos - lo)
+
+
 def _recent(epoch_s: np.ndarray, waits: np.ndarray, now_s: float, window_minutes: float
             ) -> tuple[np.ndarray, np.ndarray]:
     end = np.searchsorted(epoch_s, now_s, side="right")
@@ -124,9 +148,37 @@ def _weights(times: np.ndarray, now_s: float) -> np.ndarray:
     return 0.5 ** ((now_s - times) / 60 / LEVEL_HALF_LIFE_MINUTES)
 
 
-def predict_p50(epoch_s: np.ndarray, waits: np.ndarray, now_s: float, horizon_minutes: float,
-                tz: ZoneInfo, profile: np.ndarray | None) -> tuple[float, str] | None:
-    """(median wait at ``now + horizon``, method), or ``None`` with no reading in the last hour.
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """The part of a prediction that depends only on history up to ``now``.
+
+    Made once per service and instant, then asked for any arrival time: the request path
+    only looks up the time-of-day factor at arrival.
+    """
+
+    now_s: float
+    level: float | None = None        # seasonal: today's busyness in profile units
+    trend: tuple[float, float] | None = None  # (intercept, slope per minute)
+    last_minutes: float = 0.0         # the latest reading, for the "now" method
+
+    def p50_at(self, horizon_minutes: float, tz: ZoneInfo,
+               profile: np.ndarray | None) -> tuple[float, str]:
+        """(median wait ``horizon_minutes`` after ``now_s``, method)."""
+        if self.level is not None and profile is not None:
+            minute = minute_of_day_scalar(self.now_s + horizon_minutes * 60, tz)
+            arrival = _profile_at_scalar(profile, minute)
+            if math.isfinite(arrival):
+                return max(self.level * arrival, 0.0), "seasonal"
+        if self.trend is not None:
+            intercept, slope = self.trend
+            ahead = min(horizon_minutes, TREND_MAX_HORIZON_MINUTES)
+            return max(intercept + TREND_DAMPING * slope * ahead, 0.0), "trend"
+        return self.last_minutes, "now"
+
+
+def forecast(epoch_s: np.ndarray, waits: np.ndarray, now_s: float, tz: ZoneInfo,
+             profile: np.ndarray | None) -> Forecast | None:
+    """What history says at ``now_s``; ``None`` with no reading in the last hour.
 
     Parameters
     ----------
@@ -134,30 +186,38 @@ def predict_p50(epoch_s: np.ndarray, waits: np.ndarray, now_s: float, horizon_mi
         The service's history, oldest first (epoch seconds, minutes).
     now_s
         The prediction instant (epoch seconds); later readings are ignored.
-    horizon_minutes
-        Minutes from ``now_s`` to arrival.
     """
     times, values = _recent(epoch_s, waits, now_s, TREND_WINDOW_MINUTES)
     if times.size == 0:
         return None
+    level = None
     if profile is not None:
         lt, lv = _recent(times, values, now_s, LEVEL_WINDOW_MINUTES)
-        factors = profile_at(profile, minute_of_day(lt, tz)) if lt.size else lt
-        arrival = profile_at(profile, minute_of_day(np.array([now_s + horizon_minutes * 60]),
-                                                    tz))[0]
-        usable = np.isfinite(factors) & (factors > 0.05) if lt.size else factors.astype(bool)
-        if usable.any() and np.isfinite(arrival):
-            w = _weights(lt[usable], now_s)
-            level = float(np.sum(w * lv[usable] / factors[usable]) / np.sum(w))
-            return max(level * float(arrival), 0.0), "seasonal"
+        if lt.size:
+            factors = profile_at(profile, minute_of_day(lt, tz))
+            usable = np.isfinite(factors) & (factors > 0.05)
+            if usable.any():
+                w = _weights(lt[usable], now_s)
+                level = float(np.sum(w * lv[usable] / factors[usable]) / np.sum(w))
+    trend = None
     span_minutes = (times[-1] - times[0]) / 60
     if times.size >= 3 and span_minutes >= 20:
         w = _weights(times, now_s)
         x = (times - now_s) / 60
         slope, intercept = np.polyfit(x, values, 1, w=np.sqrt(w))
-        ahead = min(horizon_minutes, TREND_MAX_HORIZON_MINUTES)
-        return max(float(intercept + TREND_DAMPING * slope * ahead), 0.0), "trend"
-    return float(values[-1]), "now"
+        trend = (float(intercept), float(slope))
+    return Forecast(now_s=now_s, level=level, trend=trend, last_minutes=float(values[-1]))
+
+
+def predict_p50(epoch_s: np.ndarray, waits: np.ndarray, now_s: float, horizon_minutes: float,
+                tz: ZoneInfo, profile: np.ndarray | None) -> tuple[float, str] | None:
+    """(median wait at ``now + horizon``, method), or ``None`` with no reading in the last hour.
+
+    Seasonal when the profile covers both the recent readings and the arrival time; else a
+    damped trend over the last hour; else the latest reading.
+    """
+    made = forecast(epoch_s, waits, now_s, tz, profile)
+    return None if made is None else made.p50_at(horizon_minutes, tz, profile)
 
 
 def _backcast_residuals(epoch_s: np.ndarray, waits: np.ndarray, now_s: float, tz: ZoneInfo,
@@ -202,10 +262,14 @@ def fit_model(epoch_s: np.ndarray, waits: np.ndarray, now_s: float, tz: ZoneInfo
 def predict(model: WaitModel, epoch_s: np.ndarray, waits: np.ndarray, now_s: float,
             horizon_minutes: float, tz: ZoneInfo) -> Prediction | None:
     """p50 and p90 of the wait at ``now + horizon``; ``None`` with no reading in the last hour."""
-    made = predict_p50(epoch_s, waits, now_s, horizon_minutes, tz, model.profile)
-    if made is None:
-        return None
-    p50, method = made
+    made = forecast(epoch_s, waits, now_s, tz, model.profile)
+    return None if made is None else predict_from(model, made, horizon_minutes, tz)
+
+
+def predict_from(model: WaitModel, made: Forecast, horizon_minutes: float,
+                 tz: ZoneInfo) -> Prediction:
+    """p50 and p90 at ``made.now_s + horizon`` from an existing forecast (cheap)."""
+    p50, method = made.p50_at(horizon_minutes, tz, model.profile)
     if model.log_residual_q90:
         horizons = sorted(model.log_residual_q90)
         nearest = next((h for h in horizons if h >= horizon_minutes), horizons[-1])

@@ -14,7 +14,15 @@ import numpy as np
 
 from feeds.observation import Observation
 from waitless.conditions import CONDITIONS, NHS_111_ADVICE, RED_FLAG_ADVICE
-from waitless.predict import EMPTY_MODEL, P90_FALLBACK_RATIO, Prediction, confidence, predict
+from waitless.predict import (
+    EMPTY_MODEL,
+    P90_FALLBACK_RATIO,
+    Forecast,
+    Prediction,
+    confidence,
+    forecast,
+    predict_from,
+)
 from waitless.region import Region, Service, Site
 from waitless.snapshot import ServiceHistory
 
@@ -113,19 +121,39 @@ def arrival_wait(region: Region, wait: WaitEstimate, obs: Observation | None,
         return ArrivalWait(wait.predicted_minutes, None, "stale_penalty", "low")
     if wait.status != "live" or obs is None or obs.wait_minutes is None:
         return ArrivalWait(wait.predicted_minutes, None, "assumed", "low")
+    model = history.model if history is not None else EMPTY_MODEL
+    horizon_minutes = max((arrival - now).total_seconds() / 60, 0.0)
+    base = _forecast(region, obs, history, now)
+    if base is None:  # the live reading is the only one and lies ahead of ``now``
+        made = Prediction(obs.wait_minutes, obs.wait_minutes * P90_FALLBACK_RATIO, "now")
+    else:
+        made = predict_from(model, base, horizon_minutes, region.timezone)
+    return ArrivalWait(made.p50_minutes, made.p90_minutes, made.method,
+                       confidence(wait.status, wait.age_minutes, made, model))
+
+
+# Forecasts are shared by requests within this many seconds of each other.
+FORECAST_BUCKET_SECONDS = 5
+
+
+def _forecast(region: Region, obs: Observation, history: ServiceHistory | None,
+              now: datetime) -> Forecast | None:
+    """The service's forecast at ``now``, made once per time bucket and latest reading."""
+    observed_s = obs.observed_at.timestamp()
+    bucket = int(now.timestamp() // FORECAST_BUCKET_SECONDS)
+    if history is not None and history.forecast_key == (bucket, observed_s):
+        return history.forecast
     epoch_s = history.epoch_s if history is not None else np.empty(0)
     waits = history.wait_minutes if history is not None else np.empty(0)
-    observed_s = obs.observed_at.timestamp()
     if not epoch_s.size or observed_s > epoch_s[-1]:
         epoch_s = np.append(epoch_s, observed_s)
         waits = np.append(waits, obs.wait_minutes)
     model = history.model if history is not None else EMPTY_MODEL
-    horizon_minutes = max((arrival - now).total_seconds() / 60, 0.0)
-    made = predict(model, epoch_s, waits, now.timestamp(), horizon_minutes, region.timezone)
-    if made is None:  # the live reading is the only one and lies ahead of ``now``
-        made = Prediction(obs.wait_minutes, obs.wait_minutes * P90_FALLBACK_RATIO, "now")
-    return ArrivalWait(made.p50_minutes, made.p90_minutes, made.method,
-                       confidence(wait.status, wait.age_minutes, made, model))
+    made = forecast(epoch_s, waits, bucket * FORECAST_BUCKET_SECONDS, region.timezone,
+                    model.profile)
+    if history is not None:
+        history.forecast_key, history.forecast = (bucket, observed_s), made
+    return made
 
 
 def _fresh(region: Region, obs: Observation, now: datetime) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 
 from feeds.observation import Observation
 from waitless.metrics import Metrics
-from waitless.predict import EMPTY_MODEL, HISTORY_DAYS, WaitModel, fit_model
+from waitless.predict import EMPTY_MODEL, HISTORY_DAYS, Forecast, WaitModel, fit_model
 from waitless.stores.live import LiveStore, StoreError
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ REFIT_SECONDS = 600
 MAX_REFITS_PER_RELOAD = 3  # a fit takes tens of milliseconds: spread them over reloads
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServiceHistory:
     """One site service's recent readings (epoch seconds, minutes) and its fitted model."""
 
@@ -41,6 +41,10 @@ class ServiceHistory:
     wait_minutes: np.ndarray
     model: WaitModel = EMPTY_MODEL
     fitted_at_s: float | None = None
+    # The last forecast made, keyed by (time bucket, latest reading time): every request in
+    # the same few seconds shares it, so a ranking only looks up factors at arrival.
+    forecast_key: tuple[int, float] | None = field(default=None, compare=False)
+    forecast: Forecast | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -85,3 +85,18 @@ def test_ranking_uses_history_for_p50_and_p90_and_keeps_stale_honest(kent: Regio
     assert stale["predicted_wait_p90_minutes"] is None
     missing = by_id["RVV09"]
     assert missing["wait_status"] == "unavailable" and missing["confidence"] == "low"
+
+
+def test_scalar_profile_lookup_matches_the_array_version() -> None:
+    import math
+
+    import numpy as np
+
+    from waitless.predict import _profile_at_scalar, profile_at
+    rng = np.random.default_rng(3)
+    profile = rng.uniform(0.3, 1.7, 48)
+    profile[[0, 1, 2, 30]] = np.nan
+    for minute in np.linspace(0, 1439.9, 500):
+        expected = float(profile_at(profile, np.array([minute]))[0])
+        got = _profile_at_scalar(profile, float(minute))
+        assert (math.isnan(expected) and math.isnan(got)) or got == expected
