@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import suppress
@@ -92,6 +93,8 @@ async def observe_middleware(request: web.Request, handler: Callable) -> web.Str
     except Exception:
         logger.exception("unhandled error on %s", request.path)
         response = error_response(500, "internal_error", "internal error; it has been logged")
+    if request.app[keys.SETTINGS].bench_endpoints:
+        response.headers["X-WaitLess-Worker"] = str(os.getpid())
     metrics.http_requests.labels(route, str(response.status)).inc()
     metrics.http_latency.labels(route).observe(time.perf_counter() - started)
     return response
