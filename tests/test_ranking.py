@@ -171,3 +171,18 @@ def test_unreachable_sites_are_excluded_and_limit_applies(region) -> None:
     answer = ask(region, travel=np.array([600.0, np.inf, 3000.0]), limit=1)
     assert ids(answer) == ["BIG"]
     assert {e["site_id"]: e["reason"] for e in answer["excluded"]} == {"UTC1": "unreachable"}
+
+
+def test_far_sites_are_left_out_and_large_regions_rank_only_the_nearest(region) -> None:
+    import dataclasses
+
+    far = dataclasses.replace(region, ranking=dataclasses.replace(
+        region.ranking, max_travel_minutes=30))
+    answer = ask(far)
+    assert ids(answer) == ["UTC1", "BIG"]  # MIU1 is 50 minutes away
+    assert answer["omitted_far_sites"] == 1
+    assert "MIU1" not in {e["site_id"] for e in answer["excluded"]}
+    few = dataclasses.replace(region, ranking=dataclasses.replace(
+        region.ranking, max_candidates=2))
+    answer = ask(few)
+    assert sorted(ids(answer)) == ["BIG", "UTC1"] and answer["omitted_far_sites"] == 1

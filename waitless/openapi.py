@@ -60,6 +60,8 @@ _RANK = {
         "condition": _STR_OR_NULL,
         "age": _NUM_OR_NULL,
         "advice": {"type": "string"},
+        "omitted_far_sites": {"type": "integer", "minimum": 0,
+                              "description": "sites beyond the region's travel limit, not listed"},
         "emergency": {
             "oneOf": [{"type": "null"}, {
                 "type": "object", "required": ["call", "message"],

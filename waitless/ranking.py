@@ -266,8 +266,11 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
         return answer
 
     results = []
-    # Plain floats: numpy scalars cost more than they save over 17-500 sites.
-    for site, seconds in zip(region.sites, travel_seconds.tolist(), strict=True):
+    candidates = _candidate_indices(region, travel_seconds)
+    answer["omitted_far_sites"] = len(region.sites) - len(candidates)
+    # Plain floats: numpy scalars cost more than they save in a per-site loop.
+    for index, seconds in zip(candidates, travel_seconds[candidates].tolist(), strict=True):
+        site = region.sites[index]
         if not math.isfinite(seconds):
             answer["excluded"].append(_excluded(site, "unreachable"))
             continue
@@ -287,6 +290,21 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
     results.sort(key=lambda r: (r["total_minutes"], r["travel_minutes"]))
     answer["results"] = results[: request.limit]
     return answer
+
+
+def _candidate_indices(region: Region, travel_seconds: np.ndarray) -> list[int]:
+    """Indices of the sites worth ranking, in region order: within ``max_travel_minutes`` and
+    among the ``max_candidates`` nearest (unreachable ones are kept so they can be explained
+    when the region is small enough to list them all)."""
+    settings = region.ranking
+    if len(region.sites) <= settings.max_candidates:
+        near = np.arange(len(region.sites))
+    else:
+        near = np.argpartition(travel_seconds, settings.max_candidates - 1)[
+            : settings.max_candidates]
+    limit_s = settings.max_travel_minutes * 60
+    keep = near[~(np.isfinite(travel_seconds[near]) & (travel_seconds[near] > limit_s))]
+    return sorted(keep.tolist())
 
 
 def _round(value: float | None) -> float | None:

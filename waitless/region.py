@@ -85,6 +85,11 @@ class RankingSettings:
     stale_penalty_minutes: float = 30.0
     closing_margin_minutes: float = 30.0
     max_origin_distance_km: float = 80.0
+    # Sites farther than this are left out of an answer altogether, and at most this many of
+    # the nearest are considered: nobody should drive 300 km to a UTC, and a national region
+    # must not cost 500 sites of work per request.
+    max_travel_minutes: float = 180.0
+    max_candidates: int = 60
     assumed_wait_minutes: dict[str, float] = field(
         default_factory=lambda: dict(_DEFAULT_ASSUMED_WAIT_MINUTES))
 

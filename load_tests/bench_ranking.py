@@ -1,0 +1,134 @@
+"""CPU cost of ranking alone (no HTTP) and memory per worker.
+
+    python -m load_tests.bench_ranking            # 17 real sites and 500 synthetic sites
+    python -m load_tests.bench_ranking --rss-graph-nodes 2000000   # adds an England-scale graph
+
+Ranking runs on a snapshot filled with 30 hours of simulator history (so the arrival-wait
+predictor does its real work), over varied origins, conditions and ages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import tempfile
+import time
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from feeds.adapters.native import parse
+from feeds.simulator import native_document
+from load_tests.scenario import rank_paths
+from routing.estimate import EstimateTravel
+from waitless.ingest import normalise
+from waitless.query import parse_rank_query
+from waitless.ranking import rank
+from waitless.region import Region, load_region, parse_region
+from waitless.snapshot import LiveSnapshot, reload
+from waitless.stores.live import MemoryLiveStore
+
+NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident set size in MB from /proc."""
+    status = Path(f"/proc/{pid or os.getpid()}/status").read_text()
+    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+    return kb / 1024
+
+
+def synthetic_region(n_sites: int, *, seed: int = 0) -> Region:
+    """``n_sites`` sites across England's bounding box with a realistic service mix."""
+    rng = random.Random(seed)
+    sites = []
+    for i in range(n_sites):
+        roll = rng.random()
+        services = ([{"kind": "ed", "hours": "24h"}, {"kind": "utc", "hours": "08:00-20:00"}]
+                    if roll < 0.3 else [{"kind": "utc" if roll < 0.8 else "miu",
+                                         "hours": "24h" if roll < 0.4 else "08:00-20:00"}])
+        sites.append({"id": f"S{i:04d}", "name": f"Site {i}", "lat": rng.uniform(50.5, 54.5),
+                      "lon": rng.uniform(-2.5, 1.3), "services": services})
+    return parse_region({"region": {"name": f"synthetic-{n_sites}", "timezone": "Europe/London"},
+                         "ranking": {"max_origin_distance_km": 400}, "sites": sites})
+
+
+async def _snapshot(region: Region) -> LiveSnapshot:
+    store = MemoryLiveStore()
+    at = NOW - timedelta(hours=30)
+    while at <= NOW:
+        observations, _ = normalise(region, parse(orjson.dumps(
+            native_document(region, seed=1, now=at)), feed_name="sim"))
+        await store.write(region.name, observations)
+        at += timedelta(minutes=10)
+    snapshot = LiveSnapshot(timezone=region.timezone)
+    for _ in range(200):  # let every service get its model fitted
+        await reload(snapshot, store, region.name)
+    return snapshot
+
+
+def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
+    """Median and p90 microseconds of travel estimate + ranking per request."""
+    snapshot = asyncio.run(_snapshot(region))
+    model = EstimateTravel.for_sites(region.sites, max_origin_distance_m=400_000)
+    queries = [parse_rank_query(dict(_query(p)), now=NOW, tz=region.timezone)
+               for p in rank_paths(region, requests, seed=2, now=NOW)]
+    times = []
+    for request in queries:
+        start = time.perf_counter_ns()
+        seconds = model.travel_seconds(request.lat, request.lon)
+        rank(region, snapshot.observations, request, travel_seconds=seconds,
+             travel_source=model.source, now=NOW, history=snapshot.history)
+        times.append((time.perf_counter_ns() - start) / 1000)
+    times.sort()
+    return {"sites": len(region.sites), "median_us": statistics.median(times),
+            "p90_us": times[int(0.9 * len(times))], "rss_mb": rss_mb()}
+
+
+def _query(path: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl, urlsplit
+    return parse_qsl(urlsplit(path).query)
+
+
+def graph_rss(n_nodes: int, n_sites: int = 20) -> dict[str, float]:
+    """RSS of a process holding a synthetic road-graph table, before and after 20k queries."""
+    from routing.bench import bench_synthetic
+    from routing.errors import OutsideCoverage
+    from routing.travel import RoadGraphTravel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_synthetic(Path(tmp), n_nodes, n_sites)
+        before = rss_mb()
+        model = RoadGraphTravel.load(tmp, "synthetic")
+        loaded = rss_mb()
+        rng = np.random.default_rng(5)
+        side = int(np.ceil(np.sqrt(n_nodes)))  # the synthetic grid's extent (routing.bench)
+        lats = rng.uniform(51.0, 51.0 + side * 0.0015, 20_000)
+        lons = rng.uniform(0.5, 0.5 + side * 0.0024, 20_000)
+        for lat, lon in zip(lats, lons, strict=True):
+            with suppress(OutsideCoverage):
+                model.travel_seconds(float(lat), float(lon))
+        return {"nodes": n_nodes, "sites": n_sites, "rss_before_load_mb": before,
+                "rss_after_load_mb": loaded, "rss_after_queries_mb": rss_mb()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rss-graph-nodes", type=int, default=0,
+                        help="also measure a synthetic road graph of this many nodes")
+    args = parser.parse_args()
+    for region in (load_region("kent-medway"), synthetic_region(500)):
+        print(region.name, ranking_cost_us(region))
+    if args.rss_graph_nodes:
+        print("graph", graph_rss(args.rss_graph_nodes))
+
+
+if __name__ == "__main__":
+    main()
