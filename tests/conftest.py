@@ -68,7 +68,12 @@ def redis_prefix() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def pg_dsn() -> Iterator[str]:
     """A fresh database for this test run, dropped afterwards."""
-    name = f"waitless_test_{uuid.uuid4().hex[:10]}"
+    yield from temporary_database("main")
+
+
+def temporary_database(label: str) -> Iterator[str]:
+    """Create ``waitless_test_<label>_<random>``, yield its URL, drop it afterwards."""
+    name = f"waitless_test_{label}_{uuid.uuid4().hex[:10]}"
 
     async def admin(sql: str) -> None:
         conn = await asyncpg.connect(PG_ADMIN_DSN)

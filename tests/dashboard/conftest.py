@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -14,12 +13,12 @@ import pytest
 from aiohttp import web
 
 from feeds.observation import Observation
+from tests.conftest import temporary_database
 from waitless.app import create_app
 from waitless.region import Region
 from waitless.settings import Settings
 from waitless.stores.live import MemoryLiveStore
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parents[2]
 NHSE_DIR = REPO.parent / "shared" / "data" / "nhse-ae-monthly"
 MONTHLY_FILES = ("Monthly-AE-April-2025.csv", "Monthly-AE-May-2025.csv",
@@ -42,21 +41,7 @@ def nhse_path(name: str) -> Path:
 @pytest.fixture(scope="session")
 def dashboard_dsn() -> Iterator[str]:
     """An own database for this test session, dropped afterwards."""
-    name = f"waitless_test_dashboard_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {exc}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from temporary_database("dashboard")
 
 
 @pytest.fixture

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from tests.conftest import temporary_database
 from waitless.stats.schema import ensure_schema
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parents[2]
 NHSE_DIR = REPO.parent / "shared" / "data" / "nhse-ae-monthly"
 # The six raw monthly provider files (renamed as published), Apr-Sep 2025.
@@ -67,21 +65,7 @@ def independent_counts() -> Callable[[Path], dict[str, dict[str, int]]]:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh database for this test session, dropped afterwards."""
-    name = f"waitless_test_stats_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL not available at {PG_ADMIN_DSN}: {exc}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from temporary_database("stats")
 
 
 @pytest.fixture
