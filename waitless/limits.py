@@ -38,9 +38,14 @@ MAX_HEADERS = 64
 
 
 def handler_args(keepalive_seconds: float) -> dict[str, Any]:
-    """Arguments for aiohttp's connection handler (``web.Application(handler_args=...)``)."""
+    """Arguments for aiohttp's connection handler (``web.Application(handler_args=...)``).
+
+    They win over whatever runs the app, so the access log is off however it is served: it
+    would record client addresses and query strings, which hold patients' coordinates.
+    """
     return {"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_FIELD_BYTES,
-            "max_headers": MAX_HEADERS, "keepalive_timeout": keepalive_seconds}
+            "max_headers": MAX_HEADERS, "keepalive_timeout": keepalive_seconds,
+            "access_log": None}
 
 
 @web.middleware

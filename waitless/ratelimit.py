@@ -56,6 +56,8 @@ _UNITS_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)s?\s*$")
 # A worker not heard from for this many syncs no longer counts as a peer.
 _PEER_STALE_SYNCS = 3
+# Part of the sync period between flushing counts and reading everyone's.
+_SETTLE_SHARE = 0.2
 
 Address = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -148,33 +150,42 @@ class RateLimiter:
         current = {rule: int(now // rate.window_seconds) for rule, rate in self.rules.items()}
         self._counts = {k: v for k, v in self._counts.items() if k[1] >= current[k[0]]}
 
-    async def sync(self, client: aioredis.Redis, prefix: str, worker_id: str) -> None:
-        """Share pending counts through Redis and learn everyone's (raises RedisError)."""
+    async def sync(self, client: aioredis.Redis, prefix: str, worker_id: str, *,
+                   settle_seconds: float = 0.0) -> None:
+        """Share pending counts through Redis and learn everyone's (raises RedisError).
+
+        Flush first, then read ``settle_seconds`` later, once the other workers (syncing on
+        the same clock boundary) have flushed too: all then compute their shares from the
+        same totals.
+        """
         self.prune()
         now = self.clock()
-        windows = {(rule, int(now // rate.window_seconds)) for rule, rate in self.rules.items()}
-        windows |= {(rule, window) for rule, window, _ in self._counts}
         sent = []
         pipe = client.pipeline(transaction=False)
         for (rule, window, key), entry in self._counts.items():
             if entry[1]:
                 pipe.hincrby(f"{prefix}:ratelimit:{rule}:{window}", key, entry[1])
                 sent.append((entry, entry[1]))
+        peers_name = f"{prefix}:ratelimit:peers"
+        pipe.hset(peers_name, worker_id, f"{now:.3f}")
+        pipe.expire(peers_name, 60)
+        await pipe.execute()
+        # Requests counted while the pipeline ran stay pending for the next sync.
+        for entry, count in sent:
+            entry[1] -= count
+        if settle_seconds:
+            await asyncio.sleep(settle_seconds)
+        windows = {(rule, int(now // rate.window_seconds)) for rule, rate in self.rules.items()}
+        windows |= {(rule, window) for rule, window, _ in self._counts}
         ordered = sorted(windows)
+        pipe = client.pipeline(transaction=False)
         for rule, window in ordered:
             name = f"{prefix}:ratelimit:{rule}:{window}"
             pipe.expire(name, 2 * self.rules[rule].window_seconds)
             pipe.hgetall(name)
-        peers_name = f"{prefix}:ratelimit:peers"
-        pipe.hset(peers_name, worker_id, f"{now:.3f}")
-        pipe.expire(peers_name, 60)
         pipe.hgetall(peers_name)
         results = await pipe.execute()
-        # Requests counted while the pipeline ran stay pending for the next sync.
-        for entry, count in sent:
-            entry[1] -= count
-        tables = results[len(sent):-3][1::2]
-        for (rule, window), table in zip(ordered, tables, strict=True):
+        for (rule, window), table in zip(ordered, results[1:-1:2], strict=True):
             for key, value in table.items():
                 entry = self._counts.setdefault((rule, window, key.decode()), [0, 0])
                 entry[0] = int(value)
@@ -269,7 +280,8 @@ class _Sharer:
             self.limiter.prune()
             return
         try:
-            await self.limiter.sync(self.client, self.prefix, self.worker_id)
+            await self.limiter.sync(self.client, self.prefix, self.worker_id,
+                                    settle_seconds=self.limiter.sync_seconds * _SETTLE_SHARE)
         except (RedisError, OSError) as exc:
             # Alone until Redis answers: this process enforces the whole limit itself.
             self.limiter.peers = 1
@@ -284,6 +296,9 @@ class _Sharer:
             self.failing = False
 
     async def forever(self) -> None:
+        period = self.limiter.sync_seconds
         while True:
-            await asyncio.sleep(self.limiter.sync_seconds)
+            # On the clock's period boundaries: every worker syncs at about the same moment, so
+            # each reads the others' counts just flushed rather than a period older.
+            await asyncio.sleep(period - time.time() % period + 0.02)
             await self.once()
