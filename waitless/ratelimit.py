@@ -3,15 +3,19 @@
 Counting is per fixed window (``N/minute`` -> windows aligned on the minute, the same in every
 worker). A request is decided in memory, from this worker's count not yet shared (*pending*)
 plus the last-known count of every worker together (*known*). A background task shares the
-counts every ``rate_limit_sync_seconds`` (1 s): ``HINCRBY`` of the pending counts into one
-hash per rule and window (``<prefix>:ratelimit:<rule>:<window>``, expiring after two windows),
-then ``HGETALL`` of that hash, so each worker also learns about clients it has not seen.
+counts every ``rate_limit_sync_seconds`` (1 s, on the clock's boundaries in every worker):
+``HINCRBY`` of the pending counts into one hash per rule and window
+(``<prefix>:ratelimit:<rule>:<window>``, expiring after two windows), then, 200 ms later when
+every worker has flushed, ``HGETALL`` of that hash, so each worker also learns about clients it
+has not seen.
 
 Between two syncs a worker spends at most its share of what is left,
 ``ceil((limit - known) / workers)``, the number of workers being counted from a heartbeat hash
-(``<prefix>:ratelimit:peers``). So the combined count can pass the limit only by rounding (at
-most one request per worker per sync), and a client sending everything to one worker is held
-back for at most one sync while the others' shares are still unknown. Without Redis, or while
+(``<prefix>:ratelimit:peers``). So the combined count passes the limit only by rounding (at
+most workers - 1) while the syncs keep to the clock (a worker whose flush is later than the
+others' read lets through up to one more share), and a client sending everything to one
+worker is held back for at most one sync while the others' shares are unknown. A new worker
+knows the others from its first sync, made before it serves. Without Redis, or while
 it is unreachable, each process enforces the whole limit alone.
 
 The key is the client address hashed with a random salt made when this module is imported
@@ -37,7 +41,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from aiohttp import web
-from prometheus_client import Counter
+from prometheus_client import CollectorRegistry, Counter
 from redis.exceptions import RedisError
 
 from waitless import keys
@@ -232,15 +236,19 @@ async def rate_limit_middleware(request: web.Request, handler: Callable) -> web.
     return limited_response(request, route, wait)
 
 
+def rate_limited_counter(registry: CollectorRegistry) -> Counter:
+    return Counter("waitless_rate_limited_total",
+                   "Requests refused with 429 by the per-client rate limit", ["rule"],
+                   registry=registry)
+
+
 def setup_rate_limits(app: web.Application) -> None:
     """Parse the limits, register the metric and the Redis sync task (when there is Redis)."""
     settings = app[keys.SETTINGS]
     rules = {name: parse_rate(text) for name, text in
              (("public", settings.rate_limit), ("login", settings.login_rate_limit)) if text}
     app[TRUSTED] = parse_networks(settings.trusted_proxies)
-    app[LIMITED] = Counter("waitless_rate_limited_total",
-                           "Requests refused with 429 by the per-client rate limit", ["rule"],
-                           registry=app[keys.METRICS].registry)
+    app[LIMITED] = rate_limited_counter(app[keys.METRICS].registry)
     if not rules:
         return
     limiter = RateLimiter(rules, sync_seconds=settings.rate_limit_sync_seconds)
