@@ -11,7 +11,7 @@ out=var/bench
 mkdir -p "$out"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk"; exit 2; }
 
-WAITLESS_BENCH_ENDPOINTS=1 WAITLESS_SPOOL_DIR="$out/spool" .venv/bin/waitless --log-level WARNING dev \
+WAITLESS_RATE_LIMIT=off WAITLESS_BENCH_ENDPOINTS=1 WAITLESS_SPOOL_DIR="$out/spool" .venv/bin/waitless --log-level WARNING dev \
   --port "$port" --simulator-port 18081 >"$out/dev.log" 2>&1 &
 dev=$!
 trap 'kill $dev 2>/dev/null; wait $dev 2>/dev/null || true' EXIT

@@ -162,7 +162,7 @@ async def test_burst_of_rankings_during_an_outage_loses_no_event(clean_db, tmp_p
     await proxy.start()
     settings = Settings(database_url=clean_db.replace(host_port, f"127.0.0.1:{proxy.port}"),
                         spool_dir=str(tmp_path / "spool"), event_flush_seconds=0.05,
-                        event_batch_size=20)
+                        event_batch_size=20, rate_limit=None)  # one client, a burst
     app = create_app(settings, region=kent, live_store=MemoryLiveStore())
     client = await aiohttp_client(app)
     log = app[keys.EVENT_LOG]

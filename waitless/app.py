@@ -18,10 +18,13 @@ from routing.model import TravelModel
 from routing.travel import load_travel_model
 from waitless import keys
 from waitless.answer import travel_for_region
+from waitless.cors import cors_middleware
 from waitless.handlers import error_response
 from waitless.ingest import build_pollers, run_pollers
+from waitless.limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
 from waitless.metrics import Metrics
 from waitless.ranking import RankRequest, rank
+from waitless.ratelimit import rate_limit_middleware, setup_rate_limits
 from waitless.region import FeedConfig, Region, load_region
 from waitless.routes import setup_routes
 from waitless.settings import Settings
@@ -124,8 +127,12 @@ def create_app(settings: Settings, *, region: Region | None = None,
     travel
         Travel models by mode; loaded for the region when not given.
     """
-    app = web.Application(middlewares=[observe_middleware, security_headers_middleware],
-                          client_max_size=64 * 1024)
+    # Outermost first: every answer, a 429 or 414 too, is counted and carries the headers.
+    app = web.Application(middlewares=[observe_middleware, security_headers_middleware,
+                                       cors_middleware, request_limits_middleware,
+                                       rate_limit_middleware],
+                          client_max_size=MAX_BODY_BYTES,
+                          handler_args=handler_args(settings.keepalive_seconds))
     region = region or load_region(settings.region)
     app[keys.SETTINGS] = settings
     app[keys.REGION] = region
@@ -196,6 +203,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
     app.cleanup_ctx.append(snapshot_ctx)
     setup_pages(app)
     setup_auth(app)
+    setup_rate_limits(app)
     setup_routes(app)
     logger.info("region %s: %d sites, %d feeds; %s", region.name, len(region.sites),
                 len(region.feeds), note)

@@ -260,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = args.log_level or os.environ.get("WAITLESS_LOG_LEVEL") or "INFO"
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiohttp logs a malformed request with the client's address: the client's error, and an
+    # address we promise not to keep.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     try:
         return args.func(args)
     except (RegionError, ValueError) as exc:

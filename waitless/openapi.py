@@ -87,6 +87,11 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+_RATE_LIMITED = {**_json("Too many requests from this client (WAITLESS_RATE_LIMIT); "
+                         "Retry-After says when to ask again", _ERROR),
+                 "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+
+
 def openapi_document(region: Region) -> dict[str, Any]:
     """The OpenAPI document for this service and region."""
     rank_params = [
@@ -117,9 +122,11 @@ def openapi_document(region: Region) -> dict[str, Any]:
                     "200": _json("Ranking, or a call-999 answer for red-flag conditions", _RANK),
                     "400": _json("Bad input; the message says what is wrong", _ERROR),
                     "422": _json("Origin outside the region's coverage", _ERROR),
+                    "429": _RATE_LIMITED,
                 }}},
             "/v1/sites": {"get": {"summary": "Sites, services, hours and live waits",
-                                  "responses": {"200": _json("Sites", plain)}}},
+                                  "responses": {"200": _json("Sites", plain),
+                                                "429": _RATE_LIMITED}}},
             "/v1/conditions": {"get": {"summary": "The condition vocabulary",
                                        "responses": {"200": _json("Conditions", plain)}}},
             "/healthz": {"get": {"summary": "Liveness",
@@ -188,5 +195,6 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
             "responses": {"201": _json("Stored: {choice_id, site_id}", plain),
                           "400": _json("Unknown site or service, bad JSON", _ERROR),
                           "413": _json("Body over 1 KiB", _ERROR),
+                          "429": _RATE_LIMITED,
                           "503": _json("No database", _ERROR)}}},
     }

@@ -18,6 +18,21 @@ WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)  
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
 =========================  ==========================================================  =============
 
+Abuse limits (see :mod:`waitless.ratelimit`, :mod:`waitless.limits`, :mod:`waitless.cors`):
+
+=========================  ==========================================================  =============
+variable                   meaning                                                     default
+=========================  ==========================================================  =============
+WAITLESS_RATE_LIMIT        per-client limit on ``/``, /v1/rank, places, sites,          120/minute
+                           choices: ``N/second|minute|hour``, or ``off``
+WAITLESS_LOGIN_RATE_LIMIT  per-client limit on POST /commissioners/login               10/minute
+WAITLESS_TRUSTED_PROXIES   peers (IPs or CIDRs, comma list) whose X-Forwarded-For      none
+                           is believed when finding the client address
+WAITLESS_CORS_ORIGINS      origins allowed to call GET /v1/* from a browser            none (closed)
+                           (comma list, e.g. ``https://app.example.org``)
+WAITLESS_KEEPALIVE_SECONDS idle keep-alive connections are closed after this           15
+=========================  ==========================================================  =============
+
 Commissioners' statistics (``/v1/stats/*``, ``/commissioners``):
 
 ===========================  ========================================================  ==========
@@ -61,6 +76,13 @@ class Settings:
     commissioner_token: str | None = None
     cookie_secure: bool = True
     session_hours: float = 8.0
+    # Abuse limits: ``None`` rate means no limit.
+    rate_limit: str | None = "120/minute"
+    login_rate_limit: str | None = "10/minute"
+    rate_limit_sync_seconds: float = 1.0
+    trusted_proxies: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    keepalive_seconds: float = 15.0
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -92,7 +114,22 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         commissioner_token=get("COMMISSIONER_TOKEN"),
         cookie_secure=(get("COOKIE_SECURE") or "true").lower() not in ("0", "false", "no", "off"),
         session_hours=float(get("SESSION_HOURS") or defaults.session_hours),
+        rate_limit=_rate(get("RATE_LIMIT"), defaults.rate_limit),
+        login_rate_limit=_rate(get("LOGIN_RATE_LIMIT"), defaults.login_rate_limit),
+        trusted_proxies=_comma_list(get("TRUSTED_PROXIES")),
+        cors_origins=tuple(o.rstrip("/") for o in _comma_list(get("CORS_ORIGINS"))),
+        keepalive_seconds=float(get("KEEPALIVE_SECONDS") or defaults.keepalive_seconds),
     )
+
+
+def _rate(value: str | None, default: str | None) -> str | None:
+    if value is None:
+        return default
+    return None if value.lower() in ("off", "0", "none", "false") else value
+
+
+def _comma_list(value: str | None) -> tuple[str, ...]:
+    return tuple(filter(None, (part.strip() for part in (value or "").split(","))))
 
 
 def parse_feed_urls(text: str) -> tuple[tuple[str, str], ...]:
