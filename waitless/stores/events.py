@@ -180,25 +180,28 @@ class EventLog:
         self.metrics.event_queue.set(0)
         if not await self._write(batch):
             try:
-                self.spool.append(batch)
+                # fsync can take long on a busy disk: never on the event loop.
+                await asyncio.to_thread(self.spool.append, batch)
                 self.metrics.events_spooled.inc(len(batch))
             except (SpoolFull, OSError) as exc:
                 logger.error("event log: %s; %d events dropped", exc, len(batch))
                 self.metrics.events_dropped.inc(len(batch))
-        self.metrics.spool_bytes.set(self.spool.size_bytes())
+        self.metrics.spool_bytes.set(await asyncio.to_thread(self.spool.size_bytes))
 
     async def replay_spool(self) -> int:
         """Move spooled segments into PostgreSQL, oldest first; return events replayed."""
         replayed = 0
-        for segment in self.spool.segments():
-            events = self.spool.read(segment)
+        if self.dsn is None:
+            return 0  # nowhere to replay to: leave the spool alone (and unread)
+        for segment in await asyncio.to_thread(self.spool.segments):
+            events = await asyncio.to_thread(self.spool.read, segment)
             if events and not await self._write(events):
                 break
-            self.spool.remove(segment)
+            await asyncio.to_thread(self.spool.remove, segment)
             replayed += len(events)
         if replayed:
             logger.info("event log: replayed %d spooled events", replayed)
-            self.metrics.spool_bytes.set(self.spool.size_bytes())
+            self.metrics.spool_bytes.set(await asyncio.to_thread(self.spool.size_bytes))
         return replayed
 
     async def _run(self) -> None:
