@@ -91,6 +91,43 @@ def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]
             "p90_us": times[int(0.9 * len(times))], "rss_mb": rss_mb()}
 
 
+def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
+    """Median microseconds of each step of answering /v1/rank, outside HTTP."""
+    from waitless.decisions import ranking_event
+
+    snapshot = asyncio.run(_snapshot(region))
+    model = EstimateTravel.for_sites(region.sites, max_origin_distance_m=400_000)
+    stages: dict[str, list[float]] = {k: [] for k in
+                                      ("parse", "travel", "rank", "event_row", "serialise")}
+    for path in rank_paths(region, requests, seed=4, now=NOW):
+        query = dict(_query(path))
+        t0 = time.perf_counter_ns()
+        request = parse_rank_query(query, now=NOW, tz=region.timezone)
+        t1 = time.perf_counter_ns()
+        seconds = model.travel_seconds(request.lat, request.lon)
+        t2 = time.perf_counter_ns()
+        answer = rank(region, snapshot.observations, request, travel_seconds=seconds,
+                      travel_source=model.source, now=NOW, history=snapshot.history)
+        t3 = time.perf_counter_ns()
+        ranking_event(region, request, answer, travel_seconds=seconds,
+                      travel_source=model.source, now=NOW)
+        t4 = time.perf_counter_ns()
+        orjson.dumps(answer)
+        t5 = time.perf_counter_ns()
+        for name, (a, b) in zip(stages, ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)),
+                                strict=True):
+            stages[name].append((b - a) / 1000)
+    return {name: round(statistics.median(values), 1) for name, values in stages.items()}
+
+
+def road_graph_query_us() -> float | None:
+    """Median µs of one road-graph travel query (KD-tree nearest node + table row), Helsinki."""
+    from routing.bench import bench_helsinki
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return bench_helsinki(Path(tmp)).get("query_us")
+
+
 def _query(path: str) -> list[tuple[str, str]]:
     from urllib.parse import parse_qsl, urlsplit
     return parse_qsl(urlsplit(path).query)
@@ -124,7 +161,10 @@ def main() -> None:
     parser.add_argument("--rss-graph-nodes", type=int, default=0,
                         help="also measure a synthetic road graph of this many nodes")
     args = parser.parse_args()
-    for region in (load_region("kent-medway"), synthetic_region(500)):
+    kent = load_region("kent-medway")
+    print("stages (median µs)", stage_costs_us(kent), "road-graph query",
+          road_graph_query_us())
+    for region in (kent, synthetic_region(500)):
         print(region.name, ranking_cost_us(region))
     if args.rss_graph_nodes:
         print("graph", graph_rss(args.rss_graph_nodes))
