@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from waitless import handlers
+from waitless.push import setup_push
 
 
 def setup_routes(app: web.Application) -> None:
@@ -15,3 +16,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", handlers.readyz_handler, name="readyz")
     app.router.add_get("/metrics", handlers.metrics_handler, name="metrics")
     app.router.add_get("/openapi.json", handlers.openapi_handler, name="openapi")
+    setup_push(app)

@@ -14,6 +14,8 @@ WAITLESS_HOST              address ``serve``/``dev`` listen on                  
 WAITLESS_PORT              port ``serve``/``dev`` listen on                            8080
 WAITLESS_LOG_LEVEL         logging level                                               INFO
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
+WAITLESS_PUSH_TOKENS       push-feed tokens: ``feed=token,feed=token2`` (a feed may    none (401)
+                           have several, for rotation); never put them in a region
 =========================  ==========================================================  =============
 """
 
@@ -37,6 +39,8 @@ class Settings:
     port: int = 8080
     log_level: str = "INFO"
     feed_urls: tuple[tuple[str, str], ...] = ()
+    # (feed, token) pairs accepted by POST /v1/feeds/{feed}/observations.
+    push_tokens: tuple[tuple[str, str], ...] = ()
     # How often the API reloads the whole live snapshot even without a change notice, seconds.
     snapshot_refresh_seconds: float = 5.0
     # Event batching: flush when this many events are queued or this much time has passed.
@@ -68,16 +72,24 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         port=int(get("PORT") or defaults.port),
         log_level=get("LOG_LEVEL") or defaults.log_level,
         feed_urls=parse_feed_urls(get("FEED_URLS") or ""),
+        push_tokens=parse_pairs(get("PUSH_TOKENS") or "", "WAITLESS_PUSH_TOKENS",
+                                "feed=token"),
     )
 
 
 def parse_feed_urls(text: str) -> tuple[tuple[str, str], ...]:
     """``"a=http://x,b=http://y"`` -> ``(("a", "http://x"), ("b", "http://y"))``."""
+    return parse_pairs(text, "WAITLESS_FEED_URLS", "name=url")
+
+
+def parse_pairs(text: str, variable: str, shape: str) -> tuple[tuple[str, str], ...]:
+    """``"a=x,b=y"`` -> ``(("a", "x"), ("b", "y"))``; ``ValueError`` naming ``variable``."""
     pairs = []
     for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, url = item.partition("=")
-        if not sep or not name.strip() or not url.strip():
-            msg = f"WAITLESS_FEED_URLS entry {item!r} is not name=url"
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            # Never echo the entry: it may hold a secret.
+            msg = f"{variable} entry {len(pairs) + 1} is not {shape}"
             raise ValueError(msg)
-        pairs.append((name.strip(), url.strip()))
+        pairs.append((name.strip(), value.strip()))
     return tuple(pairs)
