@@ -151,3 +151,44 @@ async def _circuit(feed_status, state: str):
 async def _ok(feed_status):
     status = await feed_status()
     return status if status.get("ok") and status.get("circuit") == "closed" else None
+
+
+async def test_outage_then_recovery_needs_no_restart(live_store: LiveStore, aiohttp_client,
+                                                     kent: Region, clock: MovableClock,
+                                                     tmp_path: Path) -> None:
+    sim = TestServer(create_simulator_app(kent, seed=9, clock=clock))
+    await sim.start_server()
+    port = sim.port
+    client = await api_client(aiohttp_client, kent, live_store, clock, tmp_path,
+                              feeds=[sim_feed(str(sim.make_url("/v1/feed")))])
+
+    async def feed_status():
+        return (await sites_json(client))["feeds"].get("sim", {})
+
+    await eventually(lambda: _ok(feed_status), what="first good poll")
+    before = await rank_ok(client)
+    await sim.close()  # the feed server goes away entirely
+    async def open_status():
+        status = await feed_status()
+        return status if status.get("circuit") == "open" else None
+
+    status = await eventually(open_status, what="open circuit")
+    assert status["last_error_reason"] == "connection" and not status["ok"]
+    _, ready = await get_json(client, "/readyz")
+    assert "feeds" in ready["degraded"] and ready["feeds"]["sim"]["circuit"] == "open"
+    during = await rank_ok(client)
+    assert during["results"] == before["results"]  # last good data, ages from observed_at
+
+    clock.advance(minutes=5)
+    sim = TestServer(create_simulator_app(kent, seed=9, clock=clock), port=port)
+    await sim.start_server()
+    await eventually(lambda: _ok(feed_status), what="recovery on the same port")
+
+    async def fresh():
+        body = await rank_ok(client)
+        return all(r["wait_age_minutes"] == 0 for r in body["results"])
+
+    await eventually(fresh, what="fresh waits after recovery")
+    _, ready = await get_json(client, "/readyz")
+    assert "feeds" not in ready["degraded"]
+    await sim.close()
