@@ -233,7 +233,8 @@ class FeedPoller:
 
     async def _fetch(self, *, retries: int) -> tuple[bytes, str | None, int | None, Any] | None:
         """Fetch with in-poll retries (exponential backoff, jitter) for transient errors."""
-        for attempt in range(retries + 1):
+        attempt = 0
+        while True:
             try:
                 return await self._fetch_once()
             except FeedUnavailable as exc:
@@ -245,7 +246,7 @@ class FeedPoller:
                 delay = min(self.settings.retry_base_seconds * 2 ** attempt,
                             self.feed.interval_seconds / 2)
                 await asyncio.sleep(self._jittered(delay))
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+                attempt += 1
 
     async def poll_once(self, *, retries: int | None = None) -> list[Observation] | None:
         """Fetch, check, parse, validate and hand on one payload.

@@ -130,9 +130,13 @@ async def test_every_fault_in_turn_rankings_hold(live_store: LiveStore, aiohttp_
     assert by_site["RVVKC"]["wait_minutes"] == good["RVVKC"]
     assert by_site["RVVKC"]["wait_age_minutes"] == pytest.approx(100, abs=1)
     assert by_site["RVV09"]["wait_age_minutes"] == pytest.approx(100, abs=1)
-    sites = await sites_json(client)
-    rvv09 = next(s for s in sites["sites"] if s["site_id"] == "RVV09")
-    assert {r["reason"] for r in rvv09["rejections"]} == {"stale"}  # frozen observed_at
+
+    async def rvv09_reasons():  # the frozen observed_at is now past the limit: rejected
+        sites = await sites_json(client)
+        rvv09 = next(s for s in sites["sites"] if s["site_id"] == "RVV09")
+        return {r["reason"] for r in rvv09["rejections"]} == {"stale"}
+
+    await eventually(rvv09_reasons, what="frozen values rejected as stale")
     metrics = await (await client.get("/metrics")).text()
     assert 'waitless_site_last_good_age_seconds{feed="sim",service="utc",site="RVVKC"} 6000.0' \
         in metrics

@@ -19,7 +19,7 @@ from tests.feeds2.conftest import (
 )
 from waitless.region import Region, load_region, resolve_region_path
 from waitless.settings import settings_from_env
-from waitless.stores.live import LiveStore
+from waitless.stores.live import LiveStore, MemoryLiveStore
 
 PUSH_FEEDS = """
 [[feeds]]
@@ -49,6 +49,14 @@ def push_region(tmp_path: Path) -> Region:
 async def client(live_store: LiveStore, aiohttp_client, push_region: Region,
                  clock: MovableClock, tmp_path: Path):
     return await api_client(aiohttp_client, push_region, live_store, clock, tmp_path,
+                            push_tokens=TOKENS)
+
+
+@pytest.fixture
+async def memory_client(aiohttp_client, push_region: Region, clock: MovableClock,
+                        tmp_path: Path):
+    """For refusals, which never reach the live store: the in-process store is enough."""
+    return await api_client(aiohttp_client, push_region, MemoryLiveStore(), clock, tmp_path,
                             push_tokens=TOKENS)
 
 
@@ -132,14 +140,14 @@ async def test_native_push_with_bearer_token(client, clock: MovableClock) -> Non
     ("trust-native", b'{"sites": []}', None, (401, "unauthorized")),
     ("trust-native", b"x" * 4001, "n4tive", (413, "too_large")),
 ])
-async def test_push_refusals(client, feed, body, token, expected) -> None:
-    status, answer = await push(client, feed, body, token=token)
+async def test_push_refusals(memory_client, feed, body, token, expected) -> None:
+    status, answer = await push(memory_client, feed, body, token=token)
     assert (status, answer["error"]) == expected
     assert "s3cret" not in answer["message"]
 
 
-async def test_old_token_still_works_during_rotation(client) -> None:
-    status, answer = await push(client, "kent-push", bc_body("old-token", kch=12))
+async def test_old_token_still_works_during_rotation(memory_client) -> None:
+    status, answer = await push(memory_client, "kent-push", bc_body("old-token", kch=12))
     assert status == 200 and answer["accepted"] == 1
 
 
@@ -151,15 +159,15 @@ async def test_old_token_still_works_during_rotation(client) -> None:
     (b'{"waitTimes": [{"waitTimeMinutes": 3}]}', "application/json", "bad_payload",
      "emergencyDepartment"),
 ])
-async def test_bad_bodies_are_400_naming_the_problem(client, body, content_type, error,
+async def test_bad_bodies_are_400_naming_the_problem(memory_client, body, content_type, error,
                                                      words) -> None:
-    status, answer = await push(client, "kent-push", body, token="s3cret",
+    status, answer = await push(memory_client, "kent-push", body, token="s3cret",
                                 content_type=content_type)
     assert (status, answer["error"]) == (400, error)
     assert words in answer["message"]
 
     async def feed_reason():
-        _, sites = await get_json(client, "/v1/sites")
+        _, sites = await get_json(memory_client, "/v1/sites")
         return sites["feeds"].get("kent-push", {}).get("last_error_reason") == error
 
     await eventually(feed_reason, what="the error in /v1/sites")
@@ -173,10 +181,10 @@ def test_push_tokens_come_from_the_environment_only() -> None:
     assert "secret" not in str(info.value)
 
 
-async def test_openapi_documents_the_push_endpoint(client) -> None:
+async def test_openapi_documents_the_push_endpoint(memory_client) -> None:
     from openapi_spec_validator import validate
 
-    _, spec = await get_json(client, "/openapi.json")
+    _, spec = await get_json(memory_client, "/openapi.json")
     validate(spec)
     post = spec["paths"]["/v1/feeds/{feed}/observations"]["post"]
     assert {"200", "400", "401", "404", "413"} <= set(post["responses"])
