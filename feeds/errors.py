@@ -14,6 +14,8 @@ class FeedError(Exception):
 
 class FeedUnavailable(FeedError):
     reason = "unavailable"
+    # Seconds the server asked us to wait (Retry-After on 429/503), when it said.
+    retry_after_seconds: float | None = None
 
     def __init__(self, msg: str, *, reason: str = "unavailable") -> None:
         super().__init__(msg)

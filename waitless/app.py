@@ -139,6 +139,8 @@ def create_app(settings: Settings, *, region: Region | None = None,
     app[keys.CLOCK] = clock
     app[keys.METRICS] = Metrics()
     app[keys.SNAPSHOT] = LiveSnapshot(timezone=region.timezone)
+    app[keys.METRICS].watch_feeds(lambda: (app[keys.SNAPSHOT].feed_statuses,
+                                           app[keys.SNAPSHOT].observations, clock()))
     if travel is None:
         travel, note = load_travel_models(region, settings)
     else:
@@ -171,7 +173,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
     async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
             pollers = build_pollers(region, app[keys.LIVE_STORE], session,
-                                    metrics=app[keys.METRICS], feeds=ingest_feeds)
+                                    metrics=app[keys.METRICS], feeds=ingest_feeds, clock=clock)
             task = asyncio.create_task(run_pollers(pollers), name="ingest")
             yield
             task.cancel()

@@ -123,10 +123,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from feeds.simulator import create_simulator_app
 
     region = load_region(_settings(args).region)
-    app = create_simulator_app(region, seed=args.seed)
+    app = create_simulator_app(region, seed=args.seed, faults=args.fault,
+                               slow_seconds=args.slow_seconds)
     host = args.host or "127.0.0.1"
-    logger.info("simulating %s feed on http://%s:%d/v1/feed (seed %d)", region.name, host,
-                args.port, args.seed)
+    logger.info("simulating %s feed on http://%s:%d/v1/feed (seed %d, faults: %s)",
+                region.name, host, args.port, args.seed, ", ".join(args.fault) or "none")
     web.run_app(app, host=host, port=args.port, access_log=None, print=None)
     return 0
 
@@ -231,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_region(simulate)
     _add_listen(simulate, DEFAULT_SIMULATOR_PORT)
     simulate.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
+    simulate.add_argument("--fault", action="append", default=[], metavar="MODE[:SITE[/SERVICE]]",
+                          help="inject a fault (repeatable; see docs/feeds.md): slow, 5xx, "
+                               "ratelimit, malformed, truncated, html, implausible, frozen, "
+                               "negative, zero; change them at runtime with POST /faults")
+    simulate.add_argument("--slow-seconds", type=float, default=30.0,
+                          help="delay of the 'slow' fault in seconds (default 30)")
     simulate.set_defaults(func=cmd_simulate)
     feeds_cli.register_check(feed_commands)
 

@@ -1,17 +1,24 @@
-"""The ingestor: one poller per feed, writing validated observations to the live store."""
+"""The ingestor: one poller per feed, writing validated observations to the live store.
+
+Nothing reaches the live store without :func:`feeds.validate.validate_observations`: a
+rejected value is left out, so the last good value stays with its true age (and turns stale
+honestly), and the rejection is reported in the feed's status.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
+from datetime import datetime
 
 import aiohttp
 
 from feeds.observation import Observation
-from feeds.poller import FeedPoller, Rejection
+from feeds.poller import FeedPoller
+from feeds.validate import Rejection, settings_for, validate_observations
 from waitless.metrics import Metrics
 from waitless.region import FeedConfig, Region
 from waitless.stores.live import LiveStore
@@ -21,7 +28,11 @@ logger = logging.getLogger(__name__)
 
 def normalise(region: Region, observations: Sequence[Observation]
               ) -> tuple[list[Observation], list[Rejection]]:
-    """Give every observation its concrete service and keep only known site services."""
+    """Give every observation its concrete service and keep only known site services.
+
+    The live path runs :func:`validate_for_region` (full validation) first; this alone is
+    for data that needs no value checks (fixtures, replays).
+    """
     accepted: list[Observation] = []
     rejected: list[Rejection] = []
     seen: set[str] = set()
@@ -57,10 +68,30 @@ def with_feed_urls(feeds: Sequence[FeedConfig], urls: Sequence[tuple[str, str]]
     return [replace(f, url=overrides.get(f.name, f.url)) for f in feeds]
 
 
+def validate_for_region(region: Region, observations: Sequence[Observation], now: datetime,
+                        last_good: Mapping[str, Observation]
+                        ) -> tuple[list[Observation], list[Rejection]]:
+    """Run :func:`feeds.validate.validate_observations` and resolve services of the accepted.
+
+    ``last_good`` maps ``site_id/service`` to the latest accepted observation.
+    """
+    result = validate_observations(observations, region=region, now=now,
+                                   last_good=last_good.values(),
+                                   settings=settings_for(region))
+    # Validation has refused unknown sites, services and duplicates: nothing is dropped here.
+    accepted, _ = normalise(region, result.accepted)
+    return accepted, result.rejected
+
+
 def build_pollers(region: Region, store: LiveStore, session: aiohttp.ClientSession, *,
                   metrics: Metrics | None = None,
-                  feeds: Sequence[FeedConfig] | None = None) -> list[FeedPoller]:
-    """One poller per polled feed of the region (``feeds`` overrides the region's list)."""
+                  feeds: Sequence[FeedConfig] | None = None,
+                  clock: Callable[[], datetime] | None = None) -> list[FeedPoller]:
+    """One poller per polled feed of the region (``feeds`` overrides the region's list).
+
+    Feeds without a ``url`` are pushed to ``POST /v1/feeds/{feed}/observations`` instead.
+    """
+    validation = settings_for(region)
 
     async def sink(observations: list[Observation]) -> None:
         if observations:
@@ -71,9 +102,18 @@ def build_pollers(region: Region, store: LiveStore, session: aiohttp.ClientSessi
             await store.put_feed_status(region.name, feed_name, status)
         return status_sink
 
+    def last_good_for(feed_name: str):
+        async def load() -> dict[str, Observation]:
+            current = await store.current(region.name)
+            return {k: o for k, o in current.items() if o.feed == feed_name}
+        return load
+
     return [
-        FeedPoller(feed, session, sink, validate=lambda obs: normalise(region, obs),
-                   status_sink=status_sink_for(feed.name), metrics=metrics)
+        FeedPoller(feed, session, sink,
+                   validate=lambda obs, now, last_good: validate_for_region(
+                       region, obs, now, last_good),
+                   validation=validation, status_sink=status_sink_for(feed.name),
+                   metrics=metrics, clock=clock, load_last_good=last_good_for(feed.name))
         for feed in (region.feeds if feeds is None else feeds)
         if feed.url
     ]

@@ -1,13 +1,29 @@
-"""Prometheus metrics, one registry per process-level component (no global registry)."""
+"""Prometheus metrics, one registry per process-level component (no global registry).
+
+Feed metrics come in two kinds. Counters and the poll-latency histogram are counted where the
+poll or push happens (the ingesting process). Ages, last-success times and circuit state are
+read at scrape time from the feed statuses and observations in the API's live snapshot
+(:class:`FeedStateCollector`), so they are right whether the ingestor runs in-process or
+writes to Redis from another process.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 _LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+_POLL_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+CIRCUIT_STATES = ("closed", "half_open", "open")
+# What the state collector reads: (feed statuses, current observations by key, now).
+FeedState = tuple[Mapping[str, Mapping[str, Any]], Mapping[str, Any], datetime]
 
 
 class Metrics:
@@ -37,11 +53,11 @@ class Metrics:
             "waitless_feed_errors_total", "Feed poll failures by reason", ["feed", "reason"],
             registry=r)
         self.feed_poll_latency = Histogram(
-            "waitless_feed_poll_seconds", "Feed fetch-and-parse time in seconds", ["feed"],
-            registry=r)
-        self.feed_last_success = Gauge(
-            "waitless_feed_last_success_timestamp_seconds",
-            "Unix time of the last successful poll", ["feed"], registry=r)
+            "waitless_feed_poll_seconds", "Feed poll time (fetch, retries, parse, validate, "
+            "store) in seconds", ["feed"], buckets=_POLL_BUCKETS_S, registry=r)
+        self.feed_retries = Counter(
+            "waitless_feed_retries_total", "In-poll retries after transient errors",
+            ["feed", "reason"], registry=r)
         self.observations_rejected = Counter(
             "waitless_observations_rejected_total", "Observations kept out of the live store",
             ["feed", "reason"], registry=r)
@@ -63,5 +79,73 @@ class Metrics:
         self.event_queue = Gauge(
             "waitless_event_queue_length", "Events queued in memory for the writer", registry=r)
 
+    def watch_feeds(self, source: Callable[[], FeedState]) -> None:
+        """Export feed and site-service ages and circuit state from ``source`` at scrape."""
+        self.registry.register(FeedStateCollector(source))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _timestamp(value: str | None) -> float | None:
+    return datetime.fromisoformat(value).timestamp() if value else None
+
+
+class FeedStateCollector:
+    """Gauges computed at scrape time from the live snapshot (see the module docstring)."""
+
+    def __init__(self, source: Callable[[], FeedState]) -> None:
+        self._source = source
+
+    def describe(self) -> list[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        statuses, observations, now = self._source()
+        yield from self._families(statuses, observations, now)
+
+    @staticmethod
+    def _families(statuses: Mapping[str, Mapping[str, Any]] | None = None,
+                  observations: Mapping[str, Any] | None = None,
+                  now: datetime | None = None) -> Iterator[Metric]:
+        last_ok = GaugeMetricFamily(
+            "waitless_feed_last_success_timestamp_seconds",
+            "Unix time of the feed's last successful poll or push", labels=["feed"])
+        age = GaugeMetricFamily(
+            "waitless_feed_last_success_age_seconds",
+            "Seconds since the feed's last successful poll or push", labels=["feed"])
+        circuit = GaugeMetricFamily(
+            "waitless_feed_circuit_state",
+            "1 for the feed's current circuit-breaker state", labels=["feed", "state"])
+        failures = GaugeMetricFamily(
+            "waitless_feed_consecutive_failures", "Failed polls in a row", labels=["feed"])
+        held = GaugeMetricFamily(
+            "waitless_feed_rejections_current",
+            "Site services whose latest value from the feed was rejected, by reason",
+            labels=["feed", "reason"])
+        site_time = GaugeMetricFamily(
+            "waitless_site_last_good_timestamp_seconds",
+            "Unix time the site service's last good value was observed", labels=[
+                "feed", "site", "service"])
+        site_age = GaugeMetricFamily(
+            "waitless_site_last_good_age_seconds",
+            "Age of the site service's last good value, by its observed_at",
+            labels=["feed", "site", "service"])
+        for feed, status in sorted((statuses or {}).items()):
+            ok_at = _timestamp(status.get("last_ok_at"))
+            if ok_at is not None:
+                last_ok.add_metric([feed], ok_at)
+                age.add_metric([feed], now.timestamp() - ok_at)
+            for state in CIRCUIT_STATES:
+                circuit.add_metric([feed, state], float(status.get("circuit") == state))
+            failures.add_metric([feed], status.get("consecutive_failures", 0))
+            reasons: dict[str, int] = {}
+            for rejection in status.get("rejections", []):
+                reasons[rejection["reason"]] = reasons.get(rejection["reason"], 0) + 1
+            for reason, count in sorted(reasons.items()):
+                held.add_metric([feed, reason], count)
+        for obs in (observations or {}).values():
+            labels = [obs.feed, obs.site_id, obs.service or ""]
+            site_time.add_metric(labels, obs.observed_at.timestamp())
+            site_age.add_metric(labels, (now - obs.observed_at).total_seconds())
+        yield from (last_ok, age, circuit, failures, held, site_time, site_age)

@@ -77,6 +77,19 @@ _RANK = {
 }
 
 
+_PUSH_ANSWER = {
+    "type": "object",
+    "required": ["feed", "accepted", "rejected"],
+    "properties": {
+        "feed": {"type": "string"},
+        "accepted": {"type": "integer", "minimum": 0},
+        "rejected": {"type": "array", "items": {
+            "type": "object", "required": ["site_id", "reason", "detail"],
+            "properties": {"site_id": {"type": "string"}, "service": _STR_OR_NULL,
+                           "reason": {"type": "string"}, "detail": {"type": "string"}}}},
+    },
+}
+
 def _param(name: str, description: str, schema: dict[str, Any], *,
            required: bool = False) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": required, "description": description,
@@ -90,6 +103,29 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 _RATE_LIMITED = {**_json("Too many requests from this client (WAITLESS_RATE_LIMIT); "
                          "Retry-After says when to ask again", _ERROR),
                  "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+
+
+def _push_path() -> dict[str, Any]:
+    return {"post": {
+        "summary": "Push waits for a push feed (British Columbia style)",
+        "description": "The feed is declared in the region file with a format and no url. "
+                       "Authenticate with `Authorization: Bearer <token>` or, for `bc_push`, the "
+                       "payload's `token`; tokens come from WAITLESS_PUSH_TOKENS. Observations are "
+                       "validated like polled ones; rejected values never reach rankings.",
+        "parameters": [{"name": "feed", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "security": [{"pushToken": []}, {}],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"type": "object"}}}},
+        "responses": {
+            "200": _json("Accepted count and rejections with their reasons", _PUSH_ANSWER),
+            "400": _json("Bad body; `error` names the problem (empty_body, truncated, "
+                         "wrong_content_type, bad_payload)", _ERROR),
+            "401": _json("Missing or wrong token", _ERROR),
+            "404": _json("No push feed of that name in the region", _ERROR),
+            "413": _json("Body larger than the region's max_body_bytes", _ERROR),
+            "503": _json("Live store unavailable; try again", _ERROR),
+        }}}
 
 
 def openapi_document(region: Region) -> dict[str, Any]:
@@ -140,10 +176,14 @@ def openapi_document(region: Region) -> dict[str, Any]:
             "/openapi.json": {"get": {"summary": "This document",
                                       "responses": {"200": _json("OpenAPI", plain)}}},
             **_stats_paths(plain),
+            "/v1/feeds/{feed}/observations": _push_path(),
         },
-        "components": {"securitySchemes": {"commissionerToken": {
-            "type": "http", "scheme": "bearer",
-            "description": "WAITLESS_COMMISSIONER_TOKEN; without one configured: 503"}}},
+        "components": {"securitySchemes": {
+            "commissionerToken": {
+                "type": "http", "scheme": "bearer",
+                "description": "WAITLESS_COMMISSIONER_TOKEN; without one configured: 503"},
+            "pushToken": {"type": "http", "scheme": "bearer",
+                          "description": "Per-feed push token (WAITLESS_PUSH_TOKENS)"}}},
     }
 
 

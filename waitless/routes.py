@@ -7,6 +7,7 @@ from aiohttp import web
 from waitless import handlers, keys
 from waitless.page import PAGE_GAZETTEER, patient_page_handler
 from waitless.places import load_gazetteer
+from waitless.push import setup_push
 from waitless.stats import dashboard
 from waitless.stats import http as stats_http
 
@@ -30,3 +31,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/v1/stats/events", stats_http.events_handler, name="stats_events")
     app.router.add_post("/v1/stats/nhse", stats_http.nhse_upload_handler, name="stats_nhse")
     dashboard.setup_dashboard_routes(app)
+    setup_push(app)

@@ -16,6 +16,8 @@ WAITLESS_LOG_LEVEL         logging level                                        
 WAITLESS_EVENT_RETENTION_DAYS  ranking events older than this are deleted (prune)    400
 WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)         off
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
+WAITLESS_PUSH_TOKENS       push-feed tokens: ``feed=token,feed=token2`` (a feed may    none (401)
+                           have several, for rotation); never put them in a region
 =========================  ==========================================================  =============
 
 Abuse limits (see :mod:`waitless.ratelimit`, :mod:`waitless.limits`, :mod:`waitless.cors`):
@@ -67,6 +69,8 @@ class Settings:
     feed_urls: tuple[tuple[str, str], ...] = ()
     bench_endpoints: bool = False
     event_retention_days: int = 400
+    # (feed, token) pairs accepted by POST /v1/feeds/{feed}/observations.
+    push_tokens: tuple[tuple[str, str], ...] = ()
     # How often the API reloads the whole live snapshot even without a change notice, seconds.
     snapshot_refresh_seconds: float = 5.0
     # Event batching: flush when this many events are queued or this much time has passed.
@@ -119,6 +123,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=_comma_list(get("TRUSTED_PROXIES")),
         cors_origins=tuple(o.rstrip("/") for o in _comma_list(get("CORS_ORIGINS"))),
         keepalive_seconds=float(get("KEEPALIVE_SECONDS") or defaults.keepalive_seconds),
+        push_tokens=parse_pairs(get("PUSH_TOKENS") or "", "WAITLESS_PUSH_TOKENS",
+                                "feed=token"),
     )
 
 
@@ -134,11 +140,17 @@ def _comma_list(value: str | None) -> tuple[str, ...]:
 
 def parse_feed_urls(text: str) -> tuple[tuple[str, str], ...]:
     """``"a=http://x,b=http://y"`` -> ``(("a", "http://x"), ("b", "http://y"))``."""
+    return parse_pairs(text, "WAITLESS_FEED_URLS", "name=url")
+
+
+def parse_pairs(text: str, variable: str, shape: str) -> tuple[tuple[str, str], ...]:
+    """``"a=x,b=y"`` -> ``(("a", "x"), ("b", "y"))``; ``ValueError`` naming ``variable``."""
     pairs = []
     for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, url = item.partition("=")
-        if not sep or not name.strip() or not url.strip():
-            msg = f"WAITLESS_FEED_URLS entry {item!r} is not name=url"
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            # Never echo the entry: it may hold a secret.
+            msg = f"{variable} entry {len(pairs) + 1} is not {shape}"
             raise ValueError(msg)
-        pairs.append((name.strip(), url.strip()))
+        pairs.append((name.strip(), value.strip()))
     return tuple(pairs)

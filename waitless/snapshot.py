@@ -168,5 +168,5 @@ async def follow(snapshot: LiveSnapshot, store: LiveStore, region: str, *,
             changed.clear()
     finally:
         listener.cancel()
-        with suppress(asyncio.CancelledError):
-            await listener
+        # Bounded: a subscription stuck in its close must not hold up shutdown.
+        await asyncio.wait({listener}, timeout=5)

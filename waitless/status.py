@@ -21,7 +21,11 @@ def _rejections_by_site(feed_statuses: dict[str, dict]) -> dict[str, list[dict]]
 
 
 def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> dict[str, Any]:
-    """Every site with its services, hours, current wait and why a value was rejected."""
+    """Every site with its services, hours, current wait and why a value was rejected.
+
+    ``rejections`` per site: the feed's latest value rejections still in force, each with
+    ``feed``, ``service``, ``reason``, ``detail``, ``at`` (latest) and ``since`` (first).
+    """
     rejections = _rejections_by_site(snapshot.feed_statuses)
     sites = []
     for site in region.sites:
@@ -75,6 +79,11 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
         degraded.append("database")
     if any(source != "road_graph" for source in travel_sources.values()):
         degraded.append("travel_estimate")
+    feeds = {name: {key: status.get(key) for key in (
+        "ok", "circuit", "last_ok_at", "last_error_reason", "consecutive_failures")}
+        for name, status in snapshot.feed_statuses.items()}
+    if any(not feed["ok"] for feed in feeds.values()):
+        degraded.append("feeds")
     ready = snapshot.loaded_monotonic is not None
     return ready, {
         "status": "ready" if ready and not degraded else ("degraded" if ready else "not_ready"),
@@ -86,4 +95,5 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
                      "error": event_log.last_error,
                      "spooled_bytes": event_log.spool.size_bytes()},
         "travel": {"sources": travel_sources, "note": travel_note},
+        "feeds": feeds,
     }

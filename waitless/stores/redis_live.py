@@ -10,7 +10,9 @@ Keys (``P`` is the configured prefix, ``R`` the region name):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +27,8 @@ from waitless.stores.live import (
     StoreError,
     changed_observations,
 )
+
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 
 def _dumps(obs: Observation) -> bytes:
@@ -116,7 +120,11 @@ class RedisLiveStore(LiveStore):
             msg = f"redis subscription failed: {exc}"
             raise StoreError(msg) from exc
         finally:
-            await pubsub.aclose()
+            # Closing a subscription whose connection is mid-read can block; never let
+            # shutdown wait on it for long.
+            with suppress(TimeoutError, RedisError, OSError):
+                async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                    await pubsub.aclose()
 
     async def ping(self) -> bool:
         try:

@@ -1,0 +1,102 @@
+"""A feed's health as operators see it in ``/v1/sites``, ``/readyz`` and ``/metrics``.
+
+Shared by the poller and the push endpoint. Rejections are kept per site service while they
+last (with the time they started), and a change of reason is logged once, not on every poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from feeds.observation import Observation
+
+logger = logging.getLogger(__name__)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass
+class FeedHealth:
+    """Mutable health record of one feed; :meth:`as_dict` is what the live store keeps."""
+
+    feed: str
+    last_ok_at: datetime | None = None
+    last_payload_at: datetime | None = None
+    last_error: str | None = None
+    last_error_reason: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    circuit: str = "closed"
+    accepted: int = 0
+    not_modified: int = 0
+    newest_observed_at: datetime | None = None
+    last_poll_seconds: float | None = None
+    errors_by_reason: Counter[str] = field(default_factory=Counter)
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    rejections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.last_ok_at is not None and self.consecutive_failures == 0
+
+    def record_success(self, now: datetime, *, not_modified: bool, circuit: str) -> None:
+        self.consecutive_failures = 0
+        self.last_ok_at = now
+        self.circuit = circuit
+        self.not_modified += not_modified
+
+    def record_failure(self, message: str, reason: str, now: datetime, *, circuit: str) -> None:
+        self.consecutive_failures += 1
+        self.last_error, self.last_error_reason, self.last_error_at = message, reason, now
+        self.errors_by_reason[reason] += 1
+        self.circuit = circuit
+
+    def record_payload(self, accepted: Sequence[Observation], rejected: Sequence[Any],
+                       now: datetime) -> None:
+        """Count a payload's outcome; ``rejected`` items have site_id, service, reason, detail."""
+        self.last_payload_at = now
+        self.accepted = len(accepted)
+        if accepted:
+            newest = max(obs.observed_at for obs in accepted)
+            if self.newest_observed_at is None or newest > self.newest_observed_at:
+                self.newest_observed_at = newest
+        current: dict[str, dict[str, Any]] = {}
+        for r in rejected:
+            self.rejected_by_reason[r.reason] += 1
+            key = f"{r.site_id}/{r.service or ''}"
+            before = self.rejections.get(key)
+            same = before is not None and before["reason"] == r.reason
+            if not same:
+                logger.warning("feed %s: %s rejected (%s): %s", self.feed, key, r.reason, r.detail)
+            current[key] = {"site_id": r.site_id, "service": r.service, "reason": r.reason,
+                            "detail": r.detail, "at": now.isoformat(),
+                            "since": before["since"] if same else now.isoformat()}
+        for key in self.rejections.keys() - current.keys():
+            logger.info("feed %s: %s no longer rejected", self.feed, key)
+        self.rejections = current
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "circuit": self.circuit,
+            "last_ok_at": _iso(self.last_ok_at),
+            "last_payload_at": _iso(self.last_payload_at),
+            "newest_observed_at": _iso(self.newest_observed_at),
+            "last_error": self.last_error,
+            "last_error_reason": self.last_error_reason,
+            "last_error_at": _iso(self.last_error_at),
+            "consecutive_failures": self.consecutive_failures,
+            "accepted": self.accepted,
+            "not_modified": self.not_modified,
+            "last_poll_seconds": self.last_poll_seconds,
+            "errors_by_reason": dict(self.errors_by_reason),
+            "rejected_by_reason": dict(self.rejected_by_reason),
+            "rejections": list(self.rejections.values()),
+        }
