@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,7 +42,10 @@ TOKENS = (("kent-push", "old-token"), ("kent-push", "s3cret"), ("trust-native", 
 @pytest.fixture
 def push_region(tmp_path: Path) -> Region:
     path = tmp_path / "kent-push.toml"
-    path.write_text(resolve_region_path("kent-medway").read_text() + PUSH_FEEDS)
+    bundled = resolve_region_path("kent-medway")
+    path.write_text(bundled.read_text() + PUSH_FEEDS)
+    # The gazetteer is named relative to the region file: bring it along.
+    shutil.copy(bundled.with_name("kent-medway-places.csv"), tmp_path)
     return load_region(str(path))
 
 
