@@ -73,3 +73,17 @@ async def test_observation_fields_survive_storage(live_store: LiveStore) -> None
                        status="open", timestamp_from_source=False)
     await live_store.write("r", [original])
     assert (await live_store.current("r"))["A/miu"] == original
+
+
+async def test_history_after_a_cursor_returns_each_entry_once(live_store: LiveStore) -> None:
+    await live_store.write("r", [obs("A", "ed", 100)])
+    first, cursor = await live_store.history_after("r", None)
+    assert [o.wait_minutes for o in first] == [100]
+    assert await live_store.history_after("r", cursor) == ([], cursor)
+    # A feed repeating an old timestamp is still new to a cursor reader.
+    await live_store.write("r", [obs("A", "ed", 150, minutes=-30), obs("B", "utc", 20)])
+    more, cursor2 = await live_store.history_after("r", cursor)
+    assert [o.wait_minutes for o in more] == [150, 20]
+    assert (await live_store.history_after("r", cursor2))[0] == []
+    newest, _ = await live_store.history_after("r", None, limit=2)
+    assert [o.wait_minutes for o in newest] == [150, 20]

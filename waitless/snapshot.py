@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,6 +29,7 @@ HISTORY_LOAD_LIMIT = 50_000  # first load: everything the store keeps
 HISTORY_INCREMENT_LIMIT = 5_000  # later loads: the newest entries, filtered by time
 HISTORY_MIN_STEP_SECONDS = 50  # feeds repeat readings every poll; keep about one a minute
 REFIT_SECONDS = 600
+MIN_RELOAD_INTERVAL_SECONDS = 0.25
 MAX_REFITS_PER_RELOAD = 3  # a fit takes tens of milliseconds: spread them over reloads
 
 
@@ -52,7 +52,7 @@ class LiveSnapshot:
     observations: dict[str, Observation] = field(default_factory=dict)
     feed_statuses: dict[str, dict] = field(default_factory=dict)
     history: dict[str, ServiceHistory] = field(default_factory=dict)
-    history_until: datetime | None = None
+    history_cursor: str | None = None  # position in the store's observation stream
     timezone: ZoneInfo | None = None  # the region's; without it no seasonal model is fitted
     loaded_monotonic: float | None = None
     error: str | None = None
@@ -70,11 +70,10 @@ async def reload(snapshot: LiveSnapshot, store: LiveStore, region: str,
     try:
         observations = await store.current(region)
         statuses = await store.feed_statuses(region)
-        if snapshot.history_until is None:
-            recent = await store.history(region, limit=HISTORY_LOAD_LIMIT)
-        else:
-            recent = await store.history(region, since=snapshot.history_until,
-                                         limit=HISTORY_INCREMENT_LIMIT)
+        recent, cursor = await store.history_after(
+            region, snapshot.history_cursor,
+            limit=HISTORY_LOAD_LIMIT if snapshot.history_cursor is None
+            else HISTORY_INCREMENT_LIMIT)
     except (StoreError, OSError) as exc:
         if snapshot.error is None:
             logger.warning("live store unavailable, serving last snapshot: %s", exc)
@@ -89,8 +88,7 @@ async def reload(snapshot: LiveSnapshot, store: LiveStore, region: str,
     snapshot.observations = {**snapshot.observations, **observations}
     snapshot.feed_statuses = statuses
     snapshot.history = extend_history(snapshot.history, recent)
-    if recent:
-        snapshot.history_until = max(o.observed_at for o in recent)
+    snapshot.history_cursor = cursor
     if snapshot.timezone is not None:
         snapshot.history = refit_models(
             snapshot.history, snapshot.timezone,
@@ -162,7 +160,12 @@ async def follow(snapshot: LiveSnapshot, store: LiveStore, region: str, *,
     listener = asyncio.create_task(listen(), name="live-changes")
     try:
         while True:
+            started = time.monotonic()
             await reload(snapshot, store, region, metrics)
+            # Many feeds can send many notices a second: fold them into one reload per
+            # interval so reloading never crowds out requests.
+            await asyncio.sleep(max(0.0, MIN_RELOAD_INTERVAL_SECONDS
+                                    - (time.monotonic() - started)))
             with suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), refresh_seconds)
             changed.clear()

@@ -43,6 +43,16 @@ class LiveStore(ABC):
         """Observations recorded for the region, oldest first."""
 
     @abstractmethod
+    async def history_after(self, region: str, cursor: str | None, *, limit: int = 10_000
+                            ) -> tuple[list[Observation], str | None]:
+        """Observations recorded after ``cursor`` (oldest first) and the cursor to pass next.
+
+        ``cursor=None`` starts from the newest ``limit`` entries. The cursor is a position in
+        the store, not a time, so readers never re-read what they already have however feeds
+        timestamp their figures.
+        """
+
+    @abstractmethod
     async def put_feed_status(self, region: str, feed: str, status: dict[str, Any]) -> None:
         """Record a feed's health (last success, last error, rejections)."""
 
@@ -73,6 +83,7 @@ class MemoryLiveStore(LiveStore):
     def __init__(self) -> None:
         self._current: dict[str, dict[str, Observation]] = {}
         self._history: dict[str, deque[Observation]] = {}
+        self._appended: dict[str, int] = {}  # observations ever recorded, per region
         self._feeds: dict[str, dict[str, dict[str, Any]]] = {}
         self._subscribers: dict[str, set[asyncio.Queue[None]]] = {}
 
@@ -80,6 +91,7 @@ class MemoryLiveStore(LiveStore):
         current = self._current.setdefault(region, {})
         history = self._history.setdefault(region, deque(maxlen=HISTORY_MAX_ENTRIES))
         history.extend(observations)
+        self._appended[region] = self._appended.get(region, 0) + len(observations)
         changed = changed_observations(current, observations)
         for obs in changed:
             current[obs.key()] = obs
@@ -97,6 +109,20 @@ class MemoryLiveStore(LiveStore):
         items = [o for o in self._history.get(region, ())
                  if since is None or o.observed_at >= since]
         return items[-limit:]
+
+    async def history_after(self, region: str, cursor: str | None, *, limit: int = 10_000
+                            ) -> tuple[list[Observation], str | None]:
+        history = self._history.get(region, deque())
+        total = self._appended.get(region, 0)
+        first_held = total - len(history)  # position of history[0]
+        start = first_held if cursor is None else max(int(cursor), first_held)
+        items = list(history)[start - first_held:]
+        if cursor is None:
+            items = items[-limit:]
+        else:
+            items = items[:limit]
+            total = start + len(items)
+        return items, str(total)
 
     async def put_feed_status(self, region: str, feed: str, status: dict[str, Any]) -> None:
         self._feeds.setdefault(region, {})[feed] = dict(status)

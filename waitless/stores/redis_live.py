@@ -93,6 +93,23 @@ class RedisLiveStore(LiveStore):
             observations = [o for o in observations if o.observed_at >= since]
         return observations
 
+    async def history_after(self, region: str, cursor: str | None, *, limit: int = 10_000
+                            ) -> tuple[list[Observation], str | None]:
+        key = self.key("obs", region)
+        try:
+            if cursor is None:
+                entries = list(reversed(await self._redis.xrevrange(key, count=limit)))
+            else:
+                entries = await self._redis.xrange(key, min=f"({cursor}", count=limit)
+        except RedisError as exc:
+            msg = f"redis read failed: {exc}"
+            raise StoreError(msg) from exc
+        if not entries:
+            return [], cursor
+        last_id = entries[-1][0]
+        return ([_loads(fields[b"o"]) for _, fields in entries],
+                last_id.decode() if isinstance(last_id, bytes) else last_id)
+
     async def put_feed_status(self, region: str, feed: str, status: dict[str, Any]) -> None:
         try:
             await self._redis.hset(self.key("feeds", region), feed,
