@@ -64,6 +64,8 @@ def sim_feed(url: str, **options: Any) -> FeedConfig:
 async def api_client(aiohttp_client, region: Region, store: LiveStore, clock: MovableClock,
                      tmp_path: Path, feeds: list[FeedConfig] | None = None,
                      **settings: Any) -> TestClient:
+    # These tests poll the API hard from one client: rate limits are tested elsewhere.
+    settings = {"rate_limit": None, **settings}
     app = create_app(Settings(spool_dir=str(tmp_path / "spool"), snapshot_refresh_seconds=0.1,
                               **settings),
                      region=region, live_store=store, run_ingest=feeds is not None,
