@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from feeds.observation import Observation
+from feeds.validate import ValidationSettings
 from waitless.conditions import CONDITIONS, NHS_111_ADVICE, RED_FLAG_ADVICE
 from waitless.predict import (
     EMPTY_MODEL,
@@ -32,7 +33,8 @@ from waitless.snapshot import ServiceHistory
 _KIND_PREFERENCE = {"utc": 0, "miu": 0, "ed": 1}
 # Beyond these a reported wait is a data fault, not a queue (East Kent showed 72-hour UTC
 # waits for a day in 2024): it is shown as implausible and the assumed wait is ranked instead.
-IMPLAUSIBLE_WAIT_MINUTES = {"ed": 24 * 60, "utc": 12 * 60, "miu": 12 * 60}
+# A second line of defence behind feed validation, so it shares validation's default bounds.
+IMPLAUSIBLE_WAIT_MINUTES = dict(ValidationSettings().max_wait_minutes)
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
