@@ -21,7 +21,7 @@ import orjson
 from feeds.adapters import get_adapter
 from feeds.errors import FeedParseError
 from feeds.validate import check_body, settings_for, validate_observations
-from waitless.region import DEFAULT_REGION, RegionError, load_region
+from waitless.domain.region import DEFAULT_REGION, RegionError, load_region
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -30,10 +30,10 @@ import aiohttp
 from feeds.adapters import get_adapter
 from feeds.errors import FeedError, FeedUnavailable
 from feeds.health import FeedHealth
-from feeds.observation import Observation
 from feeds.validate import ValidationSettings, check_body
+from waitless.domain.observation import Observation
+from waitless.domain.region import FeedConfig
 from waitless.metrics import Metrics
-from waitless.region import FeedConfig
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import orjson
 from aiohttp import web
 
 from feeds.simulation import simulated_patients_waiting, simulated_wait_minutes
-from waitless.region import Region
+from waitless.domain.region import Region
 
 Clock = Callable[[], datetime]
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from feeds.adapters import BODY_TYPES
 from feeds.errors import FeedParseError
-from feeds.observation import SITE_STATUSES, WAIT_KINDS, Observation
-from waitless.region import FeedConfig, Region, RegionError
+from waitless.domain.observation import SITE_STATUSES, WAIT_KINDS, Observation
+from waitless.domain.region import FeedConfig, Region, RegionError
 
 REASONS: dict[str, str] = {
     "unknown_site": "the site id is not in the region (map the source's name in `sites`)",

@@ -27,12 +27,12 @@ from feeds.adapters.native import parse
 from feeds.simulator import native_document
 from load_tests.scenario import rank_paths
 from routing.estimate import EstimateTravel
-from waitless.ingest import normalise
-from waitless.query import parse_rank_query
-from waitless.ranking import rank
-from waitless.region import Region, load_region, parse_region
-from waitless.snapshot import LiveSnapshot, reload
-from waitless.stores.live import MemoryLiveStore
+from waitless.api.query import parse_rank_query
+from waitless.domain.region import Region, load_region, parse_region
+from waitless.live.ingest import normalise
+from waitless.live.snapshot import LiveSnapshot, reload
+from waitless.live.store import MemoryLiveStore
+from waitless.ranking.rank import rank
 
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
 
@@ -93,7 +93,7 @@ def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]
 
 def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
     """Median microseconds of each step of answering /v1/rank, outside HTTP."""
-    from waitless.decisions import ranking_event
+    from waitless.ranking.event_row import ranking_event
 
     snapshot = asyncio.run(_snapshot(region))
     model = EstimateTravel.for_sites(region.sites, max_origin_distance_m=400_000)

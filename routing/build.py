@@ -97,7 +97,7 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
     Parameters
     ----------
     region
-        A :class:`waitless.region.Region`.
+        A :class:`waitless.domain.region.Region`.
     mode
         ``"drive"`` or ``"walk"``.
     source

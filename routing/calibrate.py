@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--origins", type=int, default=400)
     parser.add_argument("--targets", type=int, default=40)
     args = parser.parse_args(argv)
-    from waitless.region import load_region
+    from waitless.domain.region import load_region
 
     settings = GraphSettings.from_region(load_region("kent-medway"))
     bands_m = [b for b, _ in estimate.DRIVE_SPEED_BANDS_KPH]

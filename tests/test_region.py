@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_path
-from waitless.region import Region, RegionError, load_region, parse_region
+from waitless.domain.region import Region, RegionError, load_region, parse_region
 
 MINIMAL = """
 [region]

@@ -16,8 +16,9 @@ from aiohttp import web
 from feeds import cli as feeds_cli
 from load_tests import cli as loadtest_cli
 from routing import cli as routing_cli
-from waitless import __version__, predict_cli
-from waitless.region import FeedConfig, RegionError, load_region
+from waitless import __version__
+from waitless.domain.region import FeedConfig, RegionError, load_region
+from waitless.ranking import cli as predict_cli
 from waitless.settings import Settings, settings_from_env
 from waitless.stats import cli as stats_cli
 
@@ -61,7 +62,7 @@ async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from waitless.app import create_app
+    from waitless.api.app import create_app
     from waitless.workers import run_workers
 
     settings = _settings(args)
@@ -92,9 +93,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     import aiohttp
 
-    from waitless.ingest import build_pollers, run_pollers, with_feed_urls
+    from waitless.live.ingest import build_pollers, run_pollers, with_feed_urls
+    from waitless.live.redis_store import RedisLiveStore
     from waitless.metrics import Metrics
-    from waitless.stores.redis_live import RedisLiveStore
 
     settings = _settings(args)
     if not settings.redis_url:
@@ -134,7 +135,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from feeds.simulator import create_simulator_app
-    from waitless.app import create_app
+    from waitless.api.app import create_app
 
     settings = _settings(args)
     region = load_region(settings.region)
@@ -165,7 +166,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_prune_events(args: argparse.Namespace) -> int:
     import asyncpg
 
-    from waitless.stores.events import prune_events
+    from waitless.events.log import prune_events
 
     settings = _settings(args)
     if not settings.database_url:

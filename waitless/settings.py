@@ -20,7 +20,8 @@ WAITLESS_PUSH_TOKENS       push-feed tokens: ``feed=token,feed=token2`` (a feed 
                            have several, for rotation); never put them in a region
 =========================  ==========================================================  =============
 
-Abuse limits (see :mod:`waitless.ratelimit`, :mod:`waitless.limits`, :mod:`waitless.cors`):
+Abuse limits (see :mod:`waitless.api.ratelimit`, :mod:`waitless.api.limits`,
+:mod:`waitless.api.cors`):
 
 =========================  ==========================================================  =============
 variable                   meaning                                                     default

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from feeds.adapters import alberta, bc_push, hk_ha, htmltable, jsonmap, native, ni_arcgis
-from feeds.observation import Observation
+from waitless.domain.observation import Observation
 
 Adapter = Callable[..., list[Observation]]
 

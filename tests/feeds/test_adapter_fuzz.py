@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from feeds.adapters import get_adapter
 from feeds.errors import FeedParseError
-from feeds.observation import Observation
 from feeds.validate import settings_for, validate_observations
-from waitless.region import load_region
+from waitless.domain.observation import Observation
+from waitless.domain.region import load_region
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REGION = load_region(str(FIXTURES / "region-feeds-test.toml"))

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.observation import Observation
 from feeds.validate import (
     BODY_REASONS,
     REASONS,
@@ -18,7 +17,8 @@ from feeds.validate import (
     settings_for,
     validate_observations,
 )
-from waitless.region import RegionError, load_region, parse_region
+from waitless.domain.observation import Observation
+from waitless.domain.region import RegionError, load_region, parse_region
 
 # Module level for the hypothesis test (function-scoped fixtures do not mix with @given).
 REGION = load_region(str(Path(__file__).parent / "fixtures" / "region-feeds-test.toml"))

@@ -9,7 +9,7 @@ import json
 import asyncpg
 import pytest
 
-from waitless.region import load_region
+from waitless.domain.region import load_region
 from waitless.stats.cli import register
 from waitless.stats.config import parse_stats_config, stats_config
 from waitless.stats.errors import StatsConfigError

@@ -9,7 +9,7 @@ import math
 import pytest
 from scipy.stats import norm
 
-from waitless.region import load_region
+from waitless.domain.region import load_region
 from waitless.stats.config import parse_stats_config, stats_config
 from waitless.stats.errors import NoDataError, StatsQueryError
 from waitless.stats.nhse import import_files

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from waitless.region import Region
+from waitless.domain.region import Region
 from waitless.stats.errors import StatsConfigError, StatsQueryError
 from waitless.stats.months import parse_month
 
