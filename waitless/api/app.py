@@ -26,7 +26,7 @@ from waitless.api.ratelimit import rate_limit_middleware, setup_rate_limits
 from waitless.api.render import security_headers_middleware, setup_pages
 from waitless.api.routes import setup_routes
 from waitless.domain.region import FeedConfig, Region, load_region
-from waitless.events.db import StatsDatabase
+from waitless.events.db import Database
 from waitless.events.log import EventLog
 from waitless.events.spool import Spool
 from waitless.live.ingest import build_pollers, run_pollers
@@ -159,7 +159,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
 
     async def event_log_ctx(app: web.Application) -> AsyncIterator[None]:
         spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
-        log = EventLog(settings.database_url, spool, metrics=app[keys.METRICS],
+        log = EventLog(app[keys.DATABASE], spool, metrics=app[keys.METRICS],
                        batch_size=settings.event_batch_size,
                        flush_seconds=settings.event_flush_seconds)
         if settings.database_url is None:
@@ -192,14 +192,15 @@ def create_app(settings: Settings, *, region: Region | None = None,
         with suppress(asyncio.CancelledError):
             await task
 
-    async def stats_db_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[keys.STATS_DB] = StatsDatabase(settings.database_url)
+    async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+        # One pool for the event log and the statistics; closed after both have stopped.
+        app[keys.DATABASE] = Database(settings.database_url)
         yield
-        await app[keys.STATS_DB].close()
+        await app[keys.DATABASE].close()
 
     app.cleanup_ctx.append(live_store_ctx)
+    app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(event_log_ctx)
-    app.cleanup_ctx.append(stats_db_ctx)
     if run_ingest:
         app.cleanup_ctx.append(ingest_ctx)
     app.cleanup_ctx.append(snapshot_ctx)

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from routing.model import TravelModel
 from waitless.domain.region import Region
-from waitless.events.db import StatsDatabase
+from waitless.events.db import Database
 from waitless.events.log import EventLog
 from waitless.live.snapshot import LiveSnapshot
 from waitless.live.store import LiveStore
@@ -28,4 +28,4 @@ EVENT_LOG = web.AppKey("event_log", EventLog)
 TRAVEL = web.AppKey("travel", dict[str, TravelModel])
 TRAVEL_NOTE = web.AppKey("travel_note", str)
 BENCH_BODY = web.AppKey("bench_body", bytes)
-STATS_DB = web.AppKey("stats_db", StatsDatabase)
+DATABASE = web.AppKey("database", Database)

@@ -40,7 +40,7 @@ class PayloadTooLarge(ValueError):
 async def with_connection(request: web.Request,
                           work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
     """Run ``work`` on a pooled connection of the statistics database."""
-    pool = await request.app[keys.STATS_DB].pool()
+    pool = await request.app[keys.DATABASE].pool()
     async with pool.acquire(timeout=10) as conn:
         return await work(conn)
 

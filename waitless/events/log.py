@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from waitless.events.migrations import migrate
+from waitless.events.db import Database, DatabaseUnavailable
 from waitless.events.spool import Spool, SpoolFull
 from waitless.metrics import Metrics
 
@@ -52,9 +51,6 @@ _INSERT_SQL = (
     "ON CONFLICT (event_id) DO NOTHING"
 )
 
-# How long to wait before trying PostgreSQL again after it failed, in seconds.
-RETRY_SECONDS = 2.0
-
 
 def _column_values(events: list[dict[str, Any]]) -> list[list[Any]]:
     columns = []
@@ -83,8 +79,10 @@ class EventLog:
 
     Parameters
     ----------
-    dsn
-        PostgreSQL URL, or ``None`` to keep every event in the spool.
+    database
+        The service's :class:`~waitless.events.db.Database` (shared with the statistics),
+        a PostgreSQL URL (the log opens and closes its own), or ``None`` to keep every event
+        in the spool.
     spool
         Where events go while PostgreSQL is unavailable.
     batch_size
@@ -93,23 +91,27 @@ class EventLog:
         Flush at least this often, in seconds.
     """
 
-    def __init__(self, dsn: str | None, spool: Spool, *, metrics: Metrics | None = None,
-                 batch_size: int = 500, flush_seconds: float = 1.0) -> None:
-        self.dsn = dsn
+    def __init__(self, database: Database | str | None, spool: Spool, *,
+                 metrics: Metrics | None = None, batch_size: int = 500,
+                 flush_seconds: float = 1.0) -> None:
+        self._owns_database = not isinstance(database, Database)
+        self.database = database if isinstance(database, Database) else Database(database)
         self.spool = spool
         self.metrics = metrics or Metrics()
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
-        self.pool: asyncpg.Pool | None = None
         self.last_error: str | None = None
         self._queue: list[dict[str, Any]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._next_connect = 0.0
+
+    @property
+    def dsn(self) -> str | None:
+        return self.database.dsn
 
     @property
     def database_ok(self) -> bool:
-        return self.pool is not None and self.last_error is None
+        return self.database.is_open and self.last_error is None
 
     def record(self, event: dict[str, Any]) -> None:
         """Queue one event; never blocks and never touches the network."""
@@ -129,41 +131,36 @@ class EventLog:
             with suppress(asyncio.CancelledError):
                 await self._task
         await self.flush()
-        if self.pool is not None:
-            await self.pool.close()
-            self.pool = None
+        if self._owns_database:
+            await self.database.close()
 
     async def _ensure_pool(self) -> asyncpg.Pool | None:
-        if self.pool is not None or self.dsn is None or time.monotonic() < self._next_connect:
-            return self.pool
-        try:
-            pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=2, timeout=5,
-                                             command_timeout=10)
-            async with pool.acquire() as conn:
-                await migrate(conn)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            self._fail(f"cannot connect to PostgreSQL: {exc}")
+        if self.dsn is None:
             return None
-        self.pool = pool
-        self.last_error = None
-        logger.info("event log connected to PostgreSQL")
+        try:
+            pool = await self.database.pool()
+        except DatabaseUnavailable as exc:
+            self._fail(str(exc))
+            return None
+        if self.last_error is not None:
+            logger.info("event log connected to PostgreSQL")
         return pool
 
     def _fail(self, message: str) -> None:
         if self.last_error is None:
             logger.warning("event log: %s; spooling events", message)
         self.last_error = message
-        self._next_connect = time.monotonic() + RETRY_SECONDS
 
     async def _write(self, events: list[dict[str, Any]]) -> bool:
         pool = await self._ensure_pool()
-        if pool is None or time.monotonic() < self._next_connect:
+        if pool is None:
             return False
         try:
             async with pool.acquire(timeout=5) as conn:
                 await insert_events(conn, events)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             self._fail(f"PostgreSQL write failed: {exc}")
+            self.database.forget_pool()
             return False
         if self.last_error is not None:
             logger.info("event log: PostgreSQL is back")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from waitless.events.stats_tables import STATS_TABLES_SQL
+
 # Append new migrations; never edit one that has shipped.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, """
@@ -51,6 +53,9 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     CREATE INDEX IF NOT EXISTS patient_choices_region_time ON patient_choices (region, occurred_at);
     CREATE INDEX IF NOT EXISTS patient_choices_event ON patient_choices (event_id);
     """),
+    # The statistics' NHS England tables, created IF NOT EXISTS: databases made before this
+    # migration have them already (they used to be created outside the migration list).
+    (4, STATS_TABLES_SQL),
 )
 
 _LOCK_ID = 0x5741_4954  # "WAIT"

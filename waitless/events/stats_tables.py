@@ -1,4 +1,4 @@
-"""PostgreSQL tables for imported NHS England monthly A&E provider rows.
+"""PostgreSQL tables for imported NHS England monthly A&E provider rows (migration 4).
 
 ``nhse_ae_import``      one row per month: which file currently supplies that month
 ``nhse_ae_monthly``     one row per provider-month, raw published counts (NULL = column absent)
@@ -8,8 +8,6 @@ Raw counts are kept, not derived shares, so counting rules can be recomputed lat
 """
 
 from __future__ import annotations
-
-import asyncpg
 
 # Count columns of nhse_ae_monthly, in file order; nhse.py maps CSV headers onto these names.
 COUNT_COLUMNS = (
@@ -24,7 +22,7 @@ COUNT_COLUMNS = (
 
 _COUNT_DDL = ",\n    ".join(f"{name} integer CHECK ({name} >= 0)" for name in COUNT_COLUMNS)
 
-SCHEMA_SQL = f"""
+STATS_TABLES_SQL = f"""
 CREATE TABLE IF NOT EXISTS nhse_ae_import (
     month date PRIMARY KEY CHECK (extract(day FROM month) = 1),
     period_label text NOT NULL,
@@ -57,10 +55,3 @@ CREATE TABLE IF NOT EXISTS nhse_ae_import_log (
 );
 """
 
-
-async def ensure_schema(conn: asyncpg.Connection) -> None:
-    """Create the statistics tables if they do not exist (safe to call at every start)."""
-    # IF NOT EXISTS still races between two sessions creating the same table; a lock serialises.
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('waitless.stats.schema'))")
-        await conn.execute(SCHEMA_SQL)
