@@ -9,9 +9,9 @@ import pytest
 
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region
-from waitless.live.snapshot import extend_history, refit_models
 from waitless.ranking import cli as predict_cli
 from waitless.ranking.backtest import backtest
+from waitless.ranking.history import extend_history, refit_models
 from waitless.ranking.predict import fit_model, minute_of_day, predict
 from waitless.ranking.rank import RankRequest, rank
 

@@ -47,7 +47,7 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
         raise
     snapshot = app[keys.SNAPSHOT]
     answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
-                  travel_source=model.source, now=now, history=snapshot.history)
+                  travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
     answer["region"] = region.name
     event = ranking_event(region, rank_request, answer, travel_seconds=travel,
                           travel_source=model.source, now=now)

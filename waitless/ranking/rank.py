@@ -17,7 +17,7 @@ from feeds.validate import ValidationSettings
 from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE, RED_FLAG_ADVICE
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region, Service, Site
-from waitless.live.snapshot import ServiceHistory
+from waitless.ranking.history import ServiceHistory
 from waitless.ranking.predict import (
     EMPTY_MODEL,
     P90_FALLBACK_RATIO,
