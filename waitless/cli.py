@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
+import uvloop
 from aiohttp import web
 
 from feeds import cli as feeds_cli
@@ -63,7 +64,7 @@ async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from waitless.api.app import create_app
-    from waitless.workers import run_workers
+    from waitless.api.server import serve
 
     settings = _settings(args)
     workers = args.workers
@@ -76,18 +77,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return 2
         workers = 1
     workers = workers or os.cpu_count() or 1
-    load_region(settings.region)  # fail here, once, on a bad region file
-
-    def serve_one() -> None:
-        web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                    access_log=None, print=None, reuse_port=workers > 1)
-
+    # Built here, before any worker starts: a bad region, gazetteer or table fails once.
+    app = create_app(settings)
     logger.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port,
                 workers)
-    if workers == 1:
-        serve_one()
-        return 0
-    return run_workers(workers, serve_one)
+    return serve(app, host=settings.host, port=settings.port, workers=workers,
+                 keepalive_seconds=settings.keepalive_seconds, log_level=settings.log_level)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -116,7 +111,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 await store.close()
 
     with suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        uvloop.run(main())
     return 0
 
 
@@ -159,7 +154,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         await _serve_forever([api_runner, sim_runner])
 
     with suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        uvloop.run(main())
     return 0
 
 

@@ -75,7 +75,7 @@ def load_gazetteer(region: Region) -> Gazetteer | None:
     if "file" not in section:
         msg = "[gazetteer] needs file = \"<name>.csv\" (relative to the region file)"
         raise RegionError(msg)
-    path = Path(region.source_path).parent / section["file"]
+    path = (Path(region.source_path).parent / section["file"]).resolve()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
