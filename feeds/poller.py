@@ -31,9 +31,10 @@ from feeds.adapters import get_adapter
 from feeds.errors import FeedError, FeedUnavailable
 from feeds.health import FeedHealth
 from feeds.metrics import FeedMetrics
-from feeds.validate import ValidationSettings, check_body
+from feeds.validate import check_body
 from waitless.domain.observation import Observation
 from waitless.domain.region import FeedConfig
+from waitless.domain.validation_settings import ValidationSettings
 
 logger = logging.getLogger(__name__)
 

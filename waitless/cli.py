@@ -18,7 +18,8 @@ from feeds import cli as feeds_cli
 from load_tests import cli as loadtest_cli
 from routing import cli as routing_cli
 from waitless import __version__
-from waitless.domain.region import FeedConfig, RegionError, load_region
+from waitless.domain.errors import RegionError
+from waitless.domain.region import FeedConfig, load_region
 from waitless.ranking import cli as predict_cli
 from waitless.settings import Settings, settings_from_env
 from waitless.stats import cli as stats_cli

@@ -161,8 +161,8 @@ async def shift_page(request: web.Request) -> web.Response:
 
 
 def _provider_codes(request: web.Request) -> str:
-    raw = request.app[keys.REGION].sections.get("stats", {})
-    return ", ".join(str(p.get("code", "")) for p in raw.get("providers", []))
+    stats = request.app[keys.REGION].stats
+    return ", ".join(stats.provider_codes) if stats is not None else ""
 
 
 def _message(exc: Exception) -> str:

@@ -21,7 +21,7 @@ from feeds.adapters import get_adapter
 from feeds.adapters.bc_push import push_token, token_matches
 from feeds.errors import FeedParseError
 from feeds.health import FeedHealth
-from feeds.validate import BodyRejected, check_body, settings_for
+from feeds.validate import BodyRejected, check_body
 from waitless.api import keys
 from waitless.api.handlers import error_response, json_response
 from waitless.live.ingest import validate_for_region
@@ -64,7 +64,7 @@ async def push_handler(request: web.Request) -> web.Response:
     if feed is None:
         return error_response(404, "unknown_feed",
                               f"region {region.name} has no push feed {name!r}")
-    validation = settings_for(region)
+    validation = region.validation
     body = await _read_limited(request, validation.max_body_bytes)
     if body is None:
         metrics.feed_errors.labels(name, "oversized").inc()

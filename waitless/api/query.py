@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from waitless.domain.conditions import CONDITIONS
+from waitless.domain.errors import WaitlessError
 from waitless.ranking.rank import RankRequest
 
 MAX_LIMIT = 100
@@ -16,7 +17,7 @@ MAX_PLAN_BEHIND = timedelta(hours=1)
 TRAVEL_MODES = ("drive", "walk")
 
 
-class QueryError(ValueError):
+class QueryError(WaitlessError):
     """A bad query parameter; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:

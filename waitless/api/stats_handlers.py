@@ -15,9 +15,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from waitless.api import keys
 from waitless.api.auth import bearer_required
 from waitless.api.handlers import error_response, json_response
+from waitless.domain.stats_settings import StatsConfigError
 from waitless.events.db import DatabaseUnavailable
 from waitless.stats.config import stats_config
-from waitless.stats.errors import NoDataError, StatsConfigError
+from waitless.stats.errors import NoDataError, StatsError
 from waitless.stats.events_stats import (
     event_statistics,
     record_choice,
@@ -33,7 +34,7 @@ CHOICE_MAX_BYTES = 1024
 _CHUNK_BYTES = 64 * 1024
 
 
-class PayloadTooLarge(ValueError):
+class PayloadTooLarge(StatsError):
     """The request body is over its limit."""
 
 

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from waitless.domain.errors import WaitlessError
+
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_MINUTES = 24 * 60
 _ALWAYS_OPEN_REACH = timedelta(days=8)
 
 
-class HoursError(ValueError):
+class HoursError(WaitlessError):
     """An opening-hours string that cannot be understood."""
 
 

@@ -12,14 +12,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from waitless.domain.region import Region, RegionError
+from waitless.domain.errors import RegionError, WaitlessError
+from waitless.domain.region import Region
 
 # Outward code then inward code (digit + two letters); the space is optional.
 _POSTCODE = re.compile(r"^([a-z]{1,2}\d[a-z\d]?)\s*(\d[a-z]{2})$")
 _OUTWARD = re.compile(r"^[a-z]{1,2}\d[a-z\d]?$")
 
 
-class PlaceError(ValueError):
+class PlaceError(WaitlessError):
     """A place the gazetteer does not know; ``message`` is fit to show a patient."""
 
     def __init__(self, message: str) -> None:
@@ -69,13 +70,9 @@ def normalise(text: str) -> str:
 
 def load_gazetteer(region: Region) -> Gazetteer | None:
     """The region's gazetteer, or ``None`` when its file names none."""
-    section = region.sections.get("gazetteer")
-    if not section:
+    if region.gazetteer_file is None:
         return None
-    if "file" not in section:
-        msg = "[gazetteer] needs file = \"<name>.csv\" (relative to the region file)"
-        raise RegionError(msg)
-    path = (Path(region.source_path).parent / section["file"]).resolve()
+    path = Path(region.gazetteer_file).resolve()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

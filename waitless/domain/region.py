@@ -15,18 +15,18 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from waitless.domain.conditions import CONDITIONS, default_treats
+from waitless.domain.errors import RegionError
+from waitless.domain.graph_settings import GraphSettings, parse_graph
 from waitless.domain.hours import HoursError, OpeningHours, parse_hours
 from waitless.domain.observation import SERVICE_KINDS
+from waitless.domain.stats_settings import StatsConfig, parse_stats_config
+from waitless.domain.validation_settings import ValidationSettings, parse_validation
 
 DEFAULT_REGION = "kent-medway"
 
 # Defaults a region may override in its [ranking] table.
 _DEFAULT_MIN_AGE_YEARS = {"ed": 0.0, "utc": 0.0, "miu": 1.0}
 _DEFAULT_ASSUMED_WAIT_MINUTES = {"ed": 240.0, "utc": 120.0, "miu": 90.0}
-
-
-class RegionError(ValueError):
-    """A region file that is missing, unreadable or inconsistent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,21 @@ class RankingSettings:
 
 @dataclass(frozen=True, slots=True)
 class Region:
+    """A region file, every section validated once when it is loaded.
+
+    Attributes
+    ----------
+    validation
+        ``[validation]``: limits a feed value must keep to be stored.
+    graph
+        ``[graph]``: how road graphs are built and queried.
+    stats
+        ``[stats]``: the commissioners' providers, targets and breaks (``None``: no statistics).
+    gazetteer_file
+        ``[gazetteer] file``, resolved against the region file's folder (``None``: no place
+        search).
+    """
+
     name: str
     title: str
     timezone: ZoneInfo
@@ -103,7 +118,10 @@ class Region:
     feeds: tuple[FeedConfig, ...]
     ranking: RankingSettings
     source_path: str
-    sections: dict[str, Any] = field(default_factory=dict)
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
+    stats: StatsConfig | None = None
+    gazetteer_file: str | None = None
 
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)
@@ -134,14 +152,23 @@ def resolve_region_path(name_or_path: str | None) -> Path:
 
 
 def load_region(name_or_path: str | None = None) -> Region:
-    """Load and validate a region from a bundled name or a TOML path."""
-    path = resolve_region_path(name_or_path)
+    """Load and validate a region from a bundled name or a TOML path.
+
+    Raises
+    ------
+    RegionError
+        Naming the file and the key at fault.
+    """
+    path = resolve_region_path(name_or_path).resolve()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         msg = f"cannot read region file {path}: {exc}"
         raise RegionError(msg) from exc
-    return parse_region(data, source_path=str(path))
+    try:
+        return parse_region(data, source_path=str(path))
+    except RegionError as exc:
+        raise type(exc)(f"{path}: {exc}") from exc
 
 
 def _require(table: dict[str, Any], key: str, where: str) -> Any:
@@ -248,7 +275,12 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
     except TypeError as exc:
         msg = f"[ranking]: {exc}"
         raise RegionError(msg) from exc
-    known_sections = {"region", "sites", "feeds", "ranking"}
+    unknown = sorted(set(data) - KNOWN_SECTIONS)
+    if unknown:
+        msg = (f"unknown section(s) {', '.join(unknown)}; "
+               f"known: {', '.join(sorted(KNOWN_SECTIONS))}")
+        raise RegionError(msg)
+    stats_raw = data.get("stats")
     return Region(
         name=name,
         title=str(region_table.get("title", name)),
@@ -257,5 +289,31 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
         feeds=feeds,
         ranking=ranking,
         source_path=source_path,
-        sections={k: v for k, v in data.items() if k not in known_sections},
+        validation=parse_validation(_table(data, "validation"),
+                                    stale_after_minutes=ranking.stale_after_minutes,
+                                    error=RegionError),
+        graph=parse_graph(_table(data, "graph"), error=RegionError),
+        stats=None if stats_raw is None else parse_stats_config(_table(data, "stats")),
+        gazetteer_file=_gazetteer_file(_table(data, "gazetteer"), source_path),
     )
+
+
+KNOWN_SECTIONS = frozenset({"region", "sites", "feeds", "ranking", "validation", "graph",
+                            "stats", "gazetteer"})
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        msg = f"[{name}] must be a table"
+        raise RegionError(msg)
+    return value
+
+
+def _gazetteer_file(raw: dict[str, Any], source_path: str) -> str | None:
+    if not raw:
+        return None
+    if "file" not in raw or set(raw) != {"file"}:
+        msg = "[gazetteer] needs exactly file = \"<name>.csv\" (relative to the region file)"
+        raise RegionError(msg)
+    return str(Path(source_path).parent / str(raw["file"]))

@@ -16,10 +16,12 @@ from typing import Any
 
 import orjson
 
+from waitless.domain.errors import WaitlessError
+
 _SUFFIX = ".jsonl"
 
 
-class SpoolFull(Exception):
+class SpoolFull(WaitlessError):
     """The spool has reached its size limit."""
 
 

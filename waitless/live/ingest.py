@@ -17,7 +17,7 @@ from datetime import datetime
 import aiohttp
 
 from feeds.poller import FeedPoller
-from feeds.validate import Rejection, settings_for, validate_observations
+from feeds.validate import Rejection, validate_observations
 from waitless.domain.observation import Observation
 from waitless.domain.region import FeedConfig, Region
 from waitless.live.store import LiveStore
@@ -77,7 +77,7 @@ def validate_for_region(region: Region, observations: Sequence[Observation], now
     """
     result = validate_observations(observations, region=region, now=now,
                                    last_good=last_good.values(),
-                                   settings=settings_for(region))
+                                   settings=region.validation)
     # Validation has refused unknown sites, services and duplicates: nothing is dropped here.
     accepted, _ = normalise(region, result.accepted)
     return accepted, result.rejected
@@ -91,7 +91,7 @@ def build_pollers(region: Region, store: LiveStore, session: aiohttp.ClientSessi
 
     Feeds without a ``url`` are pushed to ``POST /v1/feeds/{feed}/observations`` instead.
     """
-    validation = settings_for(region)
+    validation = region.validation
 
     async def sink(observations: list[Observation]) -> None:
         if observations:

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from feeds.validate import ValidationSettings
 from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE, RED_FLAG_ADVICE
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region, Service, Site
+from waitless.domain.validation_settings import ValidationSettings
 from waitless.ranking.history import ServiceHistory
 from waitless.ranking.predict import (
     EMPTY_MODEL,
