@@ -32,6 +32,7 @@ from feeds.errors import FeedError, FeedUnavailable
 from feeds.health import FeedHealth
 from feeds.metrics import FeedMetrics
 from feeds.validate import check_body
+from waitless.domain.errors import ConfigError
 from waitless.domain.observation import Observation
 from waitless.domain.region import FeedConfig
 from waitless.domain.validation_settings import ValidationSettings
@@ -89,7 +90,7 @@ class PollerSettings:
                 value = options[f.name]
                 if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                     msg = f"feed option {f.name!r} must be a non-negative number, got {value!r}"
-                    raise ValueError(msg)
+                    raise ConfigError(msg)
                 values[f.name] = kind(value)
         return cls(**values)
 
@@ -181,7 +182,7 @@ class FeedPoller:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         if not feed.url:
             msg = f"feed {feed.name!r} has no url to poll"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         self.feed = feed
         self.settings = PollerSettings.from_options(feed.options)
         self.circuit = CircuitBreaker(self.settings.circuit_open_after,

@@ -18,7 +18,7 @@ from feeds import cli as feeds_cli
 from load_tests import cli as loadtest_cli
 from routing import cli as routing_cli
 from waitless import __version__
-from waitless.domain.errors import RegionError
+from waitless.domain.errors import WaitlessError
 from waitless.domain.region import FeedConfig, load_region
 from waitless.ranking import cli as predict_cli
 from waitless.settings import Settings, settings_from_env
@@ -43,9 +43,15 @@ def _add_listen(parser: argparse.ArgumentParser, default_port: int | None = None
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return settings_from_env().with_overrides(
+    settings = settings_from_env().with_overrides(
         region=getattr(args, "region", None), host=getattr(args, "host", None),
         port=getattr(args, "port", None))
+    # What is configured, never the values of URLs or tokens (they may hold secrets).
+    logger.debug("settings: region %s; live store %s; events %s; rate limit %s",
+                 settings.region, "redis" if settings.redis_url else "in-process",
+                 "postgresql" if settings.database_url else "spool",
+                 settings.rate_limit or "off")
+    return settings
 
 
 async def _serve_forever(runners: Sequence[web.AppRunner]) -> None:
@@ -269,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     try:
         return args.func(args)
-    except (RegionError, ValueError) as exc:
+    except WaitlessError as exc:
         print(f"waitless: {exc}", file=sys.stderr)
         return 2
 

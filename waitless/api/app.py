@@ -20,11 +20,12 @@ from waitless.api import keys
 from waitless.api.answer import travel_for_region
 from waitless.api.auth import setup_auth
 from waitless.api.cors import cors_middleware
-from waitless.api.handlers import error_response
-from waitless.api.limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
-from waitless.api.ratelimit import rate_limit_middleware, setup_rate_limits
+from waitless.api.errors import error_response, response_for_error
+from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
 from waitless.api.render import security_headers_middleware, setup_pages
+from waitless.api.request_limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
 from waitless.api.routes import setup_routes
+from waitless.domain.errors import WaitlessError
 from waitless.domain.region import FeedConfig, Region, load_region
 from waitless.events.db import Database
 from waitless.events.log import EventLog
@@ -94,6 +95,8 @@ async def observe_middleware(request: web.Request, handler: Callable) -> web.Str
         for name in ("Allow", "WWW-Authenticate", "Retry-After"):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
+    except WaitlessError as exc:
+        response = response_for_error(exc)
     except Exception:
         logger.exception("unhandled error on %s", request.path)
         response = error_response(500, "internal_error", "internal error; it has been logged")

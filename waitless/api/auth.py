@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from waitless.api import keys
-from waitless.api.handlers import error_response
+from waitless.api.errors import error_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from waitless.api import keys
-from waitless.api.handlers import error_response
+from waitless.api.errors import error_response
 
 _ALLOWED_REQUEST_HEADERS = frozenset({"accept", "accept-language", "content-language"})
 PREFLIGHT_MAX_AGE_SECONDS = 600

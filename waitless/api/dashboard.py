@@ -24,7 +24,7 @@ from waitless.api.auth import (
     set_session_cookie,
     token_matches,
 )
-from waitless.api.handlers import error_response
+from waitless.api.errors import error_response
 from waitless.api.render import render
 from waitless.stats.events_stats import ROW_FIELDS
 

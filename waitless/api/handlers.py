@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
 from aiohttp import web
 
 from routing.errors import OutsideCoverage
 from waitless.api import keys
 from waitless.api.answer import answer_rank_request
+from waitless.api.errors import error_response, json_response
 from waitless.api.openapi import openapi_document
 from waitless.api.page import PAGE_GAZETTEER
 from waitless.api.query import QueryError, parse_rank_query
@@ -16,14 +16,6 @@ from waitless.domain.conditions import CONDITIONS
 from waitless.domain.places import PlaceError, find_place
 from waitless.metrics import CONTENT_TYPE_LATEST
 from waitless.ranking.rank import estimate_wait
-
-
-def json_response(data: object, *, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
-
-
-def error_response(status: int, error: str, message: str, **extra: object) -> web.Response:
-    return json_response({"error": error, "message": message, **extra}, status=status)
 
 
 async def rank_handler(request: web.Request) -> web.Response:

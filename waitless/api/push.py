@@ -23,7 +23,7 @@ from feeds.errors import FeedParseError
 from feeds.health import FeedHealth
 from feeds.validate import BodyRejected, check_body
 from waitless.api import keys
-from waitless.api.handlers import error_response, json_response
+from waitless.api.errors import error_response, json_response
 from waitless.live.ingest import validate_for_region
 from waitless.live.store import LiveStore, StoreError
 

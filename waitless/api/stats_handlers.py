@@ -14,11 +14,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from waitless.api import keys
 from waitless.api.auth import bearer_required
-from waitless.api.handlers import error_response, json_response
-from waitless.domain.stats_settings import StatsConfigError
-from waitless.events.db import DatabaseUnavailable
+from waitless.api.errors import error_response, json_response, response_for_error
+from waitless.domain.errors import WaitlessError
 from waitless.stats.config import stats_config
-from waitless.stats.errors import NoDataError, StatsError
+from waitless.stats.errors import PayloadTooLarge, StatsQueryError
 from waitless.stats.events_stats import (
     event_statistics,
     record_choice,
@@ -34,10 +33,6 @@ CHOICE_MAX_BYTES = 1024
 _CHUNK_BYTES = 64 * 1024
 
 
-class PayloadTooLarge(StatsError):
-    """The request body is over its limit."""
-
-
 async def with_connection(request: web.Request,
                           work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
     """Run ``work`` on a pooled connection of the statistics database."""
@@ -48,20 +43,13 @@ async def with_connection(request: web.Request,
 
 def stats_error_response(exc: Exception) -> web.Response:
     """The HTTP answer for a failure of a statistics request."""
-    if isinstance(exc, DatabaseUnavailable):
-        return error_response(503, "database_unavailable", str(exc))
-    if isinstance(exc, (OSError, asyncpg.PostgresError, TimeoutError)):
-        return error_response(503, "database_unavailable", f"the database failed: {exc}")
-    if isinstance(exc, StatsConfigError):
-        return error_response(503, "not_configured", str(exc))
-    if isinstance(exc, PayloadTooLarge):
-        return error_response(413, "payload_too_large", str(exc))
-    if isinstance(exc, NoDataError):
-        return error_response(400, "no_data", str(exc))
-    return error_response(400, "bad_request", str(exc))
+    if isinstance(exc, WaitlessError):
+        return response_for_error(exc)
+    # The database failed part-way through a request that had a pool.
+    return error_response(503, "database_unavailable", f"the database failed: {exc}")
 
 
-FAILURES = (ValueError, DatabaseUnavailable, OSError, asyncpg.PostgresError, TimeoutError)
+FAILURES = (WaitlessError, OSError, asyncpg.PostgresError, TimeoutError)
 
 
 def shift_args(query: Any) -> tuple[list[str] | None, str, str]:
@@ -70,7 +58,7 @@ def shift_args(query: Any) -> tuple[list[str] | None, str, str]:
     for name in ("baseline", "period"):
         if not query.get(name):
             msg = f"{name} is required, a month range like 2025-04..2025-06"
-            raise ValueError(msg)
+            raise StatsQueryError(msg)
     return orgs, query["baseline"], query["period"]
 
 
@@ -140,13 +128,13 @@ async def uploaded_files(request: web.Request) -> list[tuple[str, bytes]]:
             return await _multipart_files(request)
         except HttpProcessingError as exc:
             msg = f"malformed multipart body: {exc.message.strip()}"
-            raise ValueError(msg) from exc
+            raise StatsQueryError(msg) from exc
     if request.content_type in ("text/csv", "application/octet-stream", "text/plain"):
         data = await _read_limited(request.content.read, UPLOAD_MAX_BYTES)
         return [(request.query.get("name") or "upload.csv", data)] if data else []
     msg = (f"send text/csv (one file) or multipart/form-data (files), "
            f"not {request.content_type}")
-    raise ValueError(msg)
+    raise StatsQueryError(msg)
 
 
 async def import_uploads(request: web.Request) -> list[dict[str, Any]]:
@@ -154,7 +142,7 @@ async def import_uploads(request: web.Request) -> list[dict[str, Any]]:
     files = await uploaded_files(request)
     if not files:
         msg = "no file uploaded"
-        raise ValueError(msg)
+        raise StatsQueryError(msg)
     parsed = [parse_provider_csv(data, source_name=name) for name, data in files]
     results = await with_connection(request, lambda conn: import_parsed(conn, parsed))
     return [asdict(r) for r in results]
@@ -178,7 +166,7 @@ async def choices_handler(request: web.Request) -> web.Response:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             msg = f"body is not JSON: {exc}"
-            raise ValueError(msg) from exc
+            raise StatsQueryError(msg) from exc
         choice = validate_choice(region, body)
         now: dt.datetime = app[keys.CLOCK]()
         choice_id = await with_connection(

@@ -18,6 +18,7 @@ import aiohttp
 
 from feeds.poller import FeedPoller
 from feeds.validate import Rejection, validate_observations
+from waitless.domain.errors import ConfigError
 from waitless.domain.observation import Observation
 from waitless.domain.region import FeedConfig, Region
 from waitless.live.store import LiveStore
@@ -64,7 +65,7 @@ def with_feed_urls(feeds: Sequence[FeedConfig], urls: Sequence[tuple[str, str]]
     unknown = set(overrides) - {f.name for f in feeds}
     if unknown:
         msg = f"WAITLESS_FEED_URLS names unknown feed(s): {', '.join(sorted(unknown))}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     return [replace(f, url=overrides.get(f.name, f.url)) for f in feeds]
 
 

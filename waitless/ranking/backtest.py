@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from feeds.simulation import simulated_wait_minutes
+from waitless.domain.errors import ConfigError
 from waitless.domain.region import Region
 from waitless.ranking.predict import HISTORY_DAYS, fit_model, predict
 
@@ -93,7 +94,7 @@ def backtest(region: Region, *, seed: int, start: datetime, days: float,
                 anchor += timedelta(minutes=anchor_step_minutes)
     if not rows:
         msg = "no open service in the backtest period"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     kinds = np.array([r[0] for r in rows])
     actual, now, p50, p90 = (np.array([r[k] for r in rows]) for k in range(1, 5))
     by_kind = {

@@ -4,6 +4,7 @@
     ├── NhseFormatError     a file is not a usable NHS England monthly A&E provider CSV
     └── StatsQueryError     a bad request: month ranges, organisation codes
         └── NoDataError     the request is valid but nothing is imported for it
+    └── PayloadTooLarge     an upload over its limit
 
 StatsConfigError (the region's [stats] table) is a RegionError, in waitless.domain.
 The API maps them to HTTP answers (waitless.api.errors); a plain ValueError is a bug, not a 400.
@@ -26,3 +27,7 @@ class StatsQueryError(StatsError):
 
 class NoDataError(StatsQueryError):
     """A valid request for which no attendance rows are imported."""
+
+
+class PayloadTooLarge(StatsError):
+    """An uploaded body is over its limit."""

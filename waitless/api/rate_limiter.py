@@ -30,30 +30,17 @@ import hashlib
 import ipaddress
 import logging
 import math
-import os
 import re
 import secrets
-import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter
-from redis.exceptions import RedisError
 
-from waitless.api import keys
-from waitless.api.handlers import error_response
-from waitless.api.render import render
+from waitless.domain.errors import ConfigError
 
 logger = logging.getLogger(__name__)
-
-# Route names (see waitless.api.routes) and the rule limiting each; other routes are never limited.
-ROUTE_RULES = {"patient_page": "public", "rank": "public", "places": "public",
-               "sites": "public", "choices": "public", "commissioners_login": "login"}
-HTML_ROUTES = frozenset({"patient_page", "commissioners_login"})
 
 _PROCESS_SALT = secrets.token_bytes(16)
 _UNITS_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
@@ -61,7 +48,7 @@ _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)s?\s*$")
 # A worker not heard from for this many syncs no longer counts as a peer.
 _PEER_STALE_SYNCS = 3
 # Part of the sync period between flushing counts and reading everyone's.
-_SETTLE_SHARE = 0.2
+SETTLE_SHARE = 0.2
 
 Address = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -79,7 +66,7 @@ def parse_rate(text: str) -> Rate:
     match = _RATE.match(text)
     if not match or int(match.group(1)) < 1:
         msg = f"rate limit {text!r} is not N/second, N/minute or N/hour with N >= 1"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     return Rate(int(match.group(1)), _UNITS_SECONDS[match.group(2)])
 
 
@@ -89,7 +76,7 @@ def parse_networks(items: Iterable[str]) -> tuple[Address, ...]:
         return tuple(ipaddress.ip_network(item, strict=False) for item in items)
     except ValueError as exc:
         msg = f"WAITLESS_TRUSTED_PROXIES: {exc}"
-        raise ValueError(msg) from exc
+        raise ConfigError(msg) from exc
 
 
 def _in(address: str, networks: Sequence[Address]) -> bool:
@@ -199,114 +186,3 @@ class RateLimiter:
         self.peers = max(1, len(heartbeats) - len(stale))
         if stale:
             await client.hdel(peers_name, *stale)
-
-
-LIMITER = web.AppKey("rate_limiter", RateLimiter)
-LIMITED = web.AppKey("rate_limited_counter", Counter)
-TRUSTED = web.AppKey("trusted_proxies", tuple)
-
-
-def limited_response(request: web.Request, route: str, wait_seconds: float) -> web.Response:
-    retry_after = max(1, math.ceil(wait_seconds))
-    message = f"too many requests from this address; try again in {retry_after} seconds"
-    if route in HTML_ROUTES:
-        response = render(request, "rate_limited.html",
-                          {"region_title": request.app[keys.REGION].title,
-                           "retry_after": retry_after}, status=429)
-    else:
-        response = error_response(429, "rate_limited", message,
-                                  retry_after_seconds=retry_after)
-    response.headers["Retry-After"] = str(retry_after)
-    return response
-
-
-@web.middleware
-async def rate_limit_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
-    route = request.match_info.route.name or ""
-    limiter = request.app.get(LIMITER)
-    rule = ROUTE_RULES.get(route)
-    if limiter is None or rule not in limiter.rules:
-        return await handler(request)
-    address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
-                             request.app[TRUSTED])
-    wait = limiter.check(rule, client_key(address))
-    if wait is None:
-        return await handler(request)
-    request.app[LIMITED].labels(rule).inc()
-    return limited_response(request, route, wait)
-
-
-def rate_limited_counter(registry: CollectorRegistry) -> Counter:
-    return Counter("waitless_rate_limited_total",
-                   "Requests refused with 429 by the per-client rate limit", ["rule"],
-                   registry=registry)
-
-
-def setup_rate_limits(app: web.Application) -> None:
-    """Parse the limits, register the metric and the Redis sync task (when there is Redis)."""
-    settings = app[keys.SETTINGS]
-    rules = {name: parse_rate(text) for name, text in
-             (("public", settings.rate_limit), ("login", settings.login_rate_limit)) if text}
-    app[TRUSTED] = parse_networks(settings.trusted_proxies)
-    app[LIMITED] = rate_limited_counter(app[keys.METRICS].registry)
-    if not rules:
-        return
-    limiter = RateLimiter(rules, sync_seconds=settings.rate_limit_sync_seconds)
-    app[LIMITER] = limiter
-    app.cleanup_ctx.append(_sync_ctx)
-
-
-async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
-    client = None
-    if settings.redis_url:
-        client = aioredis.from_url(settings.redis_url, socket_timeout=2,
-                                   socket_connect_timeout=2)
-    sharer = _Sharer(app[LIMITER], client, settings.redis_prefix)
-    # Learn the other workers' counts and number before the first request, if Redis answers.
-    await sharer.once()
-    task = asyncio.create_task(sharer.forever(), name="ratelimit-sync")
-    yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
-    if client is not None:
-        await client.aclose()
-
-
-class _Sharer:
-    """The background side: sync every ``sync_seconds``, alone while Redis is unreachable."""
-
-    def __init__(self, limiter: RateLimiter, client: aioredis.Redis | None,
-                 prefix: str) -> None:
-        self.limiter, self.client, self.prefix = limiter, client, prefix
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.failing = False
-
-    async def once(self) -> None:
-        if self.client is None:
-            self.limiter.prune()
-            return
-        try:
-            await self.limiter.sync(self.client, self.prefix, self.worker_id,
-                                    settle_seconds=self.limiter.sync_seconds * _SETTLE_SHARE)
-        except (RedisError, OSError) as exc:
-            # Alone until Redis answers: this process enforces the whole limit itself.
-            self.limiter.peers = 1
-            self.limiter.prune()
-            if not self.failing:
-                logger.warning("rate-limit counts not shared (Redis: %s); limiting per "
-                               "process until it answers", exc)
-            self.failing = True
-        else:
-            if self.failing:
-                logger.info("rate-limit counts shared through Redis again")
-            self.failing = False
-
-    async def forever(self) -> None:
-        period = self.limiter.sync_seconds
-        while True:
-            # On the clock's period boundaries: every worker syncs at about the same moment, so
-            # each reads the others' counts just flushed rather than a period older.
-            await asyncio.sleep(period - time.time() % period + 0.02)
-            await self.once()

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from waitless.api.handlers import error_response
+from waitless.api.errors import error_response
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_QUERY_BYTES = 2048
