@@ -230,15 +230,3 @@ async def upload_page(request: web.Request) -> web.Response:
         context["error"] = _message(exc)
         return _page(request, "upload.html", context, status=400)
     return _page(request, "upload.html", context)
-
-
-def setup_dashboard_routes(app: web.Application) -> None:
-    add_get, add_post = app.router.add_get, app.router.add_post
-    add_get("/commissioners", index_handler, name="commissioners")
-    add_post("/commissioners/login", login_handler, name="commissioners_login")
-    add_post("/commissioners/logout", logout_handler, name="commissioners_logout")
-    add_get("/commissioners/shift", shift_page, name="commissioners_shift")
-    add_get("/commissioners/shift.csv", shift_csv, name="commissioners_shift_csv")
-    add_get("/commissioners/events", events_page, name="commissioners_events")
-    add_get("/commissioners/events.csv", events_csv, name="commissioners_events_csv")
-    add_post("/commissioners/upload", upload_page, name="commissioners_upload")

@@ -112,9 +112,3 @@ async def _put_status(store: LiveStore, region_name: str, health: FeedHealth) ->
         await store.put_feed_status(region_name, health.feed, health.as_dict())
     except StoreError as exc:
         logger.warning("push %s: could not record status: %s", health.feed, exc)
-
-
-def setup_push(app: web.Application) -> None:
-    """Add the push route and its per-feed health records."""
-    app[PUSH_HEALTH] = {}
-    app.router.add_post("/v1/feeds/{feed}/observations", push_handler, name="feed_push")

@@ -60,7 +60,5 @@ async def security_headers_middleware(request: web.Request,
 
 
 def setup_pages(app: web.Application) -> None:
-    """Templates and the static routes (``/static/`` and the design system's ``/assets/``)."""
+    """The page templates (static routes are in :mod:`waitless.api.routes`)."""
     app[TEMPLATES] = make_templates()
-    app.router.add_static("/static/", STATIC_DIR, name="static")
-    app.router.add_static("/assets/", NHSUK_ASSETS_DIR, name="nhsuk_assets")

@@ -129,6 +129,9 @@ async def uploaded_files(request: web.Request) -> list[tuple[str, bytes]]:
         except HttpProcessingError as exc:
             msg = f"malformed multipart body: {exc.message.strip()}"
             raise StatsQueryError(msg) from exc
+        except ValueError as exc:  # aiohttp's word for a Content-Type without a boundary
+            msg = f"malformed multipart body: {exc}"
+            raise StatsQueryError(msg) from exc
     if request.content_type in ("text/csv", "application/octet-stream", "text/plain"):
         data = await _read_limited(request.content.read, UPLOAD_MAX_BYTES)
         return [(request.query.get("name") or "upload.csv", data)] if data else []
