@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from feeds.poller import FeedPoller, PollerSettings, retry_after_seconds
 from feeds.simulator import native_document
-from tests.feeds2.conftest import MovableClock
+from tests.feeds.ingest.conftest import MovableClock
 from waitless.domain.observation import Observation
 from waitless.domain.region import FeedConfig, Region
 from waitless.domain.validation_settings import ValidationSettings
