@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--rss-graph-nodes", type=int, default=0,
                         help="also measure a synthetic road graph of this many nodes")
     args = parser.parse_args()
-    kent = load_region("kent-medway")
+    kent = load_region(DEFAULT_REGION)
     print("stages (median µs)", stage_costs_us(kent), "road-graph query",
           road_graph_query_us())
     for region in (kent, synthetic_region(500)):
