@@ -3,7 +3,6 @@ the circuit breaker, backoff numbers and the body limit."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -75,8 +74,10 @@ def make_poller(kent: Region, url: str, session, store: MemoryLiveStore, clock, 
     feed = FeedConfig("f", "native", url, interval_seconds=0.1, timeout_seconds=1,
                       options=options)
     region = kent if validation is None else replace(kent, validation=validation)
+    timing = ({"monotonic": clock.monotonic, "sleep": clock.sleep}
+              if isinstance(clock, MovableClock) else {})
     return FeedPoller(FeedIngest(feed, region, store, metrics=metrics, clock=clock), session,
-                      metrics=metrics)
+                      metrics=metrics, **timing)
 
 
 def sim_body(kent: Region, now: datetime) -> bytes:
@@ -177,12 +178,12 @@ async def test_circuit_opens_probes_half_open_and_closes(kent, scripted, session
     assert await poller.poll_and_record() is False
     assert len(feed.requests) == 6  # nothing sent while open
     assert 0.25 < poller.next_delay_seconds() <= 0.36
-    await asyncio.sleep(0.31)
+    clock.advance(seconds=0.31)
     assert await poller.poll_and_record() is False  # the half-open probe fails: open again
     assert len(feed.requests) == 7 and poller.circuit.state == "open"  # one probe, no retry
     feed.respond = lambda r: web.Response(body=sim_body(kent, clock()),
                                           content_type="application/json")
-    await asyncio.sleep(0.31)
+    clock.advance(seconds=0.31)
     assert await poller.poll_and_record() is True
     assert poller.circuit.state == "closed" and poller.health.consecutive_failures == 0
     status = poller.health.as_dict()
