@@ -31,7 +31,7 @@ from feeds.adapters import get_adapter
 from feeds.errors import FeedError, FeedUnavailable
 from feeds.health import FeedHealth
 from feeds.observation import Observation
-from feeds.validate import ValidationSettings, check_body
+from feeds.validate import ValidationSettings, check_body, check_listing
 from waitless.metrics import Metrics
 from waitless.region import FeedConfig
 
@@ -266,6 +266,7 @@ class FeedPoller:
         now = self._clock()
         observations = self._adapter(body, feed_name=self.feed.name, fetched_at=now,
                                      options=self._options)
+        check_listing(len(observations), len(self.last_good), feed_name=self.feed.name)
         accepted, rejected = self._validate(observations, now, dict(self.last_good))
         await self._sink(accepted)
         self.last_good.update((obs.key(), obs) for obs in accepted)

@@ -21,7 +21,7 @@ from feeds.adapters import get_adapter
 from feeds.adapters.bc_push import push_token, token_matches
 from feeds.errors import FeedParseError
 from feeds.health import FeedHealth
-from feeds.validate import BodyRejected, check_body, settings_for
+from feeds.validate import BodyRejected, check_body, check_listing, settings_for
 from waitless import keys
 from waitless.handlers import error_response, json_response
 from waitless.ingest import validate_for_region
@@ -83,6 +83,7 @@ async def push_handler(request: web.Request) -> web.Response:
                    content_type=request.headers.get("Content-Type"))
         observations = get_adapter(feed.format)(body, feed_name=name, fetched_at=now,
                                                 options=feed.options)
+        check_listing(len(observations), health.accepted, feed_name=name)
     except FeedParseError as exc:
         reason = exc.reason if isinstance(exc, BodyRejected) else "bad_payload"
         metrics.feed_errors.labels(name, reason).inc()
