@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from feeds.simulator import native_document
 from waitless import cli as waitless_cli
 from waitless.devrun import dev_feed
-from waitless.region import Region
+from waitless.domain.region import Region
 
 
 def free_port() -> int:

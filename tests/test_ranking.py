@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from feeds.observation import Observation
-from waitless.ranking import RankRequest, rank
-from waitless.region import Region, parse_region
+from waitless.domain.observation import Observation
+from waitless.domain.region import Region, parse_region
+from waitless.ranking.rank import RankRequest, rank
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday, GMT
 

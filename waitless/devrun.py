@@ -8,17 +8,19 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from waitless.region import FeedConfig, Region
+from waitless.domain.errors import ConfigError
+from waitless.domain.region import FeedConfig, Region
 
 logger = logging.getLogger(__name__)
 
 SIMULATOR_FEED = "simulator"
 
 
-class PortUnavailable(ValueError):
+class PortUnavailable(ConfigError):
     """A server could not listen; the message names the port and how to choose another.
 
-    A ``ValueError`` so ``waitless``'s ``main`` prints it on one line and exits with 2.
+    A ``ConfigError`` (a ``WaitlessError``) so ``waitless``'s ``main`` prints it on one line
+    and exits with 2.
     """
 
 
@@ -49,7 +51,7 @@ def dev_feed(region: Region, feed_urls: Sequence[tuple[str, str]], *, simulator_
     unknown = sorted({name for name, _ in feed_urls} - region_feeds - {SIMULATOR_FEED})
     if unknown:
         msg = f"WAITLESS_FEED_URLS names unknown feed(s): {', '.join(unknown)}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     ignored = sorted({name for name, _ in feed_urls} & region_feeds - {SIMULATOR_FEED})
     if ignored:
         logger.warning("waitless dev polls only its simulator feed: WAITLESS_FEED_URLS for "

@@ -10,7 +10,7 @@ import orjson
 
 from feeds.adapters._common import to_utc
 from feeds.errors import FeedParseError
-from feeds.observation import SERVICE_KINDS, SITE_STATUSES, Observation
+from waitless.domain.observation import SERVICE_KINDS, SITE_STATUSES, Observation
 
 # A document stamped further than this after its fetch comes from a broken clock; its
 # observed_at values cannot be trusted either. Generous: observed_at itself is judged

@@ -17,11 +17,11 @@ import pytest
 
 from feeds.adapters import get_adapter
 from feeds.errors import FeedParseError
-from feeds.observation import Observation
-from feeds.validate import BodyRejected, check_body, check_listing, settings_for
+from feeds.validate import BodyRejected, check_body, check_listing
 from feeds.validate import validate_observations as validate
 from waitless import cli as waitless_cli
-from waitless.region import load_region
+from waitless.domain.observation import Observation
+from waitless.domain.region import load_region
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOW = datetime(2026, 2, 16, 12, 0, tzinfo=UTC)
@@ -141,7 +141,7 @@ def test_html_body_without_content_type_is_named_html(body):
     region = load_region(str(FIXTURES / "region-feeds-test.toml"))
     feed = next(f for f in region.feeds if f.name == "hk-ha")
     with pytest.raises(BodyRejected, match="the body is an HTML page, not JSON") as info:
-        check_body(body, feed=feed, settings=settings_for(region))
+        check_body(body, feed=feed, settings=region.validation)
     assert info.value.reason == "wrong_content_type"
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tests.test_ranking import REGION_TOML, ask, ids
-from waitless.conditions import CONDITIONS
-from waitless.keys import EVENT_LOG
-from waitless.ranking import RankRequest, rank
+from waitless.api.keys import EVENT_LOG
+from waitless.domain.conditions import CONDITIONS
+from waitless.ranking.rank import RankRequest, rank
 
 from .conftest import CANTERBURY
 
@@ -76,7 +76,7 @@ async def test_results_show_age_kind_confidence_and_directions(page_client) -> N
 def test_every_red_flag_yields_999_and_never_a_ranking(code) -> None:
     import tomllib
 
-    from waitless.region import parse_region
+    from waitless.domain.region import parse_region
     region = parse_region(tomllib.loads(REGION_TOML))
     for age in (None, 0.5, 40):
         answer = ask(region, condition=code, age_years=age)
@@ -117,7 +117,7 @@ def test_implausible_waits_are_flagged_and_never_ranked_as_fresh() -> None:
     from datetime import timedelta
 
     from tests.test_ranking import LIVE, NOW, snap
-    from waitless.region import parse_region
+    from waitless.domain.region import parse_region
     region = parse_region(tomllib.loads(REGION_TOML))
     bad = snap(("UTC1", "utc", 72 * 60))  # the 2024 East Kent 72-hour figure
     answer = ask(region, snapshot={**LIVE, **bad})

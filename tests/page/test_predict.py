@@ -7,13 +7,13 @@ import numpy as np
 import orjson
 import pytest
 
-from feeds.observation import Observation
-from waitless import predict_cli
-from waitless.backtest import backtest
-from waitless.predict import fit_model, minute_of_day, predict
-from waitless.ranking import RankRequest, rank
-from waitless.region import Region
-from waitless.snapshot import extend_history, refit_models
+from waitless.domain.observation import Observation
+from waitless.domain.region import Region
+from waitless.ranking import cli as predict_cli
+from waitless.ranking.backtest import backtest
+from waitless.ranking.history import extend_history, refit_models
+from waitless.ranking.predict import fit_model, minute_of_day, predict
+from waitless.ranking.rank import RankRequest, rank
 
 START = datetime(2026, 11, 16, tzinfo=UTC)
 
@@ -92,7 +92,7 @@ def test_scalar_profile_lookup_matches_the_array_version() -> None:
 
     import numpy as np
 
-    from waitless.predict import _profile_at_scalar, profile_at
+    from waitless.ranking.predict import _profile_at_scalar, profile_at
     rng = np.random.default_rng(3)
     profile = rng.uniform(0.3, 1.7, 48)
     profile[[0, 1, 2, 30]] = np.nan
