@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -77,7 +78,8 @@ async def start_site(app: web.Application, host: str, port: int, *, what: str,
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
         await runner.cleanup()
-        reason = exc.strerror or str(exc)
+        # asyncio wraps the bind error with the address in its text; the errno is enough.
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         msg = f"cannot listen on {host}:{port} for the {what} ({reason}). {how_to_change}"
         raise PortUnavailable(msg) from None
     return runner

@@ -201,6 +201,11 @@ async def test_push_with_an_unrepresentable_time_is_a_400_not_a_500(client, stam
     status, answer = await push(client, "trust-native", body, token="n4tive")
     assert (status, answer["error"]) == (400, "bad_payload")
     assert answer["message"] == f"generated_at: '{stamp}' is outside the years 1-9999 in UTC"
+    only_observed = orjson.dumps({**orjson.loads(body), "generated_at": "2026-11-24T10:29:00Z"})
+    status, answer = await push(client, "trust-native", only_observed, token="n4tive")
+    assert (status, answer["error"]) == (400, "bad_payload")
+    assert answer["message"] == (f"sites[0].observed_at: '{stamp}' is outside the years 1-9999 "
+                                 "in UTC")
 
 
 async def test_push_listing_no_sites_after_a_full_one_is_refused(client, clock) -> None:
