@@ -96,6 +96,7 @@ def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]
 
 def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
     """Median microseconds of each step of answering /v1/rank, outside HTTP."""
+    from waitless.api.answer_json import answer_json
     from waitless.ranking.event_row import ranking_event
 
     snapshot, predictions = asyncio.run(_snapshot(region))
@@ -112,10 +113,9 @@ def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
         answer = rank(region, snapshot.observations, request, travel_seconds=seconds,
                       travel_source=model.source, now=NOW, history=predictions.history)
         t3 = time.perf_counter_ns()
-        ranking_event(region, request, answer, travel_seconds=seconds,
-                      travel_source=model.source, now=NOW)
+        ranking_event(region, answer, travel_seconds=seconds)
         t4 = time.perf_counter_ns()
-        orjson.dumps(answer)
+        orjson.dumps(answer_json(answer))
         t5 = time.perf_counter_ns()
         for name, (a, b) in zip(stages, ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)),
                                 strict=True):

@@ -22,7 +22,7 @@ from waitless.domain.validation_settings import ValidationSettings
 from waitless.live.ingest import validate_for_region
 from waitless.live.store import MemoryLiveStore
 from waitless.metrics import Metrics
-from waitless.ranking.rank import estimate_wait
+from waitless.ranking.waits import estimate_wait
 
 Responder = Callable[[web.Request], web.StreamResponse]
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tests.test_ranking import REGION_TOML, ask, ids
+from waitless.api.answer_json import answer_json
 from waitless.api.keys import EVENT_LOG
 from waitless.domain.conditions import CONDITIONS
 from waitless.ranking.rank import RankRequest, rank
@@ -90,9 +91,9 @@ def test_no_condition_sends_a_patient_to_a_unit_that_cannot_treat_it(kent) -> No
     travel = np.full(len(kent.sites), 900.0)
     for code, condition in CONDITIONS.items():
         for age in (0.5, 5, 40):
-            answer = rank(kent, {}, RankRequest(**request_base, depart_at=now, condition=code,
-                                                age_years=age),
-                          travel_seconds=travel, travel_source="estimate", now=now)
+            request = RankRequest(**request_base, depart_at=now, condition=code, age_years=age)
+            answer = answer_json(rank(kent, {}, request, travel_seconds=travel,
+                                      travel_source="estimate", now=now))
             for result in answer["results"]:
                 service = kent.site(result["site_id"]).service(result["kind"])
                 assert code in service.treats and result["kind"] in condition.treated_by
@@ -105,8 +106,9 @@ def test_under_ones_never_get_an_miu_in_kent(kent) -> None:
     from datetime import UTC, datetime
     now = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
     travel = np.full(len(kent.sites), 900.0)
-    answer = rank(kent, {}, RankRequest(lat=51.28, lon=1.08, depart_at=now, age_years=0.9),
-                  travel_seconds=travel, travel_source="estimate", now=now)
+    request = RankRequest(lat=51.28, lon=1.08, depart_at=now, age_years=0.9)
+    answer = answer_json(rank(kent, {}, request, travel_seconds=travel,
+                              travel_source="estimate", now=now))
     assert all(r["kind"] != "miu" for r in answer["results"])
     assert "miu" in {s.kind for site in kent.sites for s in site.services}
     assert ids(answer)

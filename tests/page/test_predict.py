@@ -7,6 +7,7 @@ import numpy as np
 import orjson
 import pytest
 
+from waitless.api.answer_json import answer_json
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region
 from waitless.ranking import cli as predict_cli
@@ -71,8 +72,8 @@ def test_ranking_uses_history_for_p50_and_p90_and_keeps_stale_honest(kent: Regio
                "RVV01/utc": Observation("RVV01", "utc", 100.0, now - timedelta(hours=3))}
     request = RankRequest(lat=51.2802, lon=1.0789, depart_at=now)
     travel = np.full(len(kent.sites), 1200.0)
-    answer = rank(kent, current, request, travel_seconds=travel, travel_source="estimate",
-                  now=now, history=snapshot_history)
+    answer = answer_json(rank(kent, current, request, travel_seconds=travel,
+                              travel_source="estimate", now=now, history=snapshot_history))
     by_id = {r["site_id"]: r for r in answer["results"]}
     live = by_id["RVVKC"]
     assert live["prediction_method"] == "seasonal"

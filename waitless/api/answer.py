@@ -15,6 +15,7 @@ from aiohttp import web
 from routing.errors import OutsideCoverage
 from routing.model import TravelModel
 from waitless.api import keys
+from waitless.api.answer_json import answer_json
 from waitless.domain.region import Region
 from waitless.ranking.event_row import ranking_event
 from waitless.ranking.rank import RankRequest, rank
@@ -48,11 +49,11 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
     snapshot = app[keys.SNAPSHOT]
     answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
                   travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
-    answer["region"] = region.name
-    event = ranking_event(region, rank_request, answer, travel_seconds=travel,
-                          travel_source=model.source, now=now)
-    # The app sends this id back with POST /v1/choices, linking a choice to its ranking.
-    answer["event_id"] = event["event_id"]
+    event = ranking_event(region, answer, travel_seconds=travel)
     app[keys.EVENT_LOG].record(event)
-    app[keys.METRICS].rankings.labels("emergency" if answer["emergency"] else "ranked").inc()
-    return answer
+    app[keys.METRICS].rankings.labels("emergency" if answer.emergency else "ranked").inc()
+    body = answer_json(answer)
+    body["region"] = region.name
+    # The app sends this id back with POST /v1/choices, linking a choice to its ranking.
+    body["event_id"] = event["event_id"]
+    return body

@@ -18,6 +18,7 @@ from routing.model import TravelModel
 from routing.travel import load_travel_model
 from waitless.api import keys
 from waitless.api.answer import travel_for_region
+from waitless.api.answer_json import answer_json
 from waitless.api.auth import setup_auth
 from waitless.api.cors import cors_middleware
 from waitless.api.errors import error_response, response_for_error
@@ -69,8 +70,8 @@ def bench_body(region: Region, model: TravelModel, now: datetime) -> bytes:
     site = region.sites[0]
     request = RankRequest(lat=site.lat, lon=site.lon, depart_at=now)
     seconds = travel_for_region(model, region, site.lat, site.lon)
-    return orjson.dumps(rank(region, {}, request, travel_seconds=seconds,
-                             travel_source=model.source, now=now))
+    return orjson.dumps(answer_json(rank(region, {}, request, travel_seconds=seconds,
+                                         travel_source=model.source, now=now)))
 
 
 def _route_name(request: web.Request) -> str:

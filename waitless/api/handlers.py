@@ -15,7 +15,7 @@ from waitless.api.status import readiness, sites_status
 from waitless.domain.conditions import CONDITIONS
 from waitless.domain.places import PlaceError, find_place
 from waitless.metrics import CONTENT_TYPE_LATEST
-from waitless.ranking.rank import estimate_wait
+from waitless.ranking.waits import estimate_wait
 
 
 async def rank_handler(request: web.Request) -> web.Response:

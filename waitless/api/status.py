@@ -9,7 +9,7 @@ from waitless.domain.region import Region
 from waitless.events.log import EventLog
 from waitless.live.snapshot import LiveSnapshot
 from waitless.live.store import LiveStore
-from waitless.ranking.rank import estimate_wait
+from waitless.ranking.waits import estimate_wait
 
 
 def _rejections_by_site(feed_statuses: dict[str, dict]) -> dict[str, list[dict]]:

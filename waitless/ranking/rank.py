@@ -1,7 +1,8 @@
 """Ranking: which sites can treat this patient, and in what order of total time to treatment.
 
-Pure functions over data: the region, a snapshot of live waits and travel times in, a
-JSON-ready answer out. Nothing here does I/O.
+Pure functions over data: the region, a snapshot of live waits and travel times in, a typed
+:class:`~waitless.ranking.results.RankAnswer` out (the API turns it into JSON). Nothing here
+does I/O.
 """
 
 from __future__ import annotations
@@ -16,26 +17,19 @@ import numpy as np
 from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE, RED_FLAG_ADVICE
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region, Service, Site
-from waitless.domain.validation_settings import ValidationSettings
 from waitless.ranking.history import ServiceHistory
-from waitless.ranking.predict import (
-    EMPTY_MODEL,
-    P90_FALLBACK_RATIO,
-    Forecast,
-    Prediction,
-    confidence,
-    forecast,
-    predict_from,
+from waitless.ranking.results import (
+    EXCLUSION_REASONS,
+    Emergency,
+    Exclusion,
+    RankAnswer,
+    RankedSite,
 )
+from waitless.ranking.waits import arrival_wait, estimate_wait
 
 # Services for minor conditions are preferred over the ED at the same site: a co-located
 # UTC is where a minor condition is meant to go.
 _KIND_PREFERENCE = {"utc": 0, "miu": 0, "ed": 1}
-# Beyond these a reported wait is a data fault, not a queue (East Kent showed 72-hour UTC
-# waits for a day in 2024): it is shown as implausible and the assumed wait is ranked instead.
-# A second line of defence behind feed validation, so it shares validation's default bounds.
-IMPLAUSIBLE_WAIT_MINUTES = dict(ValidationSettings().max_wait_minutes)
-FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,100 +59,6 @@ class RankRequest:
     mode: str = "drive"
 
 
-@dataclass(frozen=True, slots=True)
-class WaitEstimate:
-    reported_minutes: float | None
-    predicted_minutes: float
-    status: str  # live | stale | unavailable | implausible
-    observed_at: datetime | None
-    age_minutes: float | None
-    kind: str | None  # what the reported number means
-    patients_waiting: int | None
-
-
-def estimate_wait(region: Region, kind: str, obs: Observation | None,
-                  now: datetime) -> WaitEstimate:
-    """The wait used for ranking one site service, honest about age and absence.
-
-    A live figure is used as reported. A stale figure (older than the region's limit) is
-    used with a penalty added. No figure at all means the region's assumed wait for the
-    kind, labelled ``unavailable``.
-    """
-    settings = region.ranking
-    assumed = float(settings.assumed_wait_minutes[kind])
-    if obs is None or obs.wait_minutes is None:
-        return WaitEstimate(None, assumed, "unavailable",
-                            obs.observed_at if obs else None,
-                            (now - obs.observed_at).total_seconds() / 60 if obs else None,
-                            None, obs.patients_waiting if obs else None)
-    if (obs.wait_minutes > IMPLAUSIBLE_WAIT_MINUTES[kind] or obs.wait_minutes < 0
-            or obs.observed_at > now + FUTURE_TOLERANCE):
-        return WaitEstimate(obs.wait_minutes, assumed, "implausible", obs.observed_at,
-                            (now - obs.observed_at).total_seconds() / 60, obs.wait_kind,
-                            obs.patients_waiting)
-    age_minutes = max((now - obs.observed_at).total_seconds() / 60, 0.0)
-    if age_minutes > settings.stale_after_minutes:
-        return WaitEstimate(obs.wait_minutes, obs.wait_minutes + settings.stale_penalty_minutes,
-                            "stale", obs.observed_at, age_minutes, obs.wait_kind,
-                            obs.patients_waiting)
-    return WaitEstimate(obs.wait_minutes, obs.wait_minutes, "live", obs.observed_at,
-                        age_minutes, obs.wait_kind, obs.patients_waiting)
-
-
-@dataclass(frozen=True, slots=True)
-class ArrivalWait:
-    """The wait a patient should expect on arrival, and how much to trust it."""
-
-    p50_minutes: float
-    p90_minutes: float | None
-    method: str  # seasonal | trend | now | stale_penalty | assumed
-    confidence: str  # high | medium | low
-
-
-def arrival_wait(region: Region, wait: WaitEstimate, obs: Observation | None,
-                 history: ServiceHistory | None, now: datetime, arrival: datetime
-                 ) -> ArrivalWait:
-    """Predicted wait at ``arrival`` from the service's history; stale or missing figures
-    keep :func:`estimate_wait`'s honest fallback (penalty or assumed wait, no p90)."""
-    if wait.status == "stale":
-        return ArrivalWait(wait.predicted_minutes, None, "stale_penalty", "low")
-    if wait.status != "live" or obs is None or obs.wait_minutes is None:
-        return ArrivalWait(wait.predicted_minutes, None, "assumed", "low")
-    model = history.model if history is not None else EMPTY_MODEL
-    horizon_minutes = max((arrival - now).total_seconds() / 60, 0.0)
-    base = _forecast(region, obs, history, now)
-    if base is None:  # the live reading is the only one and lies ahead of ``now``
-        made = Prediction(obs.wait_minutes, obs.wait_minutes * P90_FALLBACK_RATIO, "now")
-    else:
-        made = predict_from(model, base, horizon_minutes, region.timezone)
-    return ArrivalWait(made.p50_minutes, made.p90_minutes, made.method,
-                       confidence(wait.status, wait.age_minutes, made, model))
-
-
-# Forecasts are shared by requests within this many seconds of each other.
-FORECAST_BUCKET_SECONDS = 5
-
-
-def _forecast(region: Region, obs: Observation, history: ServiceHistory | None,
-              now: datetime) -> Forecast | None:
-    """The service's forecast at ``now``, made once per time bucket and latest reading."""
-    observed_s = obs.observed_at.timestamp()
-    bucket = int(now.timestamp() // FORECAST_BUCKET_SECONDS)
-    if history is not None and history.forecast_key == (bucket, observed_s):
-        return history.forecast
-    epoch_s = history.epoch_s if history is not None else np.empty(0)
-    waits = history.wait_minutes if history is not None else np.empty(0)
-    if not epoch_s.size or observed_s > epoch_s[-1]:
-        epoch_s = np.append(epoch_s, observed_s)
-        waits = np.append(waits, obs.wait_minutes)
-    model = history.model if history is not None else EMPTY_MODEL
-    made = forecast(epoch_s, waits, bucket * FORECAST_BUCKET_SECONDS, region.timezone,
-                    model.profile)
-    if history is not None:
-        history.forecast_key, history.forecast = (bucket, observed_s), made
-    return made
-
-
 def _fresh(region: Region, obs: Observation, now: datetime) -> bool:
     return (now - obs.observed_at).total_seconds() / 60 <= region.ranking.stale_after_minutes
 
@@ -185,16 +85,6 @@ def _hours_check(region: Region, service: Service, arrival: datetime
     return None, closes_at
 
 
-_REASON_TEXT = {
-    "cannot_treat": "does not treat this condition",
-    "below_min_age": "does not see patients of this age",
-    "closed_at_arrival": "closed when you would arrive",
-    "closes_soon_after_arrival": "closes too soon after you would arrive",
-    "reported_closed": "reported closed by its feed",
-    "unreachable": "no route from your location",
-}
-
-
 def _choose_service(region: Region, site: Site, request: RankRequest, arrival: datetime,
                     snapshot: Mapping[str, Observation], now: datetime
                     ) -> tuple[Service, datetime | None] | str:
@@ -216,14 +106,14 @@ def _choose_service(region: Region, site: Site, request: RankRequest, arrival: d
             reasons.append(reason)
     if not usable:
         # The reason nearest to being usable is the most useful one to tell the patient.
-        order = list(_REASON_TEXT)
+        order = list(EXCLUSION_REASONS)
         return min(reasons, key=order.index)
     return min(usable, key=lambda pair: _KIND_PREFERENCE[pair[0].kind])
 
 
 def rank(region: Region, snapshot: Mapping[str, Observation], request: RankRequest, *,
          travel_seconds: np.ndarray, travel_source: str, now: datetime,
-         history: Mapping[str, ServiceHistory] | None = None) -> dict:
+         history: Mapping[str, ServiceHistory] | None = None) -> RankAnswer:
     """Rank the region's sites for one patient.
 
     Parameters
@@ -247,51 +137,38 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
     Returns
     -------
     answer
-        ``{"origin", "generated_at", "results", "excluded", ...}``, results sorted by
-        ``total_minutes`` ascending.
+        Results sorted by total minutes (to 0.1 min), then travel minutes; the sites left out
+        with their reasons; or the 999 answer for a red-flag condition.
     """
-    answer: dict = {
-        "origin": {"lat": request.lat, "lon": request.lon, "mode": request.mode},
-        "generated_at": now.isoformat(),
-        "depart_at": request.depart_at.isoformat(),
-        "condition": request.condition,
-        "age": request.age_years,
-        "results": [],
-        "excluded": [],
-        "emergency": None,
-        "advice": NHS_111_ADVICE,
-    }
     condition = CONDITIONS.get(request.condition) if request.condition else None
     if condition is not None and condition.red_flag:
-        answer["emergency"] = {"call": "999", "condition": condition.code,
-                               "message": RED_FLAG_ADVICE}
-        return answer
-
-    results = []
+        return RankAnswer(request, now, travel_source, (), (),
+                          Emergency(condition.code, RED_FLAG_ADVICE), NHS_111_ADVICE, None)
+    results: list[RankedSite] = []
+    excluded: list[Exclusion] = []
     candidates = _candidate_indices(region, travel_seconds)
-    answer["omitted_far_sites"] = len(region.sites) - len(candidates)
     # Plain floats: numpy scalars cost more than they save in a per-site loop.
     for index, seconds in zip(candidates, travel_seconds[candidates].tolist(), strict=True):
         site = region.sites[index]
         if not math.isfinite(seconds):
-            answer["excluded"].append(_excluded(site, "unreachable"))
+            excluded.append(Exclusion(site, "unreachable"))
             continue
-        travel_minutes = seconds / 60
         arrival = request.depart_at + timedelta(seconds=seconds)
         choice = _choose_service(region, site, request, arrival, snapshot, now)
         if isinstance(choice, str):
-            answer["excluded"].append(_excluded(site, choice))
+            excluded.append(Exclusion(site, choice))
             continue
         service, closes_at = choice
         key = f"{site.id}/{service.kind}"
         wait = estimate_wait(region, service.kind, snapshot.get(key), now)
         expected = arrival_wait(region, wait, snapshot.get(key),
                                 (history or {}).get(key), now, arrival)
-        results.append(_result(site, service, wait, expected, travel_minutes, travel_source,
-                               arrival, closes_at))
-    results.sort(key=lambda r: (r["total_minutes"], r["travel_minutes"]))
-    answer["results"] = results[: request.limit]
-    return answer
+        results.append(RankedSite(site, service, wait, expected, seconds / 60, arrival,
+                                  closes_at))
+    results.sort(key=lambda r: (round(r.total_minutes, 1), round(r.travel_minutes, 1)))
+    return RankAnswer(request, now, travel_source, tuple(results[: request.limit]),
+                      tuple(excluded), None, NHS_111_ADVICE,
+                      len(region.sites) - len(candidates))
 
 
 def _candidate_indices(region: Region, travel_seconds: np.ndarray) -> list[int]:
@@ -307,48 +184,6 @@ def _candidate_indices(region: Region, travel_seconds: np.ndarray) -> list[int]:
     limit_s = settings.max_travel_minutes * 60
     keep = near[~(np.isfinite(travel_seconds[near]) & (travel_seconds[near] > limit_s))]
     return sorted(keep.tolist())
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
-def _excluded(site: Site, reason: str) -> dict:
-    return {"site_id": site.id, "name": site.name, "reason": reason,
-            "detail": _REASON_TEXT[reason]}
-
-
-def _result(site: Site, service: Service, wait: WaitEstimate, expected: ArrivalWait,
-            travel_minutes: float, travel_source: str, arrival: datetime,
-            closes_at: datetime | None) -> dict:
-    # A close more than a day away means round-the-clock: say "24h" rather than a date.
-    open_24h = closes_at is not None and closes_at - arrival > timedelta(days=1)
-    return {
-        "site_id": site.id,
-        "name": site.name,
-        "town": site.town,
-        "lat": site.lat,
-        "lon": site.lon,
-        "kind": service.kind,
-        "open": True,
-        "open_until": None if open_24h or closes_at is None else closes_at.isoformat(),
-        "open_24h": open_24h,
-        "hours_verified": service.hours_verified,
-        "wait_minutes": _round(wait.reported_minutes),
-        "wait_kind": wait.kind,
-        "wait_observed_at": wait.observed_at.isoformat() if wait.observed_at else None,
-        "wait_age_minutes": _round(wait.age_minutes),
-        "wait_status": wait.status,
-        "patients_waiting": wait.patients_waiting,
-        "predicted_wait_minutes": _round(expected.p50_minutes),
-        "predicted_wait_p90_minutes": _round(expected.p90_minutes),
-        "prediction_method": expected.method,
-        "confidence": expected.confidence,
-        "travel_minutes": _round(travel_minutes),
-        "travel_source": travel_source,
-        "arrival_at": arrival.isoformat(),
-        "total_minutes": _round(travel_minutes + expected.p50_minutes),
-    }
 
 
 def nearest_sites(region: Region, travel_seconds: np.ndarray) -> tuple[Site | None, Site | None]:
