@@ -4,8 +4,9 @@ The lead's ``waitless/cli.py`` owns the ``feeds`` group (it also holds ``feeds s
 and calls :func:`register_check` with that group's subparsers. :func:`register` builds the
 group itself, for use on its own.
 
-Exit codes: 0 every observation accepted, 3 parsed but some rejected, 1 the region, feed,
-file or body could not be used (message on stderr).
+Exit codes: 0 every observation accepted, 3 parsed but some rejected (one line per rejected
+value on stderr), 1 the region, feed, file or body could not be used (one line on stderr,
+never a traceback).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import orjson
 
 from feeds.adapters import get_adapter
 from feeds.errors import FeedParseError
-from feeds.validate import check_body, validate_observations
+from feeds.validate import check_body, check_listing, validate_observations
 from waitless.domain.errors import RegionError, WaitlessError
 from waitless.domain.region import load_region
 
@@ -57,7 +58,11 @@ def _aware_time(text: str) -> datetime:
     if value.tzinfo is None:
         msg = f"{text!r} needs a UTC offset"
         raise argparse.ArgumentTypeError(msg)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        msg = f"{text!r} is outside the years 1-9999 in UTC"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -80,11 +85,17 @@ def check_command(args: argparse.Namespace) -> int:
         check_body(body, feed=feed, settings=settings)
         observations = get_adapter(feed.format)(body, feed_name=feed.name, fetched_at=now,
                                                 options=feed.options)
+        # Offline there is no history: a payload should list the region's sites.
+        check_listing(len(observations), len(region.sites), feed_name=feed.name)
+        result = validate_observations(observations, region=region, now=now,
+                                       settings=settings)
     except (OSError, WaitlessError) as exc:  # unreadable, unparseable, unknown format
         kind = getattr(exc, "reason", "error") if isinstance(exc, FeedParseError) else "error"
-        print(f"error ({kind}): {exc}", file=sys.stderr)
+        print(f"error ({kind}): {_one_line(exc)}", file=sys.stderr)
         return 1
-    result = validate_observations(observations, region=region, now=now, settings=settings)
+    except Exception as exc:  # an adapter bug: still one line, and the exit code says so
+        print(f"error (internal): {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
     report = {
         "region": region.name,
         "feed": feed.name,
@@ -94,4 +105,13 @@ def check_command(args: argparse.Namespace) -> int:
         "rejected": [rejection.to_dict() for rejection in result.rejected],
     }
     sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+    for rejection in result.rejected:
+        where = f"{rejection.site_id}/{rejection.service or ''}"
+        print(f"rejected {_one_line(where)} ({rejection.reason}): {_one_line(rejection.detail)}",
+              file=sys.stderr)
     return 3 if result.rejected else 0
+
+
+def _one_line(value: object) -> str:
+    """Text for one stderr line: payload values may carry newlines."""
+    return " ".join(str(value).split())

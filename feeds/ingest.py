@@ -17,7 +17,7 @@ from feeds.adapters import get_adapter
 from feeds.health import FeedHealth
 from feeds.metrics import FeedMetrics
 from feeds.schedule import POLLER_OPTIONS
-from feeds.validate import Rejection, check_body, validate_observations
+from feeds.validate import Rejection, check_body, check_listing, validate_observations
 from waitless.domain.observation import Observation
 from waitless.domain.region import FeedConfig, Region
 
@@ -114,6 +114,8 @@ class FeedIngest:
         now = self.clock()
         observations = self._adapter(body, feed_name=self.feed.name, fetched_at=now,
                                      options=self._options)
+        # A feed that usually lists sites and suddenly lists none has a problem, not empty units.
+        check_listing(len(observations), len(self.last_good), feed_name=self.feed.name)
         result = validate_observations(observations, region=self.region, now=now,
                                        last_good=self.last_good.values(),
                                        settings=self.region.validation)

@@ -31,7 +31,7 @@ REASONS: dict[str, str] = {
     "unknown_site": "the site id is not in the region (map the source's name in `sites`)",
     "unknown_service": "the site does not offer that service",
     "duplicate_site": "the payload reports the same site and service more than once",
-    "invalid_field": "status, wait kind or timestamp is not a valid value",
+    "invalid_field": "status, wait kind, timestamp or patient count is not a valid value",
     "not_numeric": "the wait is not a finite number",
     "negative_wait": "the wait is below zero",
     "implausible_high": "the wait is above max_wait_minutes for the service",
@@ -46,8 +46,11 @@ BODY_REASONS: dict[str, str] = {
     "empty_body": "the response body is empty",
     "oversized": "the body is larger than max_body_bytes",
     "truncated": "the body is shorter than announced or ends mid-document",
-    "wrong_content_type": "the content type does not fit the feed's format",
+    "wrong_content_type": "the content type (or, without one, the body) does not fit the format",
+    "no_sites": "the payload lists no sites although the feed's last payloads listed several",
 }
+# A feed whose last payloads gave at least this many site figures is not expected to list none.
+NO_SITES_AFTER = 2
 _CONTENT_TYPES: dict[str, tuple[str, ...]] = {
     # text/plain: static hosts and ArcGIS mirrors often serve JSON as plain text.
     "json": ("application/json", "text/json", "text/plain", "text/javascript"),
@@ -116,9 +119,43 @@ def check_body(body: bytes, *, feed: FeedConfig, settings: ValidationSettings,
         if media_type not in allowed and not (body_type == "json" and media_type.endswith("+json")):
             msg = f"feed {feed.name}: content type {media_type!r}, expected one of {allowed}"
             raise BodyRejected(msg, reason="wrong_content_type")
+    if body_type == "json" and _looks_like_html(body):
+        # An HTML error page served without a content type would otherwise end up as
+        # "truncated" (it does not end in } or ]): say what it is.
+        msg = f"feed {feed.name}: the body is an HTML page, not JSON"
+        raise BodyRejected(msg, reason="wrong_content_type")
     if _ends_early(body, body_type):
         msg = f"feed {feed.name}: the {body_type} document ends early"
         raise BodyRejected(msg, reason="truncated")
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body.lstrip()[:512].lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
+        head.startswith(b"<") and b"<html" in body[:4096].lower())
+
+
+def check_listing(count: int, usual_count: int, *, feed_name: str) -> None:
+    """Refuse a payload that lists no sites from a feed that usually lists several.
+
+    Parameters
+    ----------
+    count
+        Observations the adapter read from this payload.
+    usual_count
+        Site services the feed gave good figures for before (the poller's last good
+        figures; ``feeds check``: the region's site count).
+
+    Raises
+    ------
+    BodyRejected
+        With ``reason`` ``no_sites``, so the feed's status records the problem instead of
+        a quiet, successful poll that updates nothing.
+    """
+    if count == 0 and usual_count >= NO_SITES_AFTER:
+        msg = (f"feed {feed_name}: the payload lists no sites; it usually gives figures for "
+               f"{usual_count}")
+        raise BodyRejected(msg, reason="no_sites")
 
 
 def _ends_early(body: bytes, body_type: str) -> bool:
@@ -223,6 +260,10 @@ def _field_problem(obs: Observation) -> str | None:
         return f"wait_kind {obs.wait_kind!r} is not one of {', '.join(WAIT_KINDS)}"
     if not isinstance(obs.observed_at, datetime) or obs.observed_at.tzinfo is None:
         return f"observed_at {obs.observed_at!r} is not a timezone-aware time"
+    patients = obs.patients_waiting
+    if patients is not None and (isinstance(patients, bool) or not isinstance(patients, int)
+                                 or patients < 0):
+        return f"patients_waiting {patients!r} is not a count of patients (0 or more)"
     if (_is_number(obs.wait_minutes) and _is_number(obs.wait_p95_minutes)
             and obs.wait_p95_minutes < obs.wait_minutes):
         return f"p95 {obs.wait_p95_minutes:g} min is below the median {obs.wait_minutes:g} min"

@@ -23,6 +23,12 @@ from routing.table import csr_from_edges
 
 # Pairs closer than this are dominated by snapping, not by the road network.
 MIN_PAIR_M = 300.0
+# The banded-speed model this command fits, with its last fit on these two extracts; the
+# estimate itself now uses the England fit (routing.calibrate_england), which this command
+# also scores on the same pairs.
+OSM_DRIVE_CIRCUITY = 1.30
+OSM_DRIVE_SPEED_BANDS_KPH: tuple[tuple[float, float], ...] = (
+    (2_000.0, 32.8), (10_000.0, 56.0), (30_000.0, 65.6), (float("inf"), 70.0))
 
 
 def pair_samples(G: nx.MultiDiGraph, *, n_origins: int = 400, n_targets: int = 40,
@@ -97,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from waitless.domain.region import DEFAULT_REGION, load_region
 
     settings = load_region(DEFAULT_REGION).graph
-    bands_m = [b for b, _ in estimate.DRIVE_SPEED_BANDS_KPH]
+    bands_m = [b for b, _ in OSM_DRIVE_SPEED_BANDS_KPH]
     for mode in ("drive", "walk"):
         parts = []
         for path in args.osm_file:
@@ -106,12 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             parts.append(pair_samples(G, n_origins=args.origins, n_targets=args.targets))
         samples = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         if mode == "drive":
-            old_c, old_speeds = estimate.DRIVE_CIRCUITY, [s for _, s in
-                                                          estimate.DRIVE_SPEED_BANDS_KPH]
+            old_c, old_speeds = OSM_DRIVE_CIRCUITY, [s for _, s in OSM_DRIVE_SPEED_BANDS_KPH]
             circuity, speeds = fit(samples, bands_m, old_speeds)
             counts = np.bincount(np.searchsorted(bands_m, samples["straight_m"]),
                                  minlength=len(bands_m))
             print(f"drive pairs per band: {counts.tolist()}")
+            pct = 100 * np.abs(estimate.drive_seconds(samples["straight_m"])
+                               - samples["seconds"]) / samples["seconds"]
+            print(f"drive, estimate.py (England fit): median {np.median(pct):.1f} % "
+                  f"p90 {np.percentile(pct, 90):.1f} %")
         else:
             old_c, old_speeds = estimate.WALK_CIRCUITY, [estimate.WALK_SPEED_KPH]
             circuity = best_scale(samples["straight_m"] / samples["road_m"])

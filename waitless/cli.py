@@ -19,7 +19,7 @@ from load_tests import cli as loadtest_cli
 from routing import cli as routing_cli
 from waitless import __version__
 from waitless.domain.errors import WaitlessError
-from waitless.domain.region import FeedConfig, load_region
+from waitless.domain.region import load_region
 from waitless.ranking import cli as predict_cli
 from waitless.settings import Settings, settings_from_env
 from waitless.stats import cli as stats_cli
@@ -68,13 +68,6 @@ async def _serve_forever(runners: Sequence[web.AppRunner]) -> None:
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
-
-
-async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -146,27 +139,42 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     from feeds.simulator import create_simulator_app
     from waitless.api.app import create_app
+    from waitless.devrun import PortUnavailable, dev_feed, start_site
 
     settings = _settings(args)
     region = load_region(settings.region)
-    sim_url = f"http://127.0.0.1:{args.simulator_port}/v1/feed"
-    sim_feed = FeedConfig(name="simulator", format="native", url=sim_url,
-                          interval_seconds=args.poll_seconds, timeout_seconds=10)
+    sim_feed, own_simulator = dev_feed(region, settings.feed_urls,
+                                       simulator_port=args.simulator_port,
+                                       poll_seconds=args.poll_seconds)
+    sim_url = sim_feed.url
+    feed_note = f"simulator, seed {args.seed}" if own_simulator else "WAITLESS_FEED_URLS"
 
     async def main() -> None:
-        sim_runner = await _start(create_simulator_app(region, seed=args.seed), "127.0.0.1",
-                                  args.simulator_port)
+        runners = []
+        if own_simulator:
+            runners.append(await start_site(
+                create_simulator_app(region, seed=args.seed), "127.0.0.1", args.simulator_port,
+                what="feed simulator", how_to_change="Choose another port with "
+                "--simulator-port, e.g. `waitless dev --simulator-port 8091` or "
+                "`make run ARGS=\"--simulator-port 8091\"`."))
         app = create_app(settings, region=region, run_ingest=True, ingest_feeds=[sim_feed])
-        api_runner = await _start(app, settings.host, settings.port)
+        try:
+            runners.insert(0, await start_site(
+                app, settings.host, settings.port, what="API",
+                how_to_change="Choose another port with --port or WAITLESS_PORT."))
+        except PortUnavailable:
+            for runner in runners:
+                await runner.cleanup()
+            raise
         base = f"http://{settings.host}:{settings.port}"
         print(f"WaitLess dev: {region.title} ({len(region.sites)} sites)\n"
               f"  ranking  {base}/v1/rank?lat=51.2802&lon=1.0789\n"
               f"  sites    {base}/v1/sites\n  ready    {base}/readyz\n"
-              f"  feed     {sim_url} (simulator, seed {args.seed})\n"
+              f"  feed     {sim_url} ({feed_note})\n"
               f"  live store: {'redis' if settings.redis_url else 'in-process'}; "
               f"events: {'postgresql' if settings.database_url else 'spool ' + settings.spool_dir}",
               flush=True)
-        await _serve_forever([api_runner, sim_runner])
+        await _serve_forever(runners)
 
     with suppress(KeyboardInterrupt):
         uvloop.run(main())

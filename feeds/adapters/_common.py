@@ -140,7 +140,20 @@ def parse_time(value: Any, time_format: str, timezone: str | None, where: str) -
             msg = f"{where}: {value!r} has no UTC offset; set the feed option 'timezone'"
             raise FeedParseError(msg)
         parsed = parsed.replace(tzinfo=zone(timezone))
-    return parsed.astimezone(UTC)
+    return to_utc(parsed, value, where)
+
+
+def to_utc(parsed: datetime, value: Any, where: str) -> datetime:
+    """``parsed`` in UTC; a time that falls outside years 1-9999 there is a parse error.
+
+    ``9999-12-31T23:59:59-12:00`` and ``0001-01-01T00:00:00+01:00`` parse, but their UTC
+    instant is not a Python datetime, so ``astimezone`` raises OverflowError.
+    """
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        msg = f"{where}: {value!r} is outside the years 1-9999 in UTC"
+        raise FeedParseError(msg) from None
 
 
 def dig(doc: Any, path: str, where: str) -> Any:

@@ -14,8 +14,10 @@ timestamp**, so ``observed_at`` is the fetch time and ``timestamp_from_source`` 
 The figure is an estimate of time from triage to physician (``wait_kind = "estimate"``).
 
 Options: ``sites`` / ``ignore_sites``, ``areas`` (which top-level areas to read, default all),
-``category_map`` (default ``{Emergency = "ed", Urgent = "utc"}``; an unmapped category is
-passed through and rejected by validation as ``unknown_service``).
+``category_map`` (default ``{Emergency = "ed", Urgent = "utc", "Urgent Care" = "utc"}``). A
+department's ``Category`` decides its service; when the category is not in the map, the group
+it is listed under does (Sheldon M. Chumir's "Urgent Care" under ``Urgent``); when neither
+is, the category is passed through and rejected by validation as ``unknown_service``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from feeds.errors import FeedParseError
 from waitless.domain.observation import Observation
 
 PACK_SEPARATOR = "[;]"
-DEFAULT_CATEGORY_MAP = {"Emergency": "ed", "Urgent": "utc"}
+DEFAULT_CATEGORY_MAP = {"Emergency": "ed", "Urgent": "utc", "Urgent Care": "utc"}
 
 
 def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
@@ -97,7 +99,7 @@ def _observation(department: dict[str, str], group: str, categories: dict[str, s
         wait, kind = read_wait(department.get("WaitTime"), default_kind="estimate")
     return Observation(
         site_id=site_id,
-        service=categories.get(category, category),
+        service=categories.get(category) or categories.get(group, category),
         wait_minutes=wait,
         observed_at=fetched_at,
         status="unknown" if unavailable == "True" else "open",

