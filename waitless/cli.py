@@ -139,7 +139,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     from feeds.simulator import create_simulator_app
     from waitless.api.app import create_app
-    from waitless.devrun import PortUnavailable, dev_feed, start_site
+    from waitless.api.dev_server import PortUnavailable, dev_feed, start_site
 
     settings = _settings(args)
     region = load_region(settings.region)

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 
 from feeds.simulator import native_document
 from waitless import cli as waitless_cli
-from waitless.devrun import dev_feed
+from waitless.api.dev_server import dev_feed
 from waitless.domain.region import Region
 
 
