@@ -31,7 +31,7 @@ SNAP_PIECE_M = 100.0
 # Segments within this many meters of the nearest one are candidates too: both directions of a
 # two-way street (same geometry) and roads meeting at a junction are the same distance away,
 # and a point may enter the network along any of them.
-SNAP_TIE_M = 5.0
+SNAP_TIE_M = 1.0
 EDGES_FILE = "edges.npz"
 
 

@@ -22,7 +22,8 @@ WAYS = [
 
 def _osm_file(tmp_path: Path) -> Path:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
-    lines += [f'<node id="{i}" version="1" lat="{la}" lon="{lo}"/>' for i, (la, lo) in NODES.items()]
+    lines += [f'<node id="{i}" version="1" lat="{la}" lon="{lo}"/>'
+              for i, (la, lo) in NODES.items()]
     for way_id, refs, tags in WAYS:
         body = "".join(f'<nd ref="{r}"/>' for r in refs)
         body += "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
