@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from routing import io
+from routing.coverage import SiteReach
 from routing.entries import SiteEntries, origin_seconds
 from routing.errors import GraphCacheError, OutsideCoverage
 from routing.estimate import EstimateTravel
@@ -149,8 +150,12 @@ def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROO
         return estimate, reason
     graph = model.meta["graph"]
     source = graph["key"]["source"] or {}
+    # docs/regions.md: origins farther than max_origin_distance_km from every site get a 422,
+    # whichever model answers.
+    within = SiteReach.for_sites(
+        model, region.sites, max_origin_distance_m=region.ranking.max_origin_distance_km * 1000)
     where = source.get("osm_file") or source.get("place") or source.get("bbox")
     reason = (f"{mode}: road graph of {model.meta['n_nodes']:,} nodes from {where} "
               f"(OSM data {graph.get('osm_timestamp') or 'date unknown'}, table built "
               f"{model.meta['table_built_at']})")
-    return model, reason
+    return within, reason
