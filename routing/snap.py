@@ -33,6 +33,9 @@ SNAP_PIECE_M = 100.0
 # and a point may enter the network along any of them.
 SNAP_TIE_M = 1.0
 EDGES_FILE = "edges.npz"
+# A query first looks this far (plus tie and half a piece) around the point, enough for most
+# points near a road; points farther from every road take a second, nearest-neighbour lookup.
+FIRST_REACH_M = 75.0
 
 
 @dataclass(frozen=True)
@@ -184,41 +187,46 @@ class EdgeSnapper:
         fraction = (rank + 0.5) / n_pieces[self._piece_seg]
         mids = self._a[self._piece_seg] + fraction[:, None] * self._ab[self._piece_seg]
         self._half_piece_m = float((length_m / n_pieces).max(initial=0.0)) / 2
-        self._first_radius_m = 2 * (tie_m + self._half_piece_m) + 50.0
+        self._first_radius_m = tie_m + self._half_piece_m + FIRST_REACH_M
         self._mids = mids
         self.tree = cKDTree(mids)
 
     def snap(self, lat: float, lon: float) -> Snap:
         """Candidate entry positions for (lat, lon): every segment within ``tie_m`` of the nearest.
 
-        The nearest midpoint is at distance D >= the nearest segment's distance d; a segment
-        within d + tie_m has a piece midpoint within d + tie_m + half a piece <= D + tie_m +
-        half a piece, so the pieces gathered below miss none.
+        A segment within d + tie_m of the point (d: the nearest segment's distance) has a
+        piece midpoint within r = d + tie_m + half a piece. The first ball query is therefore
+        complete when the nearest segment it found gives r <= its radius; otherwise the
+        nearest midpoint (distance D >= d) sets the radius D + tie_m + half a piece.
         """
         point = _xyz_m(lat, lon)
         # A ball query is several times cheaper than a nearest-neighbour one in cKDTree, so
-        # first try a radius that covers a point near a road; if the nearest midpoint found
-        # leaves the needed radius inside it, that one call was enough.
-        pieces = np.asarray(self.tree.query_ball_point(point, self._first_radius_m), np.int64)
-        radius_m = np.inf
-        if len(pieces):
-            mid_m = np.sqrt(((self._mids[pieces] - point) ** 2).sum(axis=1))
-            radius_m = mid_m.min() + self.tie_m + self._half_piece_m + 1e-6
-            pieces = pieces[mid_m <= radius_m]
-        if radius_m > self._first_radius_m:
+        # first look a fixed distance around the point; if the nearest segment found lies
+        # within that distance minus tie_m and half a piece, that one call was enough.
+        pieces = self.tree.query_ball_point(point, self._first_radius_m, return_sorted=False)
+        if pieces:
+            seg, t, dist_m = self._project(point, pieces)
+        if not pieces or dist_m.min() + self.tie_m + self._half_piece_m > self._first_radius_m:
             nearest_mid_m, _ = self.tree.query(point)
-            radius_m = nearest_mid_m + self.tie_m + self._half_piece_m + 1e-6
-            pieces = np.asarray(self.tree.query_ball_point(point, radius_m), np.int64)
-        seg = self._piece_seg[pieces]
-        a, ab = self._a[seg], self._ab[seg]
-        t = ((point - a) * ab).sum(axis=1) / self._ab2[seg]
-        np.clip(t, 0.0, 1.0, out=t)
-        dist_m = np.sqrt(((a + t[:, None] * ab - point) ** 2).sum(axis=1))
+            pieces = self.tree.query_ball_point(
+                point, nearest_mid_m + self.tie_m + self._half_piece_m + 1e-6,
+                return_sorted=False)
+            seg, t, dist_m = self._project(point, pieces)
         keep = dist_m <= dist_m.min() + self.tie_m
         seg, t, dist_m = seg[keep], t[keep], dist_m[keep]
         s = self.segments
         return Snap(edge=s.seg_edge[seg], along_s=s.seg_start_s[seg] + t * s.seg_seconds[seg],
                     dist_m=dist_m)
+
+    def _project(self, point: np.ndarray, pieces: list[int]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Segment, position along it (0-1) and distance in meters of the point's projection.
+        seg = self._piece_seg[pieces]
+        a, ab = self._a[seg], self._ab[seg]
+        t = ((point - a) * ab).sum(axis=1) / self._ab2[seg]
+        np.clip(t, 0.0, 1.0, out=t)
+        dist_m = np.sqrt(((a + t[:, None] * ab - point) ** 2).sum(axis=1))
+        return seg, t, dist_m
 
 
 def _xyz_m(lat: float, lon: float) -> np.ndarray:
