@@ -25,11 +25,11 @@ import numpy as np
 import osmnx as ox
 
 from routing.build import build_mode
-from routing.config import GraphSettings
 from routing.distance import haversine_m
 from routing.graph import GraphSource, add_travel_times, raw_graph
 from routing.table import node_tree, site_table, unit_xyz_m
 from routing.travel import RoadGraphTravel
+from waitless.domain.graph_settings import GraphSettings
 
 # A point is "on" one raw piece only when no other road comes this close (meters): otherwise
 # it could fairly enter by either, and the comparison would not be like for like.
@@ -148,7 +148,7 @@ def compare_extract(osm_file: Path, cache_root: Path, *, n_origins: int = 60, n_
     ``max_snap_m`` below ``min_junction_m`` shows that points far from any junction but on a
     road are neither refused at build (sites) nor outside coverage (origins).
     """
-    from waitless.region import parse_region
+    from waitless.domain.region import parse_region
 
     rng = np.random.default_rng(seed)
     quiet = lambda _: None  # noqa: E731

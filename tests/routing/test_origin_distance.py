@@ -8,10 +8,10 @@ from routing.build import build_mode
 from routing.errors import OutsideCoverage
 from routing.graph import GraphSource
 from routing.travel import RoadGraphTravel, load_travel_model
-from waitless.app import create_app
-from waitless.region import parse_region
+from waitless.api.app import create_app
+from waitless.domain.region import parse_region
+from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
-from waitless.stores.live import MemoryLiveStore
 
 from .conftest import GRID_SPEEDS, corner
 

@@ -6,9 +6,9 @@ import osmnx as ox
 import pytest
 
 from routing._osm import graph_from_osm_file
-from routing.config import GraphSettings
 from routing.graph import add_travel_times
 from routing.speeds import KPH_PER_MPH
+from waitless.domain.graph_settings import GraphSettings
 
 NODES = {1: (51.0, 1.0), 2: (51.0, 1.01), 3: (51.01, 1.01), 4: (51.01, 1.0)}
 WAYS = [
