@@ -178,13 +178,17 @@ class EdgeSnapper:
         self._a = unit_xyz_m(segments.seg_a[:, 0], segments.seg_a[:, 1])
         self._ab = unit_xyz_m(segments.seg_b[:, 0], segments.seg_b[:, 1]) - self._a
         self._ab2 = np.maximum((self._ab ** 2).sum(axis=1), 1e-12)
-        length_m = np.sqrt(self._ab2)
+        # A two-way street is two directed segments on one line: index one, and add its twin
+        # (position 1 - t along it) to the candidates, which halves the tree.
+        self._twin = twin_segments(segments.seg_a, segments.seg_b)
+        indexed = np.flatnonzero((self._twin < 0) | (np.arange(len(self._twin)) < self._twin))
+        length_m = np.sqrt(self._ab2[indexed])
         n_pieces = np.maximum(1, np.ceil(length_m / piece_m)).astype(np.int64)
-        self._piece_seg = np.repeat(np.arange(len(length_m)), n_pieces)
+        self._piece_seg = np.repeat(indexed, n_pieces)
         # Position of each piece's midpoint along its segment, as a fraction.
         first = np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
         rank = np.arange(len(self._piece_seg)) - first
-        fraction = (rank + 0.5) / n_pieces[self._piece_seg]
+        fraction = (rank + 0.5) / np.repeat(n_pieces, n_pieces)
         mids = self._a[self._piece_seg] + fraction[:, None] * self._ab[self._piece_seg]
         self._half_piece_m = float((length_m / n_pieces).max(initial=0.0)) / 2
         self._first_radius_m = tie_m + self._half_piece_m + FIRST_REACH_M
@@ -214,6 +218,12 @@ class EdgeSnapper:
             seg, t, dist_m = self._project(point, pieces)
         keep = dist_m <= dist_m.min() + self.tie_m
         seg, t, dist_m = seg[keep], t[keep], dist_m[keep]
+        twin = self._twin[seg]
+        if (twin >= 0).any():
+            has = twin >= 0
+            seg = np.concatenate((seg, twin[has]))
+            t = np.concatenate((t, 1.0 - t[has]))
+            dist_m = np.concatenate((dist_m, dist_m[has]))
         s = self.segments
         return Snap(edge=s.seg_edge[seg], along_s=s.seg_start_s[seg] + t * s.seg_seconds[seg],
                     dist_m=dist_m)
@@ -227,6 +237,33 @@ class EdgeSnapper:
         np.clip(t, 0.0, 1.0, out=t)
         dist_m = np.sqrt(((a + t[:, None] * ab - point) ** 2).sum(axis=1))
         return seg, t, dist_m
+
+
+def twin_segments(seg_a: np.ndarray, seg_b: np.ndarray) -> np.ndarray:
+    """For each segment a→b, the index of the one segment b→a on the same two points, else -1.
+
+    Only one-to-one pairs count: where several segments share the same points and direction
+    (parallel ways drawn on the same nodes), none of them is paired, so each stays indexed.
+    """
+    n = len(seg_a)
+    key = np.dtype((np.void, 4 * 8))
+    fwd = np.ascontiguousarray(np.hstack((seg_a, seg_b)), dtype=np.float64).view(key).ravel()
+    rev = np.ascontiguousarray(np.hstack((seg_b, seg_a)), dtype=np.float64).view(key).ravel()
+    twin = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return twin
+    order = np.argsort(fwd, kind="stable")
+    ordered = fwd[order]
+    repeated = np.zeros(n, dtype=bool)
+    same = ordered[1:] == ordered[:-1]
+    repeated[order[1:][same]] = True
+    repeated[order[:-1][same]] = True
+    pos = np.minimum(np.searchsorted(ordered, rev), n - 1)
+    found = (ordered[pos] == rev) & ~repeated
+    twin[found] = order[pos[found]]
+    twin[found] = np.where(repeated[twin[found]], -1, twin[found])
+    twin[twin == np.arange(n)] = -1  # a zero-length segment is its own reverse: index it
+    return twin
 
 
 def _xyz_m(lat: float, lon: float) -> np.ndarray:

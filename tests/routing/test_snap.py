@@ -5,7 +5,7 @@ import pytest
 
 from routing.bench import synthetic_graph
 from routing.errors import GraphCacheError
-from routing.snap import SNAP_TIE_M, EdgeSegments, EdgeSnapper
+from routing.snap import SNAP_TIE_M, EdgeSegments, EdgeSnapper, twin_segments
 from routing.table import unit_xyz_m
 
 
@@ -60,3 +60,12 @@ def test_segments_round_trip_through_the_cache(segments, tmp_path):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(segments, name))
     with pytest.raises(GraphCacheError, match="rebuild the graph"):
         EdgeSegments.load(tmp_path / "missing")
+
+
+def test_twin_segments_pair_only_one_to_one_reverses():
+    p, q, r = [51.0, 1.0], [51.0, 1.001], [51.001, 1.0]
+    seg_a = np.array([p, q, q, r, r, p, p])
+    seg_b = np.array([q, p, r, q, q, p, r])
+    # 0/1: a two-way street. 2: q→r and 3, 4: two r→q drawn on the same points (parallel
+    # ways): ambiguous, so none of 2, 3, 4 is paired. 5: zero length. 6: one-way p→r.
+    assert twin_segments(seg_a, seg_b).tolist() == [1, 0, -1, -1, -1, -1, -1]
