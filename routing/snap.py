@@ -193,7 +193,8 @@ class EdgeSnapper:
         self._half_piece_m = float((length_m / n_pieces).max(initial=0.0)) / 2
         self._first_radius_m = tie_m + self._half_piece_m + FIRST_REACH_M
         self._mids = mids
-        self.tree = cKDTree(mids)
+        # Unbalanced, uncompacted: builds 2-3x faster at load, queries as fast here.
+        self.tree = cKDTree(mids, balanced_tree=False, compact_nodes=False)
 
     def snap(self, lat: float, lon: float) -> Snap:
         """Candidate entry positions for (lat, lon): every segment within ``tie_m`` of the nearest.
@@ -246,12 +247,20 @@ def twin_segments(seg_a: np.ndarray, seg_b: np.ndarray) -> np.ndarray:
     (parallel ways drawn on the same nodes), none of them is paired, so each stays indexed.
     """
     n = len(seg_a)
-    key = np.dtype((np.void, 4 * 8))
-    fwd = np.ascontiguousarray(np.hstack((seg_a, seg_b)), dtype=np.float64).view(key).ravel()
-    rev = np.ascontiguousarray(np.hstack((seg_b, seg_a)), dtype=np.float64).view(key).ravel()
     twin = np.full(n, -1, dtype=np.int64)
     if n == 0:
         return twin
+    # Number the distinct points (a numeric lexsort: sorting raw bytes is ~10x slower), then
+    # key each segment by its two point numbers.
+    points = np.concatenate((seg_a, seg_b))
+    by_point = np.lexsort((points[:, 1], points[:, 0]))
+    new_point = np.ones(len(points), dtype=bool)
+    new_point[1:] = (np.diff(points[by_point], axis=0) != 0).any(axis=1)
+    point_id = np.empty(len(points), dtype=np.int64)
+    point_id[by_point] = np.cumsum(new_point) - 1
+    start, end = point_id[:n], point_id[n:]
+    n_points = int(point_id.max()) + 1
+    fwd, rev = start * n_points + end, end * n_points + start
     order = np.argsort(fwd, kind="stable")
     ordered = fwd[order]
     repeated = np.zeros(n, dtype=bool)
