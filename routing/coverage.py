@@ -59,7 +59,10 @@ class SiteReach:
         return self.model.site_ids
 
     def __getattr__(self, name: str) -> Any:
-        # Only called for names not found on SiteReach itself.
+        # Only called for names not found on SiteReach itself; "model" itself missing (during
+        # copy or unpickling) must not recurse.
+        if name == "model":
+            raise AttributeError(name)
         return getattr(self.model, name)
 
     def travel_seconds(self, lat: float, lon: float) -> np.ndarray:

@@ -1,5 +1,6 @@
 """``max_origin_distance_km`` applies with a road graph too (issue 14, item 2)."""
 
+import copy
 from datetime import UTC, datetime
 
 import pytest
@@ -56,6 +57,7 @@ def test_road_graph_model_refuses_origins_beyond_the_limit(cache):
     assert model.travel_seconds(lat + 0.0003, lon)[0] < 10
     # Attributes of the road-graph model stay reachable (start-up logs, /readyz).
     assert model.meta["region"] == "grid" and model.site_ids == ("SA", "SB")
+    assert copy.copy(model).max_origin_distance_m == 80.0
 
 
 @pytest.mark.parametrize("with_graph", [True, False])
