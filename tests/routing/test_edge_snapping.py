@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from routing.snapcheck import compare_extract
+from tests.conftest import shared_path
 
-from .conftest import helsinki_pbf, shared_file
+from .conftest import helsinki_pbf
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.slow
 # Liechtenstein max_snap_m is set below the junction distance, so nearest-junction snapping
 # would have refused every site and origin as "off the road".
 CASES = {
-    "liechtenstein": (lambda: shared_file("data/osm/liechtenstein.osm.pbf"), 150.0, 100.0),
+    "liechtenstein": (lambda: shared_path("data", "osm", "liechtenstein.osm.pbf"), 150.0, 100.0),
     "helsinki": (helsinki_pbf, 40.0, None),
 }
 
