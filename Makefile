@@ -2,18 +2,22 @@
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: run test lint install install-test clean
+.PHONY: run test lint install install-test lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet -e .
+# Exact versions from the lock files (requirements/*.lock, made by `make lock`); the project
+# itself is installed without resolving anything again.
+$(VENV)/.installed: pyproject.toml requirements/run.lock | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -r requirements/run.lock
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements/test.lock | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -r requirements/test.lock
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -27,6 +31,14 @@ lint: $(VENV)/.installed-test
 
 test:
 	./scripts/test.sh
+
+# Re-resolve the lock files after changing dependencies in pyproject.toml (needs PyPI).
+lock: | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements/run.lock pyproject.toml
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--extra test -o requirements/test.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .ruff_cache

@@ -11,7 +11,6 @@ file or body could not be used (message on stderr).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from feeds.adapters import get_adapter
 from feeds.errors import FeedParseError
 from feeds.validate import check_body, validate_observations
 from waitless.domain.errors import RegionError, WaitlessError
-from waitless.domain.region import DEFAULT_REGION, load_region
+from waitless.domain.region import load_region
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,8 +37,9 @@ def register_check(feeds_subparsers: argparse._SubParsersAction) -> None:
         description="Parse FILE with the feed's adapter and options from the region file, "
                     "validate it (no last-good history) and print the observations and "
                     "rejections as JSON.")
-    parser.add_argument("--region", default=os.environ.get("WAITLESS_REGION", DEFAULT_REGION),
-                        help="bundled region name or path to a region TOML")
+    parser.add_argument("--region", default=None,
+                        help="bundled region name or path to a region TOML (default: "
+                             "WAITLESS_REGION, else kent-medway)")
     parser.add_argument("--feed", required=True, help="feed name from the region file")
     parser.add_argument("--now", type=_aware_time, default=None,
                         help="ISO-8601 time to validate against (default: now); also the "

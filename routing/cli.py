@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from routing import io
 from routing.build import build_region
 from routing.config import MODES
 from routing.errors import RoutingError
@@ -36,8 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "build", help="build drive and walk travel-time tables for a region's sites",
         description="Exactly one OSM source, or --reuse-graph to recompute tables for "
                     "changed sites from the cached graph without reading OSM.")
-    build.add_argument("--region", default=os.environ.get("WAITLESS_REGION", "kent-medway"),
-                       help="bundled region name or path to a region .toml")
+    build.add_argument("--region", default=None,
+                       help="bundled region name or path to a region .toml (default: "
+                            "WAITLESS_REGION, else kent-medway)")
     source = build.add_mutually_exclusive_group()
     source.add_argument("--osm-file", type=Path,
                         help="offline OSM extract: .osm, .osm.bz2 or .osm.pbf")
@@ -47,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--reuse-graph", action="store_true",
                        help="reuse the cached graph; only recompute the site tables")
     build.add_argument("--cache-dir", type=Path,
-                       default=Path(os.environ.get("WAITLESS_GRAPH_CACHE", io.DEFAULT_CACHE_ROOT)),
+                       default=None,
                        help="cache root (default graph_cache/ or env WAITLESS_GRAPH_CACHE)")
     build.add_argument("--mode", choices=[*MODES, "all"], default="all",
                        help="which network(s) to build (default both)")

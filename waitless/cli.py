@@ -30,7 +30,7 @@ DEFAULT_SIMULATOR_PORT = 8081
 
 
 def _add_region(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--region", default=os.environ.get("WAITLESS_REGION") or None,
+    parser.add_argument("--region", default=None,
                         help="bundled region name or region TOML path "
                              "(default: $WAITLESS_REGION or kent-medway)")
 
@@ -42,8 +42,16 @@ def _add_listen(parser: argparse.ArgumentParser, default_port: int | None = None
                                                     if default_port else " (default 8080)"))
 
 
+def _apply_defaults(args: argparse.Namespace, settings: Settings) -> None:
+    """Fill options left unset on the command line from the settings (the environment)."""
+    for option, value in (("region", settings.region), ("cache_dir", settings.graph_cache),
+                          ("database_url", settings.database_url)):
+        if hasattr(args, option) and getattr(args, option) is None:
+            setattr(args, option, value)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = settings_from_env().with_overrides(
+    settings = args.settings.with_overrides(
         region=getattr(args, "region", None), host=getattr(args, "host", None),
         port=getattr(args, "port", None))
     # What is configured, never the values of URLs or tokens (they may hold secrets).
@@ -264,10 +272,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Options, with ``settings`` (the environment, read once) filling what they leave unset.
+
+    Raises
+    ------
+    ConfigError
+        A ``WAITLESS_*`` variable has a value that cannot work.
+    """
+    args = build_parser().parse_args(argv)
+    args.settings = settings_from_env()
+    _apply_defaults(args, args.settings)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    level = args.log_level or os.environ.get("WAITLESS_LOG_LEVEL") or "INFO"
+    try:
+        args = parse_args(argv)
+    except WaitlessError as exc:
+        print(f"waitless: {exc}", file=sys.stderr)
+        return 2
+    level = args.log_level or args.settings.log_level
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # aiohttp logs a malformed request with the client's address: the client's error, and an

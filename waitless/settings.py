@@ -55,11 +55,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from waitless.domain.errors import ConfigError
+from waitless.domain.region import DEFAULT_REGION
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    region: str = "kent-medway"
+    region: str = DEFAULT_REGION
     redis_url: str | None = None
     redis_prefix: str = "waitless"
     database_url: str | None = None

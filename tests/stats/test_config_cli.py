@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 
 import asyncpg
 import pytest
 
+from waitless.cli import parse_args
 from waitless.domain.region import load_region
 from waitless.domain.stats_settings import StatsConfigError, parse_stats_config
-from waitless.stats.cli import register
 from waitless.stats.config import stats_config
 from waitless.stats.nhse import parse_provider_csv
 
@@ -56,9 +55,7 @@ async def _row_count(database_url):
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(prog="waitless")
-    register(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
+    return parse_args(argv)
 
 
 def test_cli_imports_then_prints_shift_json(conn, database_url, monthly_paths, capsys,

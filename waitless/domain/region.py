@@ -14,57 +14,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from waitless.domain.conditions import CONDITIONS, default_treats
 from waitless.domain.errors import RegionError
 from waitless.domain.graph_settings import GraphSettings, parse_graph
-from waitless.domain.hours import HoursError, OpeningHours, parse_hours
-from waitless.domain.observation import SERVICE_KINDS
+from waitless.domain.sites import Site, parse_site, require
 from waitless.domain.stats_settings import StatsConfig, parse_stats_config
 from waitless.domain.validation_settings import ValidationSettings, parse_validation
 
 DEFAULT_REGION = "kent-medway"
 
 # Defaults a region may override in its [ranking] table.
-_DEFAULT_MIN_AGE_YEARS = {"ed": 0.0, "utc": 0.0, "miu": 1.0}
 _DEFAULT_ASSUMED_WAIT_MINUTES = {"ed": 240.0, "utc": 120.0, "miu": 90.0}
-
-
-@dataclass(frozen=True, slots=True)
-class Service:
-    """One service at a site (``ed``, ``utc`` or ``miu``) with its own hours and wait."""
-
-    kind: str
-    hours: OpeningHours
-    treats: frozenset[str]
-    min_age_years: float
-    hours_verified: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    id: str
-    name: str
-    lat: float
-    lon: float
-    services: tuple[Service, ...]
-    town: str = ""
-    postcode: str = ""
-    operator: str = ""
-    notes: str = ""
-
-    @property
-    def main_service(self) -> Service:
-        """The service a feed means when it names no service: the ED if there is one."""
-        for kind in SERVICE_KINDS:
-            for service in self.services:
-                if service.kind == kind:
-                    return service
-        return self.services[0]
-
-    def service(self, kind: str | None) -> Service | None:
-        if kind is None:
-            return self.main_service
-        return next((s for s in self.services if s.kind == kind), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,72 +133,12 @@ def load_region(name_or_path: str | None = None) -> Region:
         raise type(exc)(f"{path}: {exc}") from exc
 
 
-def _require(table: dict[str, Any], key: str, where: str) -> Any:
-    if key not in table:
-        msg = f"{where}: missing required key {key!r}"
-        raise RegionError(msg)
-    return table[key]
-
-
-def _parse_service(raw: dict[str, Any], site_hours: Any, where: str) -> Service:
-    kind = _require(raw, "kind", where)
-    if kind not in SERVICE_KINDS:
-        msg = f"{where}: service kind {kind!r} must be one of {', '.join(SERVICE_KINDS)}"
-        raise RegionError(msg)
-    hours_spec = raw.get("hours", site_hours)
-    if hours_spec is None:
-        msg = f"{where}: no opening hours for the {kind} service (set hours on the site or service)"
-        raise RegionError(msg)
-    try:
-        hours = parse_hours(hours_spec)
-    except HoursError as exc:
-        raise RegionError(f"{where}: {exc}") from exc
-    treats = frozenset(raw.get("treats", default_treats(kind)))
-    unknown = treats - set(CONDITIONS)
-    if unknown:
-        msg = f"{where}: unknown condition(s) in treats: {', '.join(sorted(unknown))}"
-        raise RegionError(msg)
-    treats = treats | frozenset(raw.get("also_treats", ()))
-    treats = treats - frozenset(raw.get("does_not_treat", ()))
-    return Service(
-        kind=kind,
-        hours=hours,
-        treats=treats,
-        min_age_years=float(raw.get("min_age_years", _DEFAULT_MIN_AGE_YEARS[kind])),
-        hours_verified=bool(raw.get("hours_verified", True)),
-    )
-
-
-def _parse_site(raw: dict[str, Any], index: int) -> Site:
-    where = f"sites[{index}]"
-    site_id = str(_require(raw, "id", where))
-    where = f"site {site_id}"
-    lat, lon = float(_require(raw, "lat", where)), float(_require(raw, "lon", where))
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        msg = f"{where}: coordinates ({lat}, {lon}) out of range"
-        raise RegionError(msg)
-    raw_services = _require(raw, "services", where)
-    services = tuple(
-        _parse_service(s, raw.get("hours"), f"{where} service {i}")
-        for i, s in enumerate(raw_services)
-    )
-    kinds = [s.kind for s in services]
-    if not services or len(set(kinds)) != len(kinds):
-        msg = f"{where}: needs at least one service and each kind at most once (got {kinds})"
-        raise RegionError(msg)
-    return Site(
-        id=site_id, name=str(_require(raw, "name", where)), lat=lat, lon=lon, services=services,
-        town=raw.get("town", ""), postcode=raw.get("postcode", ""),
-        operator=raw.get("operator", ""), notes=raw.get("notes", ""),
-    )
-
-
 def _parse_feed(raw: dict[str, Any], index: int) -> FeedConfig:
     where = f"feeds[{index}]"
     known = {"name", "format", "url", "interval_seconds", "timeout_seconds"}
     return FeedConfig(
-        name=str(_require(raw, "name", where)),
-        format=str(_require(raw, "format", where)),
+        name=str(require(raw, "name", where)),
+        format=str(require(raw, "format", where)),
         url=raw.get("url"),
         interval_seconds=float(raw.get("interval_seconds", 60)),
         timeout_seconds=float(raw.get("timeout_seconds", 10)),
@@ -249,15 +148,15 @@ def _parse_feed(raw: dict[str, Any], index: int) -> FeedConfig:
 
 def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Region:
     """Validate a parsed TOML document and build a :class:`Region`."""
-    region_table = _require(data, "region", "region file")
-    name = str(_require(region_table, "name", "[region]"))
-    tz_name = str(_require(region_table, "timezone", "[region]"))
+    region_table = require(data, "region", "region file")
+    name = str(require(region_table, "name", "[region]"))
+    tz_name = str(require(region_table, "timezone", "[region]"))
     try:
         timezone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         msg = f"[region]: unknown timezone {tz_name!r}"
         raise RegionError(msg) from exc
-    sites = tuple(_parse_site(raw, i) for i, raw in enumerate(data.get("sites", [])))
+    sites = tuple(parse_site(raw, i) for i, raw in enumerate(data.get("sites", [])))
     if not sites:
         msg = "region file defines no [[sites]]"
         raise RegionError(msg)

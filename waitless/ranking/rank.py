@@ -16,7 +16,8 @@ import numpy as np
 
 from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE, RED_FLAG_ADVICE
 from waitless.domain.observation import Observation
-from waitless.domain.region import Region, Service, Site
+from waitless.domain.region import Region
+from waitless.domain.sites import Service, Site
 from waitless.ranking.history import ServiceHistory
 from waitless.ranking.results import (
     EXCLUSION_REASONS,

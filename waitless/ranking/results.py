@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from waitless.domain.region import Service, Site
+from waitless.domain.sites import Service, Site
 from waitless.ranking.waits import ArrivalWait, WaitEstimate
 
 if TYPE_CHECKING:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from dataclasses import asdict
 from typing import Any
@@ -13,7 +12,7 @@ import asyncpg
 import orjson
 
 from waitless.domain.errors import RegionError
-from waitless.domain.region import DEFAULT_REGION, load_region
+from waitless.domain.region import load_region
 from waitless.stats.config import stats_config
 from waitless.stats.errors import StatsError
 from waitless.stats.nhse import import_files
@@ -27,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats = subparsers.add_parser("stats", help="commissioners' attendance statistics")
     commands = stats.add_subparsers(dest="stats_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--region", default=os.environ.get("WAITLESS_REGION", DEFAULT_REGION),
-                        help="bundled region name or TOML path (env WAITLESS_REGION)")
+    common.add_argument("--region", default=None,
+                        help="bundled region name or TOML path (default: WAITLESS_REGION, "
+                             "else kent-medway)")
     common.add_argument("--database-url", default=None,
                         help=f"PostgreSQL URL (default: env {DATABASE_URL_ENV})")
     importer = commands.add_parser(
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _database_url(args: argparse.Namespace) -> str | None:
-    url = args.database_url or os.environ.get(DATABASE_URL_ENV)
+    url = args.database_url
     if not url:
         print(f"error: no database; pass --database-url or set {DATABASE_URL_ENV}",
               file=sys.stderr)

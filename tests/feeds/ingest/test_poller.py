@@ -3,8 +3,8 @@ the circuit breaker, backoff numbers and the body limit."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -13,13 +13,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from feeds.poller import FeedPoller, PollerSettings, retry_after_seconds
+from feeds.ingest import FeedIngest
+from feeds.poller import FeedPoller
+from feeds.schedule import PollerSettings, retry_after_seconds
 from feeds.simulator import native_document
-from tests.feeds2.conftest import MovableClock
+from tests.feeds.ingest.conftest import MovableClock
 from waitless.domain.observation import Observation
 from waitless.domain.region import FeedConfig, Region
 from waitless.domain.validation_settings import ValidationSettings
-from waitless.live.ingest import validate_for_region
 from waitless.live.store import MemoryLiveStore
 from waitless.metrics import Metrics
 from waitless.ranking.waits import estimate_wait
@@ -70,18 +71,13 @@ async def session():
 def make_poller(kent: Region, url: str, session, store: MemoryLiveStore, clock, *,
                 metrics: Metrics | None = None, validation: ValidationSettings | None = None,
                 **options) -> FeedPoller:
-    async def sink(observations: list[Observation]) -> None:
-        await store.write(kent.name, observations)
-
-    async def load_last_good() -> dict[str, Observation]:
-        return {k: o for k, o in (await store.current(kent.name)).items() if o.feed == "f"}
-
     feed = FeedConfig("f", "native", url, interval_seconds=0.1, timeout_seconds=1,
                       options=options)
-    return FeedPoller(feed, session, sink,
-                      validate=lambda obs, now, last: validate_for_region(kent, obs, now, last),
-                      validation=validation, metrics=metrics, clock=clock,
-                      load_last_good=load_last_good)
+    region = kent if validation is None else replace(kent, validation=validation)
+    timing = ({"monotonic": clock.monotonic, "sleep": clock.sleep}
+              if isinstance(clock, MovableClock) else {})
+    return FeedPoller(FeedIngest(feed, region, store, metrics=metrics, clock=clock), session,
+                      metrics=metrics, **timing)
 
 
 def sim_body(kent: Region, now: datetime) -> bytes:
@@ -182,12 +178,12 @@ async def test_circuit_opens_probes_half_open_and_closes(kent, scripted, session
     assert await poller.poll_and_record() is False
     assert len(feed.requests) == 6  # nothing sent while open
     assert 0.25 < poller.next_delay_seconds() <= 0.36
-    await asyncio.sleep(0.31)
+    clock.advance(seconds=0.31)
     assert await poller.poll_and_record() is False  # the half-open probe fails: open again
     assert len(feed.requests) == 7 and poller.circuit.state == "open"  # one probe, no retry
     feed.respond = lambda r: web.Response(body=sim_body(kent, clock()),
                                           content_type="application/json")
-    await asyncio.sleep(0.31)
+    clock.advance(seconds=0.31)
     assert await poller.poll_and_record() is True
     assert poller.circuit.state == "closed" and poller.health.consecutive_failures == 0
     status = poller.health.as_dict()

@@ -24,16 +24,27 @@ FAST_POLLER = {"retries": 0, "circuit_open_after": 2, "circuit_cooldown_seconds"
 
 
 class MovableClock:
-    """A pinned wall clock that tests move forward."""
+    """A pinned wall clock and monotonic clock that tests move forward; ``sleep`` moves them
+    instead of waiting, so retries, backoff and cool-downs take no real time."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start
+        self.monotonic_s = 1000.0
 
     def __call__(self) -> datetime:
         return self.now
 
-    def advance(self, *, minutes: float) -> None:
-        self.now += timedelta(minutes=minutes)
+    def monotonic(self) -> float:
+        return self.monotonic_s
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(seconds=seconds)
+        await asyncio.sleep(0)  # still give other tasks their turn
+
+    def advance(self, *, minutes: float = 0.0, seconds: float = 0.0) -> None:
+        step = timedelta(minutes=minutes, seconds=seconds)
+        self.now += step
+        self.monotonic_s += step.total_seconds()
 
 
 @pytest.fixture
