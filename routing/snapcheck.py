@@ -1,9 +1,9 @@
 """Check edge snapping against networkx on the UNSIMPLIFIED graph.
 
 ``python -m routing.snapcheck --osm-file A [--osm-file B ...] [--origins 60] [--sites 3]
-[--min-junction-m 150] [--max-snap-m M]``
+[--min-junction-m 150] [--max-snap-m M] [--mode drive|walk]``
 
-For each extract: reads the raw drive graph with the build's own speeds, picks sites and
+For each extract: reads the raw drive (or walk) graph with the build's own speeds, picks sites and
 origins lying exactly on raw road pieces, mid-way along roads and away from junctions (the
 case nearest-node snapping got wrong), builds the table as ``waitless graph build`` does,
 and compares ``RoadGraphTravel.travel_seconds`` with an independent answer: networkx
@@ -142,7 +142,7 @@ def _old_snapping_seconds(result, sites: list[OnRoad], origins: list[OnRoad],
 
 def compare_extract(osm_file: Path, cache_root: Path, *, n_origins: int = 60, n_sites: int = 3,
                     min_junction_m: float = 150.0, max_snap_m: float | None = None,
-                    seed: int = 14) -> Comparison:
+                    mode: str = "drive", seed: int = 14) -> Comparison:
     """Build one extract with on-road sites and compare origins against networkx.
 
     ``max_snap_m`` below ``min_junction_m`` shows that points far from any junction but on a
@@ -154,8 +154,8 @@ def compare_extract(osm_file: Path, cache_root: Path, *, n_origins: int = 60, n_
     quiet = lambda _: None  # noqa: E731
     source = GraphSource(osm_file=osm_file)
     settings = GraphSettings()
-    G = raw_graph(source, "drive", quiet)
-    add_travel_times(G, "drive", settings)
+    G = raw_graph(source, mode, quiet)
+    add_travel_times(G, mode, settings)
     G = G.subgraph(max(nx.strongly_connected_components(G), key=len)).copy()
     # Junctions = the nodes simplification keeps (what nearest-node snapping snapped to).
     junction = list(ox.simplify_graph(G.copy()).nodes)
@@ -171,12 +171,13 @@ def compare_extract(osm_file: Path, cache_root: Path, *, n_origins: int = 60, n_
         "graph": graph, "region": {"name": name, "timezone": "UTC"},
         "sites": [{"id": f"S{k}", "name": f"S{k}", "lat": s.lat, "lon": s.lon,
                    "services": [{"kind": "utc", "hours": "24h"}]} for k, s in enumerate(sites)]})
-    result = build_mode(region, "drive", source=source, cache_root=cache_root, progress=quiet)
-    model = RoadGraphTravel.load(cache_root, name)
+    result = build_mode(region, mode, source=source, cache_root=cache_root, progress=quiet)
+    model = RoadGraphTravel.load(cache_root, name, mode=mode)
     got = np.array([model.travel_seconds(o.lat, o.lon) for o in origins])
     junction_m = np.array([haversine_m(o.lat, o.lon, jlat, jlon).min() for o in origins])
-    return Comparison(name, got, reference_seconds(G, sites, origins),
-                      _old_snapping_seconds(result, sites, origins, settings.access_speed_kph),
+    return Comparison(f"{name} {mode}", got, reference_seconds(G, sites, origins),
+                      _old_snapping_seconds(result, sites, origins,
+                                            settings.access_speed_for(mode)),
                       junction_m)
 
 
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--origins", type=int, default=60)
     parser.add_argument("--sites", type=int, default=3)
     parser.add_argument("--min-junction-m", type=float, default=150.0)
+    parser.add_argument("--mode", choices=("drive", "walk"), default="drive")
     parser.add_argument("--max-snap-m", type=float, default=None,
                         help="region [graph] max_snap_m for the build (default 2000)")
     args = parser.parse_args(argv)
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             print(_describe(compare_extract(path, Path(tmp), n_origins=args.origins,
                                             n_sites=args.sites,
                                             min_junction_m=args.min_junction_m,
-                                            max_snap_m=args.max_snap_m)))
+                                            max_snap_m=args.max_snap_m, mode=args.mode)))
     return 0
 
 
