@@ -29,7 +29,7 @@ from feeds.simulator import native_document
 from load_tests.scenario import rank_paths
 from routing.estimate import EstimateTravel
 from waitless.api.query import parse_rank_query
-from waitless.domain.region import Region, load_region, parse_region
+from waitless.domain.region import DEFAULT_REGION, Region, load_region, parse_region
 from waitless.live.snapshot import LiveSnapshot, reload
 from waitless.live.store import MemoryLiveStore
 from waitless.ranking.history import PredictionState

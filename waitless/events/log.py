@@ -104,6 +104,7 @@ class EventLog:
         self._queue: list[dict[str, Any]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
 
     @property
     def dsn(self) -> str | None:
@@ -169,7 +170,15 @@ class EventLog:
         return True
 
     async def flush(self) -> None:
-        """Write queued events now: to PostgreSQL if it answers, else to the spool."""
+        """Write queued events now: to PostgreSQL if it answers, else to the spool.
+
+        Flushes run one at a time: a caller's flush returns only after a flush the writer task
+        had already started (holding events taken from the queue) has finished too.
+        """
+        async with self._flush_lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
         await self.replay_spool()
         if not self._queue:
             return
