@@ -8,7 +8,8 @@ otherwise keep every way in the file, buildings included.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -22,6 +23,19 @@ from routing.errors import GraphBuildError
 Progress = Callable[[str], None]
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf", ".pbf")
 _FILTER_TERM = re.compile(r'\["([^"]+)"(?:(!?~)"([^"]*)")?\]')
+# Way tags osmnx drops by default that routing.speeds reads (UK limit types, dual roads).
+SPEED_TAGS = ("maxspeed:type", "source:maxspeed", "dual_carriageway")
+
+
+@contextmanager
+def _keeping_speed_tags() -> Iterator[None]:
+    # osmnx keeps only ``settings.useful_tags_way`` on edges; extend it for this read only.
+    saved = ox.settings.useful_tags_way
+    ox.settings.useful_tags_way = list(dict.fromkeys([*saved, *SPEED_TAGS]))
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = saved
 
 
 def network_filter(network_type: str) -> list[tuple[str, str | None, re.Pattern[str] | None]]:
@@ -141,8 +155,9 @@ def graph_from_osm_file(path: Path, network_type: str, work_dir: Path,
         raise GraphBuildError(msg)
     progress(f"  parsing {counts['nodes']:,} nodes with osmnx")
     try:
-        return ox.graph_from_xml(xml_path, bidirectional=network_type == "walk",
-                                 simplify=False, retain_all=True)
+        with _keeping_speed_tags():
+            return ox.graph_from_xml(xml_path, bidirectional=network_type == "walk",
+                                     simplify=False, retain_all=True)
     finally:
         xml_path.unlink(missing_ok=True)
 
@@ -161,7 +176,9 @@ def graph_from_place_or_bbox(place: str | list[str] | None,
         ``(west, south, east, north)`` in decimal degrees, used when ``place`` is ``None``.
     """
     progress(f"  downloading the {network_type} network from Overpass (may take minutes)")
-    if place is not None:
-        return ox.graph_from_place(place, network_type=network_type, simplify=False,
-                                   retain_all=True)
-    return ox.graph_from_bbox(bbox, network_type=network_type, simplify=False, retain_all=True)
+    with _keeping_speed_tags():
+        if place is not None:
+            return ox.graph_from_place(place, network_type=network_type, simplify=False,
+                                       retain_all=True)
+        return ox.graph_from_bbox(bbox, network_type=network_type, simplify=False,
+                                  retain_all=True)

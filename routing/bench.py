@@ -16,15 +16,10 @@ import numpy as np
 
 from routing import io
 from routing.build import build_mode
+from routing.entries import entry_table, snap_site_entries
 from routing.graph import GraphSource
-from routing.table import (
-    GraphArrays,
-    csr_from_edges,
-    largest_strong_component,
-    node_tree,
-    site_table,
-    snap_sites,
-)
+from routing.snap import EdgeSegments, EdgeSnapper
+from routing.table import GraphArrays, csr_from_edges, largest_strong_component
 from routing.travel import RoadGraphTravel
 
 
@@ -79,15 +74,18 @@ def bench_synthetic(cache: Path, n_nodes: int, n_sites: int) -> dict[str, float]
     picks = rng.choice(arrays.n_nodes, n_sites, replace=False)
     site_ids = [f"S{i}" for i in range(n_sites)]
     start = time.perf_counter()
-    nodes, snap_m = snap_sites(node_tree(arrays.node_lat, arrays.node_lon), site_ids,
-                               arrays.node_lat[picks], arrays.node_lon[picks], max_snap_m=2000)
-    table = site_table(arrays.csr, nodes)
+    segments = EdgeSegments.from_arrays(arrays)
+    entries, snap_m = snap_site_entries(EdgeSnapper(segments), site_ids, arrays.node_lat[picks],
+                                        arrays.node_lon[picks], max_snap_m=2000,
+                                        access_speed_kph=20.0)
+    table = entry_table(arrays.csr, segments, entries, n_sites)
     table_s = time.perf_counter() - start
     directory = io.mode_dir(cache, "synthetic", "drive")
     io.save_graph(directory, arrays)
+    segments.save(directory)
     io.save_table(directory, table, {
         "region": "synthetic", "mode": "drive", "graph": {"key": {"source": {"synthetic": True}}},
-        "site_ids": site_ids, "sites_hash": "synthetic", "site_nodes": nodes.tolist(),
+        "site_ids": site_ids, "sites_hash": "synthetic", "site_entries": entries.to_json(),
         "site_snap_m": snap_m.tolist(), "access_speed_kph": 20.0, "max_snap_m": 2000.0,
         "n_nodes": arrays.n_nodes, "n_sites": n_sites, "table_built_at": "bench"})
     model = RoadGraphTravel.load(cache, "synthetic")

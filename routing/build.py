@@ -15,9 +15,11 @@ import numpy as np
 from routing import io
 from routing._osm import osm_timestamp
 from routing.config import MODES
+from routing.entries import entry_table, snap_site_entries
 from routing.errors import GraphBuildError, GraphCacheError
 from routing.graph import GraphSource, graph_arrays, raw_graph, routable_graph
-from routing.table import GraphArrays, node_tree, site_table, snap_sites
+from routing.snap import EdgeSegments, EdgeSnapper
+from routing.table import GraphArrays
 from waitless.domain.graph_settings import GraphSettings
 
 Progress = Callable[[str], None]
@@ -75,6 +77,7 @@ def _fresh_graph(source: GraphSource, mode: str, settings: GraphSettings, direct
     G, origins = routable_graph(raw_graph(source, mode, progress), mode, settings, progress)
     arrays = graph_arrays(G)
     io.save_graph(directory, arrays)
+    EdgeSegments.from_graph(G).save(directory)
     timestamp = None
     if source.osm_file is not None:
         timestamp = osm_timestamp(source.osm_file)
@@ -135,13 +138,18 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
     else:
         G, arrays, graph_meta = _fresh_graph(source, mode, settings, directory, progress)
     started = time.perf_counter()
+    try:
+        segments = EdgeSegments.load(directory)
+    except GraphCacheError as exc:
+        raise GraphBuildError(str(exc)) from exc
     sites = region.sites
     site_ids = [s.id for s in sites]
-    nodes, snap_m = snap_sites(node_tree(arrays.node_lat, arrays.node_lon), site_ids,
-                               np.array([s.lat for s in sites]), np.array([s.lon for s in sites]),
-                               max_snap_m=settings.max_snap_m)
+    entries, snap_m = snap_site_entries(
+        EdgeSnapper(segments), site_ids, np.array([s.lat for s in sites]),
+        np.array([s.lon for s in sites]), max_snap_m=settings.max_snap_m,
+        access_speed_kph=settings.access_speed_for(mode))
     progress(f"[{mode}] Dijkstra from {len(sites)} sites over {arrays.n_nodes:,} nodes")
-    table = site_table(arrays.csr, nodes)
+    table = entry_table(arrays.csr, segments, entries, len(sites))
     meta = {
         "region": region.name,
         "mode": mode,
@@ -149,7 +157,7 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
         "reused_graph": G is None,
         "site_ids": site_ids,
         "sites_hash": region.sites_hash(),
-        "site_nodes": nodes.tolist(),
+        "site_entries": entries.to_json(),
         "site_snap_m": [round(float(d), 2) for d in snap_m],
         "access_speed_kph": settings.access_speed_for(mode),
         "max_snap_m": settings.max_snap_m,

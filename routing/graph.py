@@ -101,8 +101,13 @@ def routable_graph(G: nx.MultiDiGraph, mode: str, settings: GraphSettings,
         msg = f"the {mode} graph has no edges: the OSM source holds no usable roads"
         raise GraphBuildError(msg)
     origins = add_travel_times(G, mode, settings)
+    # Each raw piece's seconds, kept in order along a merged edge so a point snapped part way
+    # along it gets the exact remaining time (routing.snap), not a share by length.
+    for _, _, attrs in G.edges(data=True):
+        attrs["segment_seconds"] = attrs["travel_time"]
     progress(f"  simplifying {len(G):,} nodes / {G.number_of_edges():,} edges")
-    G = ox.simplify_graph(G, edge_attr_aggs={"length": sum, "travel_time": sum})
+    G = ox.simplify_graph(G, edge_attr_aggs={"length": sum, "travel_time": sum,
+                                             "segment_seconds": list})
     G = ox.truncate.largest_component(G, strongly=True)
     if len(G) < 2:
         msg = f"the {mode} graph's largest strongly connected component has {len(G)} node(s)"

@@ -8,9 +8,12 @@ graph.npz
 nodes.npy
     Node latitude and longitude in decimal degrees, ``(n_nodes, 2)`` float64, uncompressed
     so it can be memory-mapped.
+edges.npz
+    Every directed edge as straight segments with seconds (:mod:`routing.snap`), for
+    snapping origins and sites onto roads.
 table.npy
-    Seconds from each node to each site, ``(n_nodes, n_sites)`` float32, row-major so one
-    query reads one contiguous row.
+    Seconds from each node to each site's snapped position plus its leg to the site,
+    ``(n_nodes, n_sites)`` float32, row-major so one query reads contiguous rows.
 meta.json
     Source, OSM timestamp, speeds, site ids and hash, snapping, counts and build times.
 """
@@ -29,7 +32,8 @@ from routing.errors import GraphCacheError
 from routing.table import GraphArrays
 
 DEFAULT_CACHE_ROOT = Path("graph_cache")
-FORMAT_VERSION = 1
+# 2: sites and origins snap onto edges (edges.npz; the table includes the site's leg).
+FORMAT_VERSION = 2
 
 
 def mode_dir(cache_root: Path | str, region_name: str, mode: str) -> Path:

@@ -21,7 +21,7 @@ MAX_PLAUSIBLE_KPH = 150.0
 # Legal limits named by a code instead of a number (https://wiki.openstreetmap.org/wiki/Key:maxspeed).
 # UK codes are in mph; "nsl" (national speed limit) on its own depends on the road, see below.
 _ZONE_MPH = {
-    "nsl_single": 60, "nsl_dual": 70, "motorway": 70, "nsl_restricted": 30,
+    "nsl_single": 60, "nsl_dual": 70, "motorway": 70, "nsl_restricted": 30, "urban": 30,
 }
 _ZONE_KPH = {
     "urban": 50, "rural": {"de": 100, "at": 100, "fi": 80, "ch": 80, "fr": 80, "li": 80},
@@ -32,17 +32,26 @@ _ZONE_KPH = {
 _NATIONAL = {"national", "nsl", "national_speed_limit", "gb:nsl", "uk:nsl"}
 _NUMBER_UNIT = re.compile(r"^(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph|knots)?$")
 _ZONE_NUMBER = re.compile(r"^[a-z]{2}:zone:?(\d+)$")
+# UK 20/30 mph zones: "GB:zone20", "GB:zone:20" (the number is in mph, unlike other countries).
+_GB_ZONE = re.compile(r"^zone:?(\d+)(?:\s*mph)?$")
+_TRUE = {"yes", "true", "1"}
+_FALSE = {"no", "false", "0"}
 
 
-def _national_mph(highway: str, oneway: bool) -> float:
-    # A bare "national" limit is 70 mph on motorways and dual carriageways, else 60 mph; a
-    # one-way trunk road is almost always one side of a dual carriageway.
-    if highway.startswith("motorway") or (highway.startswith("trunk") and oneway):
+def _national_mph(highway: str, oneway: bool, dual: bool | None = None) -> float:
+    # A bare "national" limit is 70 mph on motorways and dual carriageways, else 60 mph.
+    # ``dual_carriageway=yes/no`` decides where tagged (a one-way primary is often a one-way
+    # town street, not half of a dual road); untagged, only a one-way trunk road is taken as
+    # one side of a dual carriageway, as before.
+    if highway.startswith("motorway"):
         return 70.0
-    return 60.0
+    if dual is not None:
+        return 70.0 if dual else 60.0
+    return 70.0 if highway.startswith("trunk") and oneway else 60.0
 
 
-def _one_maxspeed_kph(value: str, highway: str, oneway: bool) -> float | None:
+def _one_maxspeed_kph(value: str, highway: str, oneway: bool,
+                     dual: bool | None = None) -> float | None:
     text = value.strip().lower()
     match = _NUMBER_UNIT.match(text)
     if match:
@@ -51,13 +60,16 @@ def _one_maxspeed_kph(value: str, highway: str, oneway: bool) -> float | None:
             return number * KPH_PER_MPH
         return number * KPH_PER_KNOT if unit == "knots" else number
     if text in _NATIONAL:
-        return _national_mph(highway, oneway) * KPH_PER_MPH
+        return _national_mph(highway, oneway, dual) * KPH_PER_MPH
     if ":" not in text:
         return None
     country, zone = text.split(":", 1)
     if country in {"gb", "uk"}:
         if zone == "nsl":
-            return _national_mph(highway, oneway) * KPH_PER_MPH
+            return _national_mph(highway, oneway, dual) * KPH_PER_MPH
+        gb_zone = _GB_ZONE.match(zone)
+        if gb_zone:
+            return float(gb_zone[1]) * KPH_PER_MPH
         mph = _ZONE_MPH.get(zone)
         return None if mph is None else mph * KPH_PER_MPH
     zone_number = _ZONE_NUMBER.match(text)
@@ -69,7 +81,8 @@ def _one_maxspeed_kph(value: str, highway: str, oneway: bool) -> float | None:
     return None if kph is None else float(kph)
 
 
-def parse_maxspeed_kph(value: Any, *, highway: str = "", oneway: bool = False) -> float | None:
+def parse_maxspeed_kph(value: Any, *, highway: str = "", oneway: bool = False,
+                       dual_carriageway: bool | None = None) -> float | None:
     """Speed limit in km per hour from an OSM ``maxspeed`` value, or ``None`` if unreadable.
 
     Parameters
@@ -80,7 +93,10 @@ def parse_maxspeed_kph(value: Any, *, highway: str = "", oneway: bool = False) -
     highway
         The edge's ``highway`` class; decides what a bare national limit means.
     oneway
-        Whether the edge is one-way (a one-way trunk road is a dual carriageway).
+        Whether the edge is one-way (untagged, a one-way trunk road is taken as dual).
+    dual_carriageway
+        The ``dual_carriageway`` tag read as a boolean, ``None`` when absent; decides
+        whether a bare national limit is the single (60 mph) or dual (70 mph) one.
 
     Returns
     -------
@@ -92,7 +108,7 @@ def parse_maxspeed_kph(value: Any, *, highway: str = "", oneway: bool = False) -
         return None
     values = value if isinstance(value, list | tuple) else [value]
     parts = [p for v in values for p in re.split(r"[;|]", str(v)) if p.strip()]
-    speeds = [_one_maxspeed_kph(p, highway, oneway) for p in parts]
+    speeds = [_one_maxspeed_kph(p, highway, oneway, dual_carriageway) for p in parts]
     plausible = [s for s in speeds if s is not None and MIN_PLAUSIBLE_KPH <= s <= MAX_PLAUSIBLE_KPH]
     return min(plausible) if plausible else None
 
@@ -118,12 +134,30 @@ def default_speed_kph(highway: Any, defaults_kph: Mapping[str, float]) -> float:
     return float(defaults_kph.get("other", FALLBACK_SPEED_KPH))
 
 
+def _tag_bool(value: Any) -> bool | None:
+    if isinstance(value, list | tuple):
+        value = value[0] if len(set(map(str, value))) == 1 else None
+    text = str(value).strip().lower() if value is not None else ""
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+# Tags read, in order, when ``maxspeed`` says nothing readable: UK mappers often record the
+# legal limit only as its type ("GB:nsl_single", "GB:zone20") in one of these.
+MAXSPEED_FALLBACK_TAGS = ("maxspeed:type", "source:maxspeed")
+
+
 def edge_speed_kph(attrs: Mapping[str, Any],
                    defaults_kph: Mapping[str, float]) -> tuple[float, str]:
-    """Speed in km per hour for one edge and its origin, ``"maxspeed"`` or ``"default"``."""
+    """Speed in km per hour for one edge and its origin, ``"maxspeed"`` or ``"default"``.
+
+    ``maxspeed`` first, then ``maxspeed:type``, then ``source:maxspeed`` (their values are
+    read like ``maxspeed``; non-codes such as ``"sign"`` or ``"survey"`` are unreadable).
+    """
     highway = _first_highway(attrs.get("highway"))
-    tagged = parse_maxspeed_kph(attrs.get("maxspeed"), highway=highway,
-                                oneway=bool(attrs.get("oneway", False)))
-    if tagged is not None:
-        return tagged, "maxspeed"
+    kwargs = {"highway": highway, "oneway": bool(attrs.get("oneway", False)),
+              "dual_carriageway": _tag_bool(attrs.get("dual_carriageway"))}
+    for key in ("maxspeed", *MAXSPEED_FALLBACK_TAGS):
+        tagged = parse_maxspeed_kph(attrs.get(key), **kwargs)
+        if tagged is not None:
+            return tagged, "maxspeed"
     return default_speed_kph(highway, defaults_kph), "default"

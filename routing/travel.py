@@ -7,21 +7,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from routing import io
+from routing.coverage import SiteReach
+from routing.entries import SiteEntries, origin_seconds
 from routing.errors import GraphCacheError, OutsideCoverage
 from routing.estimate import EstimateTravel
 from routing.model import TravelModel
-from routing.table import node_tree, unit_xyz_m
+from routing.snap import EdgeSegments, EdgeSnapper, Snap
 
 
 @dataclass(frozen=True, eq=False)
 class RoadGraphTravel:
     """Travel model answering from a node-to-site table (see :mod:`routing.io`).
 
-    A query snaps the origin to its nearest graph node, reads that node's row of the table,
-    and adds the straight-line legs origin→node and site node→site at ``access_speed_kph``.
+    A query snaps the origin onto its nearest edge(s) (:mod:`routing.snap`), leaves each by
+    its head node after the rest of the edge, reads those nodes' rows of the table (which
+    already end at each site's own snapped position and leg) and adds the straight-line leg
+    origin→edge at ``access_speed_kph`` (:func:`routing.entries.origin_seconds`).
 
     Attributes
     ----------
@@ -31,14 +34,15 @@ class RoadGraphTravel:
         ``"drive"`` or ``"walk"``.
     table
         Seconds from each node to each site, ``(n_nodes, n_sites)`` float32, memory-mapped.
-    tree
-        KD-tree over node positions in Earth-centred meters.
-    site_leg_seconds
-        Seconds from each site's nearest node to the site itself.
+    snapper
+        Nearest-edge lookups over the graph's edges.
+    entries
+        Where each site sits on its edge(s), for origins on the same edge.
     access_speed_kph
-        Speed of the origin's access leg in km per hour.
+        Speed of the origin's access leg in km per hour (the sites' legs are in the table,
+        at the speed of the build).
     max_snap_m
-        Origins farther than this many meters from every node are outside coverage.
+        Origins farther than this many meters from every road are outside coverage.
     meta
         The cache's ``meta.json``.
     """
@@ -46,8 +50,8 @@ class RoadGraphTravel:
     site_ids: tuple[str, ...]
     mode: str
     table: np.ndarray
-    tree: cKDTree
-    site_leg_seconds: np.ndarray
+    snapper: EdgeSnapper
+    entries: SiteEntries
     access_speed_kph: float
     max_snap_m: float
     meta: dict[str, Any]
@@ -91,16 +95,15 @@ class RoadGraphTravel:
             msg = f"road-graph cache {directory} is inconsistent with its meta.json; rebuild it"
             raise GraphCacheError(msg)
         speed_kph = access_speed_kph or meta["access_speed_kph"]
-        site_leg_s = np.asarray(meta["site_snap_m"], dtype=np.float64) / (speed_kph / 3.6)
         return cls(site_ids=tuple(meta["site_ids"]), mode=mode, table=table,
-                   tree=node_tree(coords[:, 0], coords[:, 1]), site_leg_seconds=site_leg_s,
+                   snapper=EdgeSnapper(EdgeSegments.load(directory)),
+                   entries=SiteEntries.from_json(meta["site_entries"]),
                    access_speed_kph=speed_kph, max_snap_m=max_snap_m or meta["max_snap_m"],
                    meta=meta)
 
-    def nearest_node(self, lat: float, lon: float) -> tuple[int, float]:
-        """Index of the node nearest to (lat, lon) and its distance in meters."""
-        dist_m, node = self.tree.query(unit_xyz_m(lat, lon)[0])
-        return int(node), float(dist_m)
+    def snap(self, lat: float, lon: float) -> Snap:
+        """Where (lat, lon) enters the graph: its nearest edge positions and distances."""
+        return self.snapper.snap(lat, lon)
 
     def travel_seconds(self, lat: float, lon: float) -> np.ndarray:
         """Seconds from (lat, lon) to each site in :attr:`site_ids` order; ``inf`` if unreachable.
@@ -113,14 +116,15 @@ class RoadGraphTravel:
         if not (np.isfinite(lat) and np.isfinite(lon) and -90 <= lat <= 90):
             msg = f"origin ({lat}, {lon}) is not a valid position"
             raise OutsideCoverage(msg)
-        node, dist_m = self.nearest_node(lat, lon)
+        snap = self.snap(lat, lon)
+        dist_m = snap.nearest_m
         if dist_m > self.max_snap_m:
             msg = (f"origin ({lat:.5f}, {lon:.5f}) is {dist_m / 1000:.1f} km from the nearest "
                    f"road of the {self.meta['region']} {self.mode} graph (limit "
                    f"{self.max_snap_m / 1000:.1f} km): outside the area this service covers")
             raise OutsideCoverage(msg)
-        access_s = dist_m / (self.access_speed_kph / 3.6)
-        return self.table[node].astype(np.float64) + access_s + self.site_leg_seconds
+        return origin_seconds(snap, self.access_speed_kph, self.snapper.segments, self.table,
+                              self.entries)
 
 
 def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROOT,
@@ -146,8 +150,12 @@ def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROO
         return estimate, reason
     graph = model.meta["graph"]
     source = graph["key"]["source"] or {}
+    # docs/regions.md: origins farther than max_origin_distance_km from every site get a 422,
+    # whichever model answers.
+    within = SiteReach.for_sites(
+        model, region.sites, max_origin_distance_m=region.ranking.max_origin_distance_km * 1000)
     where = source.get("osm_file") or source.get("place") or source.get("bbox")
     reason = (f"{mode}: road graph of {model.meta['n_nodes']:,} nodes from {where} "
               f"(OSM data {graph.get('osm_timestamp') or 'date unknown'}, table built "
               f"{model.meta['table_built_at']})")
-    return model, reason
+    return within, reason

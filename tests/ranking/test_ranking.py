@@ -187,3 +187,25 @@ def test_far_sites_are_left_out_and_large_regions_rank_only_the_nearest(region) 
         region.ranking, max_candidates=2))
     answer = ask(few)
     assert sorted(ids(answer)) == ["BIG", "UTC1"] and answer["omitted_far_sites"] == 1
+
+
+def test_walking_answers_stop_at_max_walk_minutes_and_count_what_they_leave_out(region) -> None:
+    import dataclasses
+
+    travel = np.array([600.0, 1200.0, 4200.0])  # 10, 20, 70 minutes
+    assert region.ranking.max_walk_minutes == 60
+    walk = ask(region, travel=travel, mode="walk")
+    assert sorted(ids(walk)) == ["BIG", "UTC1"] and walk["omitted_far_sites"] == 1
+    assert "MIU1" not in {e["site_id"] for e in walk["excluded"]}
+    drive = ask(region, travel=travel, mode="drive")  # 70 minutes is within the drive limit
+    assert "MIU1" in ids(drive) and drive["omitted_far_sites"] == 0
+    short = dataclasses.replace(region, ranking=dataclasses.replace(
+        region.ranking, max_walk_minutes=15))
+    answer = ask(short, travel=travel, mode="walk")
+    assert ids(answer) == ["BIG"] and answer["omitted_far_sites"] == 2
+
+
+def test_max_walk_minutes_is_read_from_the_ranking_table() -> None:
+    data = tomllib.loads(REGION_TOML)
+    data["ranking"] = {**data.get("ranking", {}), "max_walk_minutes": 45}
+    assert parse_region(data).ranking.max_walk_minutes == 45

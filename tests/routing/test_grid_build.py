@@ -58,15 +58,44 @@ def test_one_way_street_is_respected_and_parallel_ways_take_the_faster(built):
     assert result.meta["graph"]["speed_origin_edges"]["maxspeed"] > 0
 
 
-def test_access_leg_is_added_at_access_speed(built):
+def test_origin_beside_a_road_enters_it_part_way_at_access_speed(built):
     _, cache = built
     model = RoadGraphTravel.load(cache, "grid")
-    lat, lon = corner("A")
-    node, dist_m = model.nearest_node(lat + 0.001, lon)
-    assert model.meta["site_nodes"][0] == node
-    assert dist_m == pytest.approx(111.2, abs=0.5)
-    expected = dist_m / (20 / 3.6)
-    assert model.travel_seconds(lat + 0.001, lon)[0] == pytest.approx(expected, rel=1e-6)
+    # 35 m west of the middle of the two-way D-A street (60 mph): no junction nearby.
+    lat, lon = 51.001, 0.9995
+    offset_m = float(haversine_m(lat, lon, np.array([lat]), np.array([1.0]))[0])
+    snap = model.snap(lat, lon)
+    assert snap.nearest_m == pytest.approx(offset_m, abs=0.5)
+    expected = offset_m / (20 / 3.6) + _seconds("D", "A", 60 * KPH_PER_MPH) / 2
+    assert model.travel_seconds(lat, lon)[0] == pytest.approx(expected, rel=1e-3)
+
+
+def test_origin_on_a_one_way_street_only_goes_forward(built):
+    _, cache = built
+    model = RoadGraphTravel.load(cache, "grid")
+    (lat_a, lon_a), (lat_b, lon_b) = corner("A"), corner("B")
+    half_a_b = _seconds("A", "B", 20 * KPH_PER_MPH) / 2
+    b_to_a = (_seconds("B", "C", GRID_SPEEDS["tertiary"]) + _seconds("C", "D", 60 * KPH_PER_MPH)
+              + _seconds("D", "A", 60 * KPH_PER_MPH))
+    to_sa, to_sb = model.travel_seconds((lat_a + lat_b) / 2, (lon_a + lon_b) / 2)
+    assert to_sb == pytest.approx(half_a_b, rel=1e-3)  # straight on to B, no junction at all
+    assert to_sa == pytest.approx(half_a_b + b_to_a, rel=1e-3)  # A is behind: round the block
+
+
+def test_site_mid_way_along_a_road_is_reached_along_it(grid_osm, tmp_path):
+    (lat_b, lon_b), (lat_c, lon_c) = corner("B"), corner("C")
+    region = _region(("MID", (lat_b + lat_c) / 2, (lon_b + lon_c) / 2))
+    result = build_mode(region, "drive", source=GraphSource(osm_file=grid_osm),
+                        cache_root=tmp_path, progress=lambda _: None)
+    assert result.meta["site_snap_m"][2] == pytest.approx(0.0, abs=0.5)
+    model = RoadGraphTravel.load(tmp_path, "grid")
+    half_b_c = _seconds("B", "C", GRID_SPEEDS["tertiary"]) / 2
+    from_a = model.travel_seconds(*corner("A"))[2]
+    via_b = _seconds("A", "B", 20 * KPH_PER_MPH) + half_b_c
+    via_d_c = _seconds("A", "D", 60 * KPH_PER_MPH) + _seconds("D", "C", 60 * KPH_PER_MPH) + half_b_c
+    assert via_d_c < via_b  # the 60 mph way round beats the 20 mph one-way street
+    assert from_a == pytest.approx(via_d_c, rel=1e-3)
+    assert model.travel_seconds(*corner("C"))[2] == pytest.approx(half_b_c, rel=1e-3)
 
 
 def test_origin_far_from_roads_is_outside_coverage(built):

@@ -61,7 +61,9 @@ _RANK = {
         "age": _NUM_OR_NULL,
         "advice": {"type": "string"},
         "omitted_far_sites": {"type": "integer", "minimum": 0,
-                              "description": "sites beyond the region's travel limit, not listed"},
+                              "description": "sites beyond the region's travel limit "
+                                             "(max_travel_minutes, or max_walk_minutes when "
+                                             "walking), not listed"},
         "emergency": {
             "oneOf": [{"type": "null"}, {
                 "type": "object", "required": ["call", "message"],

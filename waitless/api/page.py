@@ -132,4 +132,7 @@ async def patient_page_handler(request: web.Request) -> web.Response:
         return render(request, "patient/index.html", context, status=422)
     context["answer"] = answer
     context["results"] = [result_view(r, region.timezone) for r in answer["results"]]
+    walking = rank_request.mode == "walk"
+    limit = region.ranking.max_walk_minutes if walking else region.ranking.max_travel_minutes
+    context["far_limit_text"] = f"{_minutes_text(limit)} {'on foot' if walking else 'by car'}"
     return render(request, "patient/index.html", context)

@@ -48,6 +48,9 @@ class RankingSettings:
     # the nearest are considered: nobody should drive 300 km to a UTC, and a national region
     # must not cost 500 sites of work per request.
     max_travel_minutes: float = 180.0
+    # Walking answers stop sooner: beyond an hour on foot (about 5 km) a patient needs a lift,
+    # a bus or a taxi, and listing a two-hour walk as an option misleads (issue 14).
+    max_walk_minutes: float = 60.0
     max_candidates: int = 60
     assumed_wait_minutes: dict[str, float] = field(
         default_factory=lambda: dict(_DEFAULT_ASSUMED_WAIT_MINUTES))

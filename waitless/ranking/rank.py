@@ -147,7 +147,7 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
                           Emergency(condition.code, RED_FLAG_ADVICE), NHS_111_ADVICE, None)
     results: list[RankedSite] = []
     excluded: list[Exclusion] = []
-    candidates = _candidate_indices(region, travel_seconds)
+    candidates = _candidate_indices(region, travel_seconds, request.mode)
     # Plain floats: numpy scalars cost more than they save in a per-site loop.
     for index, seconds in zip(candidates, travel_seconds[candidates].tolist(), strict=True):
         site = region.sites[index]
@@ -172,17 +172,18 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
                       len(region.sites) - len(candidates))
 
 
-def _candidate_indices(region: Region, travel_seconds: np.ndarray) -> list[int]:
-    """Indices of the sites worth ranking, in region order: within ``max_travel_minutes`` and
-    among the ``max_candidates`` nearest (unreachable ones are kept so they can be explained
-    when the region is small enough to list them all)."""
+def _candidate_indices(region: Region, travel_seconds: np.ndarray,
+                       mode: str = "drive") -> list[int]:
+    """Indices of the sites worth ranking, in region order: within ``max_travel_minutes``
+    (``max_walk_minutes`` when walking) and among the ``max_candidates`` nearest (unreachable
+    ones are kept so they can be explained when the region is small enough to list them all)."""
     settings = region.ranking
     if len(region.sites) <= settings.max_candidates:
         near = np.arange(len(region.sites))
     else:
         near = np.argpartition(travel_seconds, settings.max_candidates - 1)[
             : settings.max_candidates]
-    limit_s = settings.max_travel_minutes * 60
+    limit_s = (settings.max_walk_minutes if mode == "walk" else settings.max_travel_minutes) * 60
     keep = near[~(np.isfinite(travel_seconds[near]) & (travel_seconds[near] > limit_s))]
     return sorted(keep.tolist())
 
