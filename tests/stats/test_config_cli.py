@@ -76,7 +76,9 @@ def test_cli_imports_then_prints_shift_json(conn, database_url, monthly_paths, c
     result = json.loads(capsys.readouterr().out)
     assert result["orgs"] == ["RVV", "RYY"]
     assert (result["baseline"]["type1"], result["baseline"]["other"]) == (36971, 67580)
-    assert result["rating"] == "red"
+    # DJV01 starts reporting in July 2025 as RYY's other attendances fall: no rating.
+    assert result["rating"] is None
+    assert "DJV01 began reporting in July 2025" in result["rating_withheld_reason"]
 
 
 def test_cli_errors_are_reported_with_exit_codes(conn, database_url, tmp_path, capsys,
