@@ -3,10 +3,13 @@
 A rating is withheld (``rating: null`` with ``rating_withheld_reason``) when
 
 - the comparison spans a structural break (configured or detected) of a selected provider, or
-- a provider of the region's ``[stats]`` group reports in the baseline but not in the period, or
-  the other way round: a unit may have moved between reporting codes (Herne Bay, DJV01, first
-  reported in July 2025 while Kent Community Health's "other" attendances fell), so a selection
-  without that code loses or gains attendances that are not a change of behaviour.
+- a selected provider reports in the baseline but not in the period, or the other way round, or
+- a region provider outside the selection does so while a selected provider's type 1 or other
+  count moves the opposite way, by at least ``MOVE_FRACTION`` of that provider's attendances, in
+  the month it starts or stops: a unit may have moved between reporting codes (Herne Bay, DJV01,
+  first reported in July 2025 with 2,265 while Kent Community Health's "other" fell by 3,098),
+  so the selection loses or gains attendances that are not a change of behaviour. Without such
+  a counterpart (East Kent alone rose that month) the change is listed as a caveat only.
 
 The reason names the provider, the month, its attendances and the selected provider whose
 counts moved the other way at that month, and the comparison that includes both codes is offered.
@@ -25,6 +28,9 @@ from waitless.stats.months import add_months, months_between
 # (org code, first day of month) -> (type 1 attendances, other attendances), counting rule applied.
 Counts = Mapping[tuple[str, dt.date], tuple[int, int]]
 _METRICS = ("type1", "other")
+# A selected provider's opposite move must be at least this share of the attendances of the
+# unit that starts or stops, to be read as a possible move between codes.
+MOVE_FRACTION = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +143,18 @@ def withhold(result: dict[str, Any], counts: Counts, region_orgs: Sequence[str],
     suggested = list(selection)
     for change in reporting_changes(counts, region_orgs, selection, base, per):
         sentence = describe_change(counts, change, selection)
+        counterpart = _counterpart(counts, change, selection)
         if change.in_selection:
             side = "baseline" if change.kind == "started" else "period"
             reasons.append(f"{sentence}; the {side} has no attendances under that code, so the "
                            "shift mixes a change of reporting with a change of behaviour")
-        else:
+        elif counterpart is not None and counterpart[2] >= MOVE_FRACTION * change.attendances:
             reasons.append(f"{sentence}; a unit may have moved between codes, so compare a "
                            f"selection that includes {change.org}")
             suggested.append(change.org)
+        else:
+            result["caveats"].append(f"{sentence}; no selected provider's counts moved the "
+                                     "other way that month, so the rating is kept")
     if reasons:
         result["rating"] = None
         result["rating_withheld_reason"] = ". ".join(
