@@ -33,6 +33,8 @@ def test_kent_medway_providers_exist_in_the_nhs_files(monthly_paths):
     ({"target_shift_pp": 5, "providers": []}, "at least one provider"),
     ({"target_shift_pp": 5, "providers": [{"code": "RVV", "kind": "hospital"}]}, "kind must"),
     ({"target_shift_pp": 5, "providers": [{"code": "R V", "kind": "acute"}]}, "not an NHS"),
+    ({"target_shift_pp": 5, "providers": [{"code": "RVV", "kind": "acute", "name": " "}]},
+     "RVV.*name must be a non-empty string"),
     ({"target_shift_pp": 5, "amber_shift_pp": 6,
       "providers": [{"code": "RVV", "kind": "acute"}]}, "must not exceed"),
     ({"target_shift_pp": 5, "break_factor": 1,
