@@ -67,8 +67,7 @@ async def _axe(page) -> list[tuple[str, str]]:
             if v["impact"] in ("serious", "critical")]
 
 
-@pytest.mark.parametrize("device", list(VIEWPORTS))
-async def test_pages_fit_show_the_default_and_pass_axe(served: str, device: str) -> None:
+async def test_pages_fit_show_the_default_and_pass_axe(served: str) -> None:
     if not AXE.is_file():
         pytest.skip(f"axe-core not vendored at {AXE}")
     from playwright.async_api import async_playwright
@@ -76,41 +75,56 @@ async def test_pages_fit_show_the_default_and_pass_axe(served: str, device: str)
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            # axe is injected as a script, which the pages' CSP forbids: bypass it for axe only.
-            context = await browser.new_context(viewport=VIEWPORTS[device], bypass_csp=True)
-            page = await context.new_page()
-            await page.goto(f"{served}/commissioners")
-            assert (await _overflow(page))["wide"] == []
-            assert await _axe(page) == []
-            await page.fill("#token", TOKEN)
-            await page.click("#sign-in")
-            await page.wait_for_url("**/commissioners/shift")
-            # The default: the latest three imported months against the same months of 2024.
-            title = await page.inner_text("#comparison-title")
-            assert title.endswith("Jul–Sep 2024 compared with Jul–Sep 2025")
-            assert await page.is_visible("#default-note")
-            assert "pp" in await page.inner_text("#did-pp")
-            assert await page.evaluate(
-                "() => Chart.getChart(document.getElementById('shift-chart'))"
-                ".data.datasets.map(d => d.data.filter(v => v !== null).length)") == [6, 15, 3]
-            for path in PAGES:
-                await page.goto(served + path)
-                await page.wait_for_load_state("load")
-                if await page.locator("#coverage summary").count():
-                    await page.click("#coverage summary")  # the imported-data grid, opened
-                    assert await page.locator("#coverage-grid tbody tr").count() == 90
-                overflow = await _overflow(page)
-                assert overflow["scroll"] <= overflow["inner"], (path, overflow)
-                assert overflow["wide"] == [], (path, overflow)
-                assert await _axe(page) == [], path
-                name = path.split("?")[0].rsplit("/", 1)[-1]
-                await page.screenshot(path=str(ARTIFACTS / f"layout-{device}-{name}.png"),
-                                      full_page=True)
-            await page.goto(served + PAGES[1])
-            reason = await page.inner_text("#rating-withheld-reason")
-            assert reason.startswith("DJV01 began reporting in July 2025 with 2,265 attendances")
-            await page.click("#suggested-comparison")
-            assert "RVV + RYY + DJV01" in await page.inner_text("#comparison-title")
-            await context.close()
+            for device in VIEWPORTS:
+                await _check_device(browser, served, device)
         finally:
             await browser.close()
+
+
+async def _check_device(browser, served: str, device: str) -> None:
+    """One viewport: sign in, the default comparison, then every page for overflow and axe."""
+    # axe is injected as a script, which the pages' CSP forbids: bypass it for axe only.
+    context = await browser.new_context(viewport=VIEWPORTS[device], bypass_csp=True)
+    page = await context.new_page()
+    await page.goto(f"{served}/commissioners")
+    assert (await _overflow(page))["wide"] == []
+    assert await _axe(page) == []
+    await page.fill("#token", TOKEN)
+    await page.click("#sign-in")
+    await page.wait_for_url("**/commissioners/shift")
+    # The default: the latest three imported months against the same months of 2024.
+    title = await page.inner_text("#comparison-title")
+    assert title.endswith("Jul–Sep 2024 compared with Jul–Sep 2025")
+    assert await page.is_visible("#default-note")
+    assert "pp" in await page.inner_text("#did-pp")
+    assert await page.evaluate(
+        "() => Chart.getChart(document.getElementById('shift-chart'))"
+        ".data.datasets.map(d => d.data.filter(v => v !== null).length)") == [6, 15, 3]
+    for index, path in enumerate(PAGES):
+        await page.goto(served + path)
+        await page.wait_for_load_state("load")
+        if await page.locator("#coverage summary").count():
+            await page.click("#coverage summary")  # the imported-data grid, opened
+            assert await page.locator("#coverage-grid tbody tr").count() == 90
+        overflow = await _overflow(page)
+        assert overflow["scroll"] <= overflow["inner"], (path, overflow)
+        assert overflow["wide"] == [], (path, overflow)
+        assert await _axe(page) == [], path
+        name = path.split("?")[0].rsplit("/", 1)[-1]
+        await page.screenshot(path=str(ARTIFACTS / f"layout-{device}-{index}-{name}.png"),
+                              full_page=True)
+    # The upload page, after importing a month that is already there.
+    await page.goto(served + PAGES[0])
+    await page.set_input_files("#files", str(nhse_path(MONTHLY_FILES["2025-09"])))
+    await page.click("form[action='/commissioners/upload'] button")
+    await page.wait_for_url("**/commissioners/upload")
+    assert "unchanged" in await page.inner_text("#import-table")
+    overflow = await _overflow(page)
+    assert overflow["scroll"] <= overflow["inner"] and overflow["wide"] == [], overflow
+    assert await _axe(page) == []
+    await page.goto(served + PAGES[1])
+    reason = await page.inner_text("#rating-withheld-reason")
+    assert reason.startswith("DJV01 began reporting in July 2025 with 2,265 attendances")
+    await page.click("#suggested-comparison")
+    assert "RVV + RYY + DJV01" in await page.inner_text("#comparison-title")
+    await context.close()
