@@ -78,12 +78,16 @@ def summary_extra(result: dict[str, Any]) -> tuple[list[str], list[Any]]:
     """Columns added to the CSV summary's "shift" row: England, did and intervals."""
     def bounds(pair: list[float] | None) -> list[float | None]:
         return list(pair) if pair else [None, None]
+    yoy = result["year_on_year"]
     return (["shift_ci95_monthly_low_pp", "shift_ci95_monthly_high_pp", "england_shift_pp",
              "england_providers", "did_pp", "did_ci95_low_pp", "did_ci95_high_pp",
-             "rating_withheld_reason"],
+             "rating_withheld_reason", "yoy_baseline", "yoy_shift_pp", "yoy_england_shift_pp",
+             "yoy_did_pp"],
             [*bounds(result["shift_ci95_pp_monthly"]), result["england"]["shift_pp"],
              result["england"]["providers_counted"], result["did_pp"],
-             *bounds(result["did_ci95_pp"]), result["rating_withheld_reason"]])
+             *bounds(result["did_ci95_pp"]), result["rating_withheld_reason"],
+             yoy["baseline_range"] if yoy["available"] else None, yoy.get("shift_pp"),
+             yoy.get("england_shift_pp"), yoy.get("did_pp")])
 
 
 def _names(config: StatsConfig) -> list[dict[str, str]]:
