@@ -20,8 +20,9 @@ import orjson
 
 from feeds.adapters import get_adapter
 from feeds.errors import FeedParseError
-from feeds.validate import check_body, settings_for, validate_observations
-from waitless.region import DEFAULT_REGION, RegionError, load_region
+from feeds.validate import check_body, validate_observations
+from waitless.domain.errors import RegionError, WaitlessError
+from waitless.domain.region import DEFAULT_REGION, load_region
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,7 +64,7 @@ def check_command(args: argparse.Namespace) -> int:
     """Handler for ``feeds check``; prints JSON to stdout and returns the exit code."""
     try:
         region = load_region(args.region)
-        settings = settings_for(region)
+        settings = region.validation
     except RegionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -79,7 +80,7 @@ def check_command(args: argparse.Namespace) -> int:
         check_body(body, feed=feed, settings=settings)
         observations = get_adapter(feed.format)(body, feed_name=feed.name, fetched_at=now,
                                                 options=feed.options)
-    except (OSError, ValueError) as exc:  # FeedParseError and unknown formats are ValueErrors
+    except (OSError, WaitlessError) as exc:  # unreadable, unparseable, unknown format
         kind = getattr(exc, "reason", "error") if isinstance(exc, FeedParseError) else "error"
         print(f"error ({kind}): {exc}", file=sys.stderr)
         return 1

@@ -5,8 +5,10 @@
     └── FeedParseError    the payload was fetched but is not what the adapter expects
 """
 
+from waitless.domain.errors import WaitlessError
 
-class FeedError(Exception):
+
+class FeedError(WaitlessError):
     """Base of every feed failure; ``reason`` is a short metric label."""
 
     reason = "error"
@@ -22,5 +24,5 @@ class FeedUnavailable(FeedError):
         self.reason = reason
 
 
-class FeedParseError(FeedError, ValueError):
+class FeedParseError(FeedError):
     reason = "parse"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from feeds.observation import Observation
+from waitless.domain.observation import Observation
 
 logger = logging.getLogger(__name__)
 

@@ -30,10 +30,12 @@ import aiohttp
 from feeds.adapters import get_adapter
 from feeds.errors import FeedError, FeedUnavailable
 from feeds.health import FeedHealth
-from feeds.observation import Observation
-from feeds.validate import ValidationSettings, check_body
-from waitless.metrics import Metrics
-from waitless.region import FeedConfig
+from feeds.metrics import FeedMetrics
+from feeds.validate import check_body
+from waitless.domain.errors import ConfigError
+from waitless.domain.observation import Observation
+from waitless.domain.region import FeedConfig
+from waitless.domain.validation_settings import ValidationSettings
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ class PollerSettings:
                 value = options[f.name]
                 if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                     msg = f"feed option {f.name!r} must be a non-negative number, got {value!r}"
-                    raise ValueError(msg)
+                    raise ConfigError(msg)
                 values[f.name] = kind(value)
         return cls(**values)
 
@@ -161,19 +163,26 @@ class FeedPoller:
     status_sink
         Awaited with the feed's health after every poll.
     clock
-        Wall-clock "now" for validation and ages; scheduling uses the monotonic clock.
+        Wall-clock "now" for validation and ages.
+    monotonic
+        Seconds on a monotonic clock, for scheduling, backoff and the circuit breaker (tests
+        pass a clock they move by hand).
+    sleep
+        Awaited to wait between retries and polls (tests pass one that advances their clock).
     load_last_good
         Awaited once before the first poll: the live store's current entries for this feed.
     """
 
     def __init__(self, feed: FeedConfig, session: aiohttp.ClientSession, sink: Sink, *,
                  validate: Validator, validation: ValidationSettings | None = None,
-                 status_sink: StatusSink | None = None, metrics: Metrics | None = None,
+                 status_sink: StatusSink | None = None, metrics: FeedMetrics | None = None,
                  clock: Clock | None = None, load_last_good: LastGoodLoader | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         if not feed.url:
             msg = f"feed {feed.name!r} has no url to poll"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         self.feed = feed
         self.settings = PollerSettings.from_options(feed.options)
         self.circuit = CircuitBreaker(self.settings.circuit_open_after,
@@ -188,6 +197,8 @@ class FeedPoller:
         self._status_sink = status_sink
         self._metrics = metrics
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._load_last_good = load_last_good
         self._adapter = get_adapter(feed.format)
         self._rng = rng or random.Random()
@@ -245,7 +256,7 @@ class FeedPoller:
                     self._metrics.feed_retries.labels(self.feed.name, exc.reason).inc()
                 delay = min(self.settings.retry_base_seconds * 2 ** attempt,
                             self.feed.interval_seconds / 2)
-                await asyncio.sleep(self._jittered(delay))
+                await self._sleep(self._jittered(delay))
                 attempt += 1
 
     async def poll_once(self, *, retries: int | None = None) -> list[Observation] | None:
@@ -281,7 +292,7 @@ class FeedPoller:
 
     def next_delay_seconds(self) -> float:
         """Seconds until the next poll: interval, backoff, Retry-After or circuit cool-down."""
-        now = time.monotonic()
+        now = self._monotonic()
         if self.circuit.state == "open":
             return self.circuit.seconds_until_probe(now) + self._rng.uniform(0, 0.05)
         base = self.feed.interval_seconds
@@ -293,20 +304,20 @@ class FeedPoller:
 
     async def poll_and_record(self) -> bool:
         """One poll with its error handling and health bookkeeping; True on success."""
-        now_mono = time.monotonic()
+        now_mono = self._monotonic()
         if not self.circuit.allow(now_mono):
             return False
         probing = self.circuit.state == "half_open"
         if probing:
             logger.info("feed %s: circuit half-open, probing", self.feed.name)
-        started = time.monotonic()
+        started = self._monotonic()
         try:
             result = await self.poll_once(retries=0 if probing else None)
         except FeedError as exc:
             retry_after = getattr(exc, "retry_after_seconds", None)  # FeedUnavailable only
             if retry_after is not None:
                 wait = min(retry_after, self.settings.retry_after_max_seconds)
-                self._not_before = time.monotonic() + wait
+                self._not_before = self._monotonic() + wait
             self._record_failure(str(exc), exc.reason)
         except Exception as exc:  # the loop must survive anything an adapter or sink does
             logger.exception("feed %s: unexpected failure", self.feed.name)
@@ -315,8 +326,8 @@ class FeedPoller:
             self._record_success(result is None)
         if self._metrics:
             self._metrics.feed_poll_latency.labels(self.feed.name).observe(
-                time.monotonic() - started)
-        self.health.last_poll_seconds = round(time.monotonic() - started, 4)
+                self._monotonic() - started)
+        self.health.last_poll_seconds = round(self._monotonic() - started, 4)
         await self._report_status()
         return self.health.consecutive_failures == 0
 
@@ -336,7 +347,7 @@ class FeedPoller:
     def _record_failure(self, message: str, reason: str) -> None:
         was_ok = self.health.consecutive_failures == 0
         before = self.circuit.state
-        self.circuit.record_failure(time.monotonic())
+        self.circuit.record_failure(self._monotonic())
         self.health.record_failure(message, reason, self._clock(), circuit=self.circuit.state)
         if was_ok:
             logger.warning("feed %s failing (%s): %s", self.feed.name, reason, message)
@@ -360,7 +371,7 @@ class FeedPoller:
         """Poll forever (until cancelled)."""
         while True:
             await self.poll_and_record()
-            await asyncio.sleep(self.next_delay_seconds())
+            await self._sleep(self.next_delay_seconds())
 
 
 def _http_error(response: aiohttp.ClientResponse, url: str, now: datetime) -> FeedUnavailable:

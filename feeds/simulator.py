@@ -25,7 +25,8 @@ import orjson
 from aiohttp import web
 
 from feeds.simulation import simulated_patients_waiting, simulated_wait_minutes
-from waitless.region import Region
+from waitless.domain.errors import ConfigError
+from waitless.domain.region import Region
 
 Clock = Callable[[], datetime]
 
@@ -71,19 +72,19 @@ def parse_fault(spec: str, region: Region, *, set_at: datetime) -> Fault:
     mode, _, target = spec.strip().partition(":")
     if mode not in FAULT_MODES:
         msg = f"unknown fault {mode!r}; modes: {', '.join(FAULT_MODES)}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     site_id, _, service = target.partition("/")
     if site_id and mode in FEED_FAULTS:
         msg = f"fault {mode!r} affects the whole feed; it takes no SITE_ID"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     if site_id:
         site = region.site(site_id)
         if site is None:
             msg = f"fault {spec!r}: {site_id!r} is not a site of region {region.name}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         if service and site.service(service) is None:
             msg = f"fault {spec!r}: {site_id} has no {service!r} service"
-            raise ValueError(msg)
+            raise ConfigError(msg)
     return Fault(mode, site_id or None, service or None, set_at)
 
 

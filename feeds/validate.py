@@ -7,7 +7,7 @@ Two entry points for the poller::
     validate_observations(observations, *, region, now, last_good=(), settings=None)
         -> ValidationResult(accepted, rejected)
 
-Settings come from the region file's ``[validation]`` table (:func:`settings_for`); the
+Settings come from the region file's ``[validation]`` table (``region.validation``); the
 staleness limit is ``[ranking] stale_after_minutes``. Every rejection carries a stable,
 machine-readable ``reason`` from :data:`REASONS` (documented in ``docs/feeds.md``).
 """
@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.adapters import BODY_TYPES
 from feeds.errors import FeedParseError
-from feeds.observation import SITE_STATUSES, WAIT_KINDS, Observation
-from waitless.region import FeedConfig, Region, RegionError
+from waitless.domain.observation import SITE_STATUSES, WAIT_KINDS, Observation
+from waitless.domain.region import FeedConfig, Region
+from waitless.domain.validation_settings import ValidationSettings
 
 REASONS: dict[str, str] = {
     "unknown_site": "the site id is not in the region (map the source's name in `sites`)",
@@ -78,57 +79,6 @@ class Rejection:
 class ValidationResult:
     accepted: list[Observation]
     rejected: list[Rejection]
-
-
-@dataclass(frozen=True, slots=True)
-class ValidationSettings:
-    """Limits for :func:`validate_observations` and :func:`check_body` (minutes, bytes).
-
-    Attributes
-    ----------
-    max_wait_minutes, min_wait_minutes
-        Plausible range per service kind; outside it is ``implausible_high`` / ``_low``.
-    jump_factor, jump_floor_minutes, jump_window_minutes
-        A wait is a ``sudden_jump`` when it differs from the last good figure by more than
-        ``jump_floor_minutes`` *and* by more than ``jump_factor`` times (either way), and
-        that figure is under ``jump_window_minutes`` old. A real change is therefore held
-        back for at most the window; a one-off glitch never gets through.
-    zero_suspect_after_minutes
-        A zero wait is ``suspicious_zero`` when the last good figure (still fresh) was at
-        least this many minutes: queues drain, they do not vanish.
-    clock_skew_minutes
-        How far in the future ``observed_at`` may be.
-    stale_after_minutes
-        Older figures are ``stale`` (the region's ``[ranking] stale_after_minutes``).
-    max_body_bytes
-        Larger bodies are ``oversized``.
-    """
-
-    max_wait_minutes: Mapping[str, float] = field(
-        default_factory=lambda: {"ed": 1440.0, "utc": 720.0, "miu": 720.0})
-    min_wait_minutes: Mapping[str, float] = field(
-        default_factory=lambda: {"ed": 0.0, "utc": 0.0, "miu": 0.0})
-    jump_factor: float = 4.0
-    jump_floor_minutes: float = 90.0
-    jump_window_minutes: float = 60.0
-    zero_suspect_after_minutes: float = 30.0
-    clock_skew_minutes: float = 5.0
-    stale_after_minutes: float = 90.0
-    max_body_bytes: int = 2_000_000
-
-
-def settings_for(region: Region) -> ValidationSettings:
-    """Validation settings from the region's ``[validation]`` table, defaults elsewhere."""
-    raw = dict(region.sections.get("validation", {}))
-    defaults = ValidationSettings()
-    known = {f.name for f in fields(ValidationSettings)} - {"stale_after_minutes"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        msg = f"[validation]: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
-        raise RegionError(msg)
-    for key in ("max_wait_minutes", "min_wait_minutes"):
-        raw[key] = {**getattr(defaults, key), **raw.get(key, {})}
-    return ValidationSettings(**raw, stale_after_minutes=region.ranking.stale_after_minutes)
 
 
 def check_body(body: bytes, *, feed: FeedConfig, settings: ValidationSettings,
@@ -196,14 +146,14 @@ def validate_observations(observations: Iterable[Observation], *, region: Region
         The latest accepted observation per site and service, if any (for jump, zero and
         ordering checks); omit for offline checks.
     settings
-        Limits; :func:`settings_for` ``(region)`` when omitted.
+        Limits; ``region.validation`` when omitted.
 
     Returns
     -------
     ``ValidationResult(accepted, rejected)``; each input ends up in exactly one list, in
     input order. A ``None`` wait (no figure published) is accepted when the rest is valid.
     """
-    settings = settings or settings_for(region)
+    settings = settings or region.validation
     items = list(observations)
     history = {}
     for previous in last_good:

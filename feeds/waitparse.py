@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 
 from feeds.errors import FeedParseError
-from feeds.observation import WAIT_KINDS
+from waitless.domain.observation import WAIT_KINDS
 
 UNIT_MINUTES: dict[str, float] = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
 

@@ -27,12 +27,13 @@ from feeds.adapters.native import parse
 from feeds.simulator import native_document
 from load_tests.scenario import rank_paths
 from routing.estimate import EstimateTravel
-from waitless.ingest import normalise
-from waitless.query import parse_rank_query
-from waitless.ranking import rank
-from waitless.region import Region, load_region, parse_region
-from waitless.snapshot import LiveSnapshot, reload
-from waitless.stores.live import MemoryLiveStore
+from waitless.api.query import parse_rank_query
+from waitless.domain.region import Region, load_region, parse_region
+from waitless.live.ingest import normalise
+from waitless.live.snapshot import LiveSnapshot, reload
+from waitless.live.store import MemoryLiveStore
+from waitless.ranking.history import PredictionState
+from waitless.ranking.rank import rank
 
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
 
@@ -59,7 +60,7 @@ def synthetic_region(n_sites: int, *, seed: int = 0) -> Region:
                          "ranking": {"max_origin_distance_km": 400}, "sites": sites})
 
 
-async def _snapshot(region: Region) -> LiveSnapshot:
+async def _snapshot(region: Region) -> tuple[LiveSnapshot, PredictionState]:
     store = MemoryLiveStore()
     at = NOW - timedelta(hours=30)
     while at <= NOW:
@@ -67,15 +68,17 @@ async def _snapshot(region: Region) -> LiveSnapshot:
             native_document(region, seed=1, now=at)), feed_name="sim"))
         await store.write(region.name, observations)
         at += timedelta(minutes=10)
-    snapshot = LiveSnapshot(timezone=region.timezone)
+    snapshot = LiveSnapshot()
+    predictions = PredictionState(region.timezone)
+    snapshot.on_readings.append(predictions.add_readings)
     for _ in range(200):  # let every service get its model fitted
         await reload(snapshot, store, region.name)
-    return snapshot
+    return snapshot, predictions
 
 
 def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
     """Median and p90 microseconds of travel estimate + ranking per request."""
-    snapshot = asyncio.run(_snapshot(region))
+    snapshot, predictions = asyncio.run(_snapshot(region))
     model = EstimateTravel.for_sites(region.sites, max_origin_distance_m=400_000)
     queries = [parse_rank_query(dict(_query(p)), now=NOW, tz=region.timezone)
                for p in rank_paths(region, requests, seed=2, now=NOW)]
@@ -84,7 +87,7 @@ def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]
         start = time.perf_counter_ns()
         seconds = model.travel_seconds(request.lat, request.lon)
         rank(region, snapshot.observations, request, travel_seconds=seconds,
-             travel_source=model.source, now=NOW, history=snapshot.history)
+             travel_source=model.source, now=NOW, history=predictions.history)
         times.append((time.perf_counter_ns() - start) / 1000)
     times.sort()
     return {"sites": len(region.sites), "median_us": statistics.median(times),
@@ -93,9 +96,10 @@ def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]
 
 def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
     """Median microseconds of each step of answering /v1/rank, outside HTTP."""
-    from waitless.decisions import ranking_event
+    from waitless.api.answer_json import answer_json
+    from waitless.ranking.event_row import ranking_event
 
-    snapshot = asyncio.run(_snapshot(region))
+    snapshot, predictions = asyncio.run(_snapshot(region))
     model = EstimateTravel.for_sites(region.sites, max_origin_distance_m=400_000)
     stages: dict[str, list[float]] = {k: [] for k in
                                       ("parse", "travel", "rank", "event_row", "serialise")}
@@ -107,12 +111,11 @@ def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
         seconds = model.travel_seconds(request.lat, request.lon)
         t2 = time.perf_counter_ns()
         answer = rank(region, snapshot.observations, request, travel_seconds=seconds,
-                      travel_source=model.source, now=NOW, history=snapshot.history)
+                      travel_source=model.source, now=NOW, history=predictions.history)
         t3 = time.perf_counter_ns()
-        ranking_event(region, request, answer, travel_seconds=seconds,
-                      travel_source=model.source, now=NOW)
+        ranking_event(region, answer, travel_seconds=seconds)
         t4 = time.perf_counter_ns()
-        orjson.dumps(answer)
+        orjson.dumps(answer_json(answer))
         t5 = time.perf_counter_ns()
         for name, (a, b) in zip(stages, ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)),
                                 strict=True):

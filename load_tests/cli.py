@@ -11,7 +11,7 @@ import orjson
 from load_tests.generator import LoadPlan, NotLoopback, check_target, run_load
 from load_tests.report import latency_svg, markdown, summarise
 from load_tests.scenario import cycle, rank_paths
-from waitless.region import load_region
+from waitless.domain.region import load_region
 
 SCENARIOS = ("rank", "static")
 

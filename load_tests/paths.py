@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from load_tests.scenario import rank_paths
-from waitless.region import load_region
+from waitless.domain.region import load_region
 
 
 def main() -> None:

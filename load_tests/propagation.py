@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from feeds.observation import Observation
-from waitless.region import load_region
+from waitless.domain.observation import Observation
+from waitless.domain.region import load_region
+from waitless.live.redis_store import RedisLiveStore
 from waitless.settings import settings_from_env
-from waitless.stores.redis_live import RedisLiveStore
 
 
 async def _seen_by(session_url: str, site_id: str, marker: float) -> tuple[str, bool]:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from waitless.conditions import CONDITIONS
-from waitless.region import Region
+from waitless.domain.conditions import CONDITIONS
+from waitless.domain.region import Region
 
 # Share of requests with each optional parameter, and the condition mix: mostly minor
 # injuries and illnesses, a small share of red flags (which are answered with 999).

@@ -29,7 +29,7 @@ import orjson
 from load_tests.generator import LoadPlan, run_load
 from load_tests.report import summarise
 from load_tests.scenario import cycle, rank_paths
-from waitless.region import load_region
+from waitless.domain.region import load_region
 
 
 def rss_mib(pid: int) -> float:

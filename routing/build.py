@@ -14,10 +14,11 @@ import numpy as np
 
 from routing import io
 from routing._osm import osm_timestamp
-from routing.config import MODES, GraphSettings
+from routing.config import MODES
 from routing.errors import GraphBuildError, GraphCacheError
 from routing.graph import GraphSource, graph_arrays, raw_graph, routable_graph
 from routing.table import GraphArrays, node_tree, site_table, snap_sites
+from waitless.domain.graph_settings import GraphSettings
 
 Progress = Callable[[str], None]
 
@@ -97,7 +98,7 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
     Parameters
     ----------
     region
-        A :class:`waitless.region.Region`.
+        A :class:`waitless.domain.region.Region`.
     mode
         ``"drive"`` or ``"walk"``.
     source
@@ -112,7 +113,7 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
     if mode not in MODES:
         msg = f"mode must be one of {MODES}, got {mode!r}"
         raise GraphBuildError(msg)
-    settings = GraphSettings.from_region(region)
+    settings = region.graph
     directory = io.mode_dir(cache_root, region.name, mode)
     previous = _previous_graph_meta(directory)
     same_file = (source is not None and source.osm_file is not None and previous is not None

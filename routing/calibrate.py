@@ -17,7 +17,6 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from routing import estimate
-from routing.config import GraphSettings
 from routing.distance import haversine_m
 from routing.graph import GraphSource, raw_graph, routable_graph
 from routing.table import csr_from_edges
@@ -95,9 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--origins", type=int, default=400)
     parser.add_argument("--targets", type=int, default=40)
     args = parser.parse_args(argv)
-    from waitless.region import load_region
+    from waitless.domain.region import DEFAULT_REGION, load_region
 
-    settings = GraphSettings.from_region(load_region("kent-medway"))
+    settings = load_region(DEFAULT_REGION).graph
     bands_m = [b for b, _ in estimate.DRIVE_SPEED_BANDS_KPH]
     for mode in ("drive", "walk"):
         parts = []

@@ -12,7 +12,8 @@ from routing.build import build_region
 from routing.config import MODES
 from routing.errors import RoutingError
 from routing.graph import GraphSource
-from waitless.region import RegionError, load_region
+from waitless.domain.errors import RegionError
+from waitless.domain.region import load_region
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:

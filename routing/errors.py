@@ -6,8 +6,10 @@
     └── GraphCacheError   a road-graph cache is missing, unreadable or built for other sites
 """
 
+from waitless.domain.errors import WaitlessError
 
-class RoutingError(Exception):
+
+class RoutingError(WaitlessError):
     """Base of every routing failure."""
 
 

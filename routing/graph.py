@@ -13,10 +13,10 @@ import numpy as np
 import osmnx as ox
 
 from routing import _osm
-from routing.config import GraphSettings
 from routing.errors import GraphBuildError
 from routing.speeds import edge_speed_kph
 from routing.table import GraphArrays, csr_from_edges
+from waitless.domain.graph_settings import GraphSettings
 
 Progress = Callable[[str], None]
 

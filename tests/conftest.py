@@ -15,9 +15,9 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from waitless.region import Region, load_region
-from waitless.stores.live import LiveStore, MemoryLiveStore
-from waitless.stores.redis_live import RedisLiveStore
+from waitless.domain.region import Region, load_region
+from waitless.live.redis_store import RedisLiveStore
+from waitless.live.store import LiveStore, MemoryLiveStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"

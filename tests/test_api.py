@@ -9,10 +9,10 @@ from openapi_spec_validator import validate
 
 from feeds.adapters.native import parse
 from feeds.simulator import native_document
-from waitless.app import create_app
-from waitless.region import Region
+from waitless.api.app import create_app
+from waitless.domain.region import Region
+from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
-from waitless.stores.live import MemoryLiveStore
 
 CANTERBURY = {"lat": "51.2802", "lon": "1.0789"}
 
@@ -21,7 +21,7 @@ CANTERBURY = {"lat": "51.2802", "lon": "1.0789"}
 async def client(aiohttp_client, kent: Region, fixed_now: datetime, tmp_path: Path):
     store = MemoryLiveStore()
     observations = parse(_sim_body(kent, fixed_now - timedelta(minutes=2)), feed_name="sim")
-    from waitless.ingest import normalise
+    from waitless.live.ingest import normalise
     accepted, _ = normalise(kent, observations)
     await store.write(kent.name, accepted)
     app = create_app(Settings(spool_dir=str(tmp_path / "spool")), region=kent,

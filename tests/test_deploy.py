@@ -8,8 +8,8 @@ import yaml
 
 from tests.conftest import REPO_ROOT
 from waitless.cli import build_parser
-from waitless.ingest import with_feed_urls
-from waitless.region import Region
+from waitless.domain.region import Region
+from waitless.live.ingest import with_feed_urls
 from waitless.settings import parse_feed_urls, settings_from_env
 
 

@@ -9,10 +9,10 @@ import asyncpg
 import pytest
 
 from tests.tcpproxy import TcpProxy
-from waitless import keys
-from waitless.privacy import coarse_cell
-from waitless.stores.events import EventLog
-from waitless.stores.spool import Spool, SpoolFull
+from waitless.api import keys
+from waitless.events.log import EventLog
+from waitless.events.spool import Spool, SpoolFull
+from waitless.ranking.privacy import coarse_cell
 
 
 def event(n: int) -> dict:
@@ -141,7 +141,7 @@ def test_full_spool_refuses_new_segments(tmp_path: Path):
 
 
 async def test_migrations_are_idempotent(clean_db):
-    from waitless.stores.migrations import migrate
+    from waitless.events.migrations import migrate
     conn = await asyncpg.connect(clean_db)
     try:
         assert await migrate(conn) == await migrate(conn)
@@ -152,9 +152,9 @@ async def test_migrations_are_idempotent(clean_db):
 
 async def test_burst_of_rankings_during_an_outage_loses_no_event(clean_db, tmp_path, aiohttp_client,
                                                                   kent):
-    from waitless.app import create_app
+    from waitless.api.app import create_app
+    from waitless.live.store import MemoryLiveStore
     from waitless.settings import Settings
-    from waitless.stores.live import MemoryLiveStore
 
     host_port = clean_db.split("@", 1)[1].split("/", 1)[0]
     host, port = host_port.split(":")
@@ -199,7 +199,7 @@ async def _count(dsn: str, condition: str) -> int:
 
 
 async def test_prune_deletes_only_events_past_retention(clean_db, tmp_path):
-    from waitless.stores.events import prune_events
+    from waitless.events.log import prune_events
     spool = Spool(tmp_path, max_bytes=10**6)
     old, new = event(1), event(2)
     old["occurred_at"] = "2024-01-01T10:00:00+00:00"

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from waitless.hours import HoursError, parse_hours
+from waitless.domain.hours import HoursError, parse_hours
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -4,8 +4,8 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from feeds.observation import Observation
-from waitless.stores.live import LiveStore
+from waitless.domain.observation import Observation
+from waitless.live.store import LiveStore
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

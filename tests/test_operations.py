@@ -5,10 +5,10 @@ import re
 import yaml
 
 from tests.conftest import REPO_ROOT
-from waitless import keys
-from waitless.app import create_app
+from waitless.api import keys
+from waitless.api.app import create_app
+from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
-from waitless.stores.live import MemoryLiveStore
 
 
 def test_alert_rules_parse_and_use_exported_metrics(kent, tmp_path) -> None:

@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from feeds.observation import Observation
-from waitless.ranking import RankRequest, rank
-from waitless.region import Region, parse_region
+from waitless.api.answer_json import answer_json
+from waitless.domain.observation import Observation
+from waitless.domain.region import Region, parse_region
+from waitless.ranking.rank import RankRequest, rank
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday, GMT
 
@@ -70,8 +71,8 @@ TRAVEL = np.array([600.0, 1200.0, 3000.0])  # 10, 20, 50 minutes
 def ask(region, snapshot=LIVE, travel=TRAVEL, **kw) -> dict:
     now = kw.pop("now", NOW)
     request = RankRequest(lat=51.0, lon=1.0, depart_at=kw.pop("depart_at", now), **kw)
-    return rank(region, snapshot, request, travel_seconds=travel, travel_source="estimate",
-                now=now)
+    return answer_json(rank(region, snapshot, request, travel_seconds=travel,
+                            travel_source="estimate", now=now))
 
 
 def ids(answer: dict) -> list[str]:

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestServer
 
 from feeds.simulator import create_simulator_app
 from tests.conftest import free_port
-from waitless.app import create_app
-from waitless.region import FeedConfig, Region
+from waitless.api.app import create_app
+from waitless.domain.region import FeedConfig, Region
 from waitless.settings import Settings
 
 CANTERBURY = {"lat": "51.2802", "lon": "1.0789"}

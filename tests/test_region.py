@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_path
-from waitless.region import Region, RegionError, load_region, parse_region
+from waitless.domain.errors import RegionError
+from waitless.domain.region import Region, load_region, parse_region
 
 MINIMAL = """
 [region]

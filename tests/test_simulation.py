@@ -3,7 +3,7 @@ from statistics import mean
 
 from feeds.simulation import simulated_wait_minutes
 from feeds.simulator import native_document
-from waitless.region import Region
+from waitless.domain.region import Region
 
 
 def test_same_seed_same_document_other_seed_differs(kent: Region, fixed_now: datetime) -> None:

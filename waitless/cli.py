@@ -11,13 +11,16 @@ from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
+import uvloop
 from aiohttp import web
 
 from feeds import cli as feeds_cli
 from load_tests import cli as loadtest_cli
 from routing import cli as routing_cli
-from waitless import __version__, predict_cli
-from waitless.region import FeedConfig, RegionError, load_region
+from waitless import __version__
+from waitless.domain.errors import WaitlessError
+from waitless.domain.region import FeedConfig, load_region
+from waitless.ranking import cli as predict_cli
 from waitless.settings import Settings, settings_from_env
 from waitless.stats import cli as stats_cli
 
@@ -40,9 +43,15 @@ def _add_listen(parser: argparse.ArgumentParser, default_port: int | None = None
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return settings_from_env().with_overrides(
+    settings = settings_from_env().with_overrides(
         region=getattr(args, "region", None), host=getattr(args, "host", None),
         port=getattr(args, "port", None))
+    # What is configured, never the values of URLs or tokens (they may hold secrets).
+    logger.debug("settings: region %s; live store %s; events %s; rate limit %s",
+                 settings.region, "redis" if settings.redis_url else "in-process",
+                 "postgresql" if settings.database_url else "spool",
+                 settings.rate_limit or "off")
+    return settings
 
 
 async def _serve_forever(runners: Sequence[web.AppRunner]) -> None:
@@ -61,8 +70,8 @@ async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from waitless.app import create_app
-    from waitless.workers import run_workers
+    from waitless.api.app import create_app
+    from waitless.api.server import serve
 
     settings = _settings(args)
     workers = args.workers
@@ -75,26 +84,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return 2
         workers = 1
     workers = workers or os.cpu_count() or 1
-    load_region(settings.region)  # fail here, once, on a bad region file
-
-    def serve_one() -> None:
-        web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                    access_log=None, print=None, reuse_port=workers > 1)
-
+    # Built here, before any worker starts: a bad region, gazetteer or table fails once.
+    app = create_app(settings)
     logger.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port,
                 workers)
-    if workers == 1:
-        serve_one()
-        return 0
-    return run_workers(workers, serve_one)
+    return serve(app, host=settings.host, port=settings.port, workers=workers,
+                 keepalive_seconds=settings.keepalive_seconds, log_level=settings.log_level)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     import aiohttp
 
-    from waitless.ingest import build_pollers, run_pollers, with_feed_urls
+    from waitless.live.ingest import build_pollers, run_pollers, with_feed_urls
+    from waitless.live.redis_store import RedisLiveStore
     from waitless.metrics import Metrics
-    from waitless.stores.redis_live import RedisLiveStore
 
     settings = _settings(args)
     if not settings.redis_url:
@@ -115,7 +118,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 await store.close()
 
     with suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        uvloop.run(main())
     return 0
 
 
@@ -134,7 +137,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from feeds.simulator import create_simulator_app
-    from waitless.app import create_app
+    from waitless.api.app import create_app
 
     settings = _settings(args)
     region = load_region(settings.region)
@@ -158,14 +161,14 @@ def cmd_dev(args: argparse.Namespace) -> int:
         await _serve_forever([api_runner, sim_runner])
 
     with suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        uvloop.run(main())
     return 0
 
 
 def cmd_prune_events(args: argparse.Namespace) -> int:
     import asyncpg
 
-    from waitless.stores.events import prune_events
+    from waitless.events.log import prune_events
 
     settings = _settings(args)
     if not settings.database_url:
@@ -272,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     try:
         return args.func(args)
-    except (RegionError, ValueError) as exc:
+    except WaitlessError as exc:
         print(f"waitless: {exc}", file=sys.stderr)
         return 2
 

@@ -20,7 +20,8 @@ WAITLESS_PUSH_TOKENS       push-feed tokens: ``feed=token,feed=token2`` (a feed 
                            have several, for rotation); never put them in a region
 =========================  ==========================================================  =============
 
-Abuse limits (see :mod:`waitless.ratelimit`, :mod:`waitless.limits`, :mod:`waitless.cors`):
+Abuse limits (see :mod:`waitless.api.rate_limits`, :mod:`waitless.api.request_limits`,
+:mod:`waitless.api.cors`):
 
 =========================  ==========================================================  =============
 variable                   meaning                                                     default
@@ -52,6 +53,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+
+from waitless.domain.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,6 @@ def parse_pairs(text: str, variable: str, shape: str) -> tuple[tuple[str, str], 
         if not sep or not name.strip() or not value.strip():
             # Never echo the entry: it may hold a secret.
             msg = f"{variable} entry {len(pairs) + 1} is not {shape}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         pairs.append((name.strip(), value.strip()))
     return tuple(pairs)

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from feeds.adapters import alberta, bc_push, hk_ha, htmltable, jsonmap, native, ni_arcgis
-from feeds.observation import Observation
+from waitless.domain.errors import ConfigError
+from waitless.domain.observation import Observation
 
 Adapter = Callable[..., list[Observation]]
 
@@ -44,4 +45,4 @@ def get_adapter(format_name: str) -> Adapter:
         return ADAPTERS[format_name]
     except KeyError:
         msg = f"unknown feed format {format_name!r}; known: {', '.join(sorted(ADAPTERS))}"
-        raise ValueError(msg) from None
+        raise ConfigError(msg) from None

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 
 from feeds.errors import FeedParseError
-from feeds.observation import SERVICE_KINDS
 from feeds.waitparse import WaitParseError, parse_wait
+from waitless.domain.observation import SERVICE_KINDS
 
 
 def load_json(body: bytes) -> Any:

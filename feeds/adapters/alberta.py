@@ -26,7 +26,7 @@ from typing import Any
 
 from feeds.adapters._common import clean_text, load_json, option, read_wait, site_id_for
 from feeds.errors import FeedParseError
-from feeds.observation import Observation
+from waitless.domain.observation import Observation
 
 PACK_SEPARATOR = "[;]"
 DEFAULT_CATEGORY_MAP = {"Emergency": "ed", "Urgent": "utc"}

@@ -26,7 +26,7 @@ from typing import Any
 
 from feeds.adapters._common import clean_text, load_json, read_wait, service_option, site_id_for
 from feeds.errors import FeedParseError
-from feeds.observation import Observation
+from waitless.domain.observation import Observation
 
 _OPEN_STATUSES = frozenset({"busy", "normal", "open", "quiet"})
 

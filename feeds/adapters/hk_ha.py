@@ -38,7 +38,7 @@ from feeds.adapters._common import (
     site_id_for,
 )
 from feeds.errors import FeedParseError
-from feeds.observation import Observation
+from waitless.domain.observation import Observation
 
 # "16/2/2026 1:00PM": no zero padding, no timezone; tolerate a space before AM/PM.
 _HK_TIME = re.compile(r"(\d{1,2}/\d{1,2}/\d{4})\s+(\d{1,2}:\d{2})\s*([AaPp][Mm])")

@@ -37,7 +37,7 @@ from feeds.adapters._common import (
 )
 from feeds.adapters._html import Table, read_page
 from feeds.errors import FeedParseError
-from feeds.observation import Observation
+from waitless.domain.observation import Observation
 
 _CLOSED = re.compile(r"^(temporarily )?closed\b", re.IGNORECASE)
 

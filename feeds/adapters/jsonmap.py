@@ -39,7 +39,7 @@ from feeds.adapters._common import (
     site_id_for,
 )
 from feeds.errors import FeedParseError
-from feeds.observation import SERVICE_KINDS, SITE_STATUSES, Observation
+from waitless.domain.observation import SERVICE_KINDS, SITE_STATUSES, Observation
 
 
 def parse(body: bytes, *, feed_name: str, fetched_at: datetime,

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from feeds.errors import FeedParseError
-from feeds.observation import SERVICE_KINDS, SITE_STATUSES, Observation
+from waitless.domain.observation import SERVICE_KINDS, SITE_STATUSES, Observation
 
 
 def parse_timestamp(value: Any, where: str) -> datetime:

@@ -32,7 +32,7 @@ from feeds.adapters._common import (
     site_id_for,
 )
 from feeds.errors import FeedParseError
-from feeds.observation import Observation
+from waitless.domain.observation import Observation
 
 
 def parse(body: bytes, *, feed_name: str, fetched_at: datetime,

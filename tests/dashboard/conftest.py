@@ -12,12 +12,12 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from feeds.observation import Observation
 from tests.conftest import temporary_database
-from waitless.app import create_app
-from waitless.region import Region
+from waitless.api.app import create_app
+from waitless.domain.observation import Observation
+from waitless.domain.region import Region
+from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
-from waitless.stores.live import MemoryLiveStore
 
 REPO = Path(__file__).resolve().parents[2]
 NHSE_DIR = REPO.parent / "shared" / "data" / "nhse-ae-monthly"

@@ -10,8 +10,8 @@ from http.cookies import SimpleCookie
 import pytest
 
 from tests.dashboard.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
-from waitless import keys
-from waitless.stats.auth import SESSION_COOKIE, RevokedSessions, check_session, new_session
+from waitless.api import keys
+from waitless.api.auth import SESSION_COOKIE, RevokedSessions, check_session, new_session
 
 SHIFT = {"orgs": "RVV", "baseline": "2025-04..2025-06", "period": "2025-07..2025-09"}
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from tests.conftest import free_port
 from tests.dashboard.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
-from waitless import keys
+from waitless.api import keys
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

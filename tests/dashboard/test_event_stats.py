@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.dashboard.conftest import auth
-from waitless import keys
+from waitless.api import keys
 
 ASHFORD = (51.1415, 0.9165)     # at William Harvey (ED + slow UTC)
 MARGATE = (51.3780, 1.3890)     # at QEQM (ED + quick UTC)

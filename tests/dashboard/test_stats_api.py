@@ -159,7 +159,7 @@ async def test_a_non_nhs_csv_rejects_the_whole_upload(aiohttp_client, make_app, 
 
 
 async def test_upload_over_the_size_limit_is_413(aiohttp_client, make_app, db) -> None:
-    from waitless.stats.http import UPLOAD_MAX_BYTES
+    from waitless.api.stats_handlers import UPLOAD_MAX_BYTES
     client = await aiohttp_client(await make_app(db))
     big = b"Period,Org Code\n" + b"x" * UPLOAD_MAX_BYTES
 

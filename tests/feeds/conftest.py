@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from waitless.region import load_region
+from waitless.domain.region import load_region
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from feeds.adapters import get_adapter
 from feeds.errors import FeedParseError
-from feeds.observation import Observation
-from feeds.validate import settings_for, validate_observations
-from waitless.region import load_region
+from feeds.validate import validate_observations
+from waitless.domain.observation import Observation
+from waitless.domain.region import load_region
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REGION = load_region(str(FIXTURES / "region-feeds-test.toml"))
@@ -22,7 +22,7 @@ FEEDS = {f.name: f for f in REGION.feeds}
 FETCHED_AT = datetime(2026, 2, 16, 12, 0, tzinfo=UTC)
 JSON_FIXTURES = {"example-trust": "trust_jsonmap.json", "hk-ha": "hk_aedwtdata2.json",
                  "ahs": "alberta.json", "ni": "ni_arcgis.json", "bc": "bc_push.json"}
-SETTINGS = settings_for(REGION)
+SETTINGS = REGION.validation
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**9, 10**9)

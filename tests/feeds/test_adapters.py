@@ -7,7 +7,7 @@ import pytest
 from feeds.adapters import ADAPTERS, BODY_TYPES, get_adapter
 from feeds.adapters._html import read_page
 from feeds.errors import FeedParseError
-from feeds.observation import Observation
+from waitless.domain.observation import Observation
 
 
 def by_key(observations):

@@ -8,17 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.observation import Observation
 from feeds.validate import (
     BODY_REASONS,
     REASONS,
     BodyRejected,
-    ValidationSettings,
     check_body,
-    settings_for,
     validate_observations,
 )
-from waitless.region import RegionError, load_region, parse_region
+from waitless.domain.errors import RegionError
+from waitless.domain.observation import Observation
+from waitless.domain.region import load_region, parse_region
+from waitless.domain.validation_settings import ValidationSettings, parse_validation
 
 # Module level for the hypothesis test (function-scoped fixtures do not mix with @given).
 REGION = load_region(str(Path(__file__).parent / "fixtures" / "region-feeds-test.toml"))
@@ -39,16 +39,15 @@ def check(observations, region, now, **kwargs):
 
 
 def test_settings_come_from_the_region(region):
-    settings = settings_for(region)
+    settings = region.validation
     assert settings.max_wait_minutes == {"ed": 1440, "utc": 720, "miu": 720}
     assert settings.stale_after_minutes == region.ranking.stale_after_minutes == 90
     assert settings.max_body_bytes == 500000
 
 
 def test_unknown_validation_keys_are_a_region_error(region):
-    bad = replace(region, sections={"validation": {"max_wait": 5}})
     with pytest.raises(RegionError, match="unknown key"):
-        settings_for(bad)
+        parse_validation({"max_wait": 5}, stale_after_minutes=90, error=RegionError)
 
 
 def test_plausible_observation_is_accepted(obs, region, fetched_at):
@@ -91,7 +90,7 @@ def test_ed_limit_is_separate_from_utc(obs, region, fetched_at):
 
 
 def test_min_wait_limit(obs, region, fetched_at):
-    settings = replace(settings_for(region), min_wait_minutes={"ed": 5, "utc": 1, "miu": 0})
+    settings = replace(region.validation, min_wait_minutes={"ed": 5, "utc": 1, "miu": 0})
     result = check([replace(obs, wait_minutes=0.0)], region, fetched_at, settings=settings)
     assert [r.reason for r in result.rejected] == ["implausible_low"]
 
@@ -191,7 +190,7 @@ def test_every_observation_lands_in_exactly_one_list(wait, minutes_ago):
 ])
 def test_body_checks(feeds, region, feed_name, body, kwargs, reason):
     with pytest.raises(BodyRejected) as info:
-        check_body(body, feed=feeds[feed_name], settings=settings_for(region), **kwargs)
+        check_body(body, feed=feeds[feed_name], settings=region.validation, **kwargs)
     assert info.value.reason == reason
 
 
@@ -205,7 +204,7 @@ def test_body_checks(feeds, region, feed_name, body, kwargs, reason):
 def test_good_bodies_pass(feeds, region, payload, feed_name, content_type):
     fixture = {"hk-ha": "hk_aedwtdata2.json", "ni": "ni_arcgis.json", "km-utc": "km_utc.html"}
     body = payload(fixture[feed_name])
-    assert check_body(body, feed=feeds[feed_name], settings=settings_for(region),
+    assert check_body(body, feed=feeds[feed_name], settings=region.validation,
                       content_type=content_type, content_length=len(body)) is None
 
 
@@ -213,4 +212,4 @@ def test_defaults_without_a_validation_table():
     region = parse_region({"region": {"name": "x", "timezone": "UTC"}, "sites": [
         {"id": "A", "name": "A", "lat": 0, "lon": 0, "hours": "24h",
          "services": [{"kind": "utc"}]}]})
-    assert settings_for(region) == ValidationSettings()
+    assert region.validation == ValidationSettings()

@@ -7,8 +7,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from feeds.errors import FeedParseError
-from feeds.observation import WAIT_KINDS
 from feeds.waitparse import ParsedWait, WaitParseError, parse_wait
+from waitless.domain.observation import WAIT_KINDS
 
 EXACT = [
     # every form listed in shared/reference/feed-formats.md

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from waitless.app import create_app
-from waitless.region import FeedConfig, Region
+from waitless.api.app import create_app
+from waitless.domain.region import FeedConfig, Region
+from waitless.live.store import LiveStore
 from waitless.settings import Settings
-from waitless.stores.live import LiveStore
 
 CANTERBURY = {"lat": "51.2802", "lon": "1.0789", "condition": "sprain_strain"}
 # Short numbers so a test sees many polls, failures and circuit changes in a second or two.

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestServer
 
 from feeds.simulator import FAULT_MODES, create_simulator_app
 from tests.feeds2.conftest import CANTERBURY, FAST_POLLER, eventually
-from waitless.app import create_app
-from waitless.region import FeedConfig, Region
+from waitless.api.app import create_app
+from waitless.domain.region import FeedConfig, Region
 from waitless.settings import Settings
 
 STORM_SECONDS = float(os.environ.get("WAITLESS_FAULT_STORM_SECONDS", "120"))

@@ -19,8 +19,8 @@ from tests.feeds2.conftest import (
     sim_feed,
     sites_json,
 )
-from waitless.region import Region
-from waitless.stores.live import LiveStore
+from waitless.domain.region import Region
+from waitless.live.store import LiveStore
 
 # Feed-level fault -> the reason the poller records.
 FEED_REASONS = {"slow": "timeout", "5xx": "http_5xx", "ratelimit": "http_429",

@@ -13,16 +13,16 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from feeds.observation import Observation
 from feeds.poller import FeedPoller, PollerSettings, retry_after_seconds
 from feeds.simulator import native_document
-from feeds.validate import ValidationSettings
 from tests.feeds2.conftest import MovableClock
-from waitless.ingest import validate_for_region
+from waitless.domain.observation import Observation
+from waitless.domain.region import FeedConfig, Region
+from waitless.domain.validation_settings import ValidationSettings
+from waitless.live.ingest import validate_for_region
+from waitless.live.store import MemoryLiveStore
 from waitless.metrics import Metrics
-from waitless.ranking import estimate_wait
-from waitless.region import FeedConfig, Region
-from waitless.stores.live import MemoryLiveStore
+from waitless.ranking.waits import estimate_wait
 
 Responder = Callable[[web.Request], web.StreamResponse]
 

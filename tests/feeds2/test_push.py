@@ -18,9 +18,9 @@ from tests.feeds2.conftest import (
     get_json,
     service_of,
 )
-from waitless.region import Region, load_region, resolve_region_path
+from waitless.domain.region import Region, load_region, resolve_region_path
+from waitless.live.store import LiveStore, MemoryLiveStore
 from waitless.settings import settings_from_env
-from waitless.stores.live import LiveStore, MemoryLiveStore
 
 PUSH_FEEDS = """
 [[feeds]]

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from feeds.simulator import FAULT_MODES, create_simulator_app, native_document, parse_fault
 from tests.feeds2.conftest import MovableClock
 from waitless.cli import build_parser
-from waitless.region import Region
+from waitless.domain.region import Region
 
 
 def entries(doc: dict) -> dict[tuple[str, str], dict]:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from load_tests.generator import LoadPlan, NotLoopback, check_target, run_load, schedule_s
 from load_tests.report import latency_svg, markdown, percentile, summarise
 from load_tests.scenario import rank_paths, sample_origins
-from waitless.query import parse_rank_query
+from waitless.api.query import parse_rank_query
 
 
 async def serve(delay_s: float = 0.0, status: int = 200) -> TestServer:

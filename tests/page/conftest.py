@@ -9,11 +9,11 @@ import pytest
 
 from feeds.adapters.native import parse
 from feeds.simulator import native_document
-from waitless.app import create_app
-from waitless.ingest import normalise
-from waitless.region import Region
+from waitless.api.app import create_app
+from waitless.domain.region import Region
+from waitless.live.ingest import normalise
+from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
-from waitless.stores.live import MemoryLiveStore
 
 CANTERBURY = (51.2802, 1.0789)
 HISTORY_HOURS = 30

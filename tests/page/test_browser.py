@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import free_port
-from waitless.region import Region
+from waitless.domain.region import Region
 
 from .conftest import CANTERBURY, make_app, seeded_store
 

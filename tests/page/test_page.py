@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from tests.test_ranking import REGION_TOML, ask, ids
-from waitless.conditions import CONDITIONS
-from waitless.keys import EVENT_LOG
-from waitless.ranking import RankRequest, rank
+from waitless.api.answer_json import answer_json
+from waitless.api.keys import EVENT_LOG
+from waitless.domain.conditions import CONDITIONS
+from waitless.ranking.rank import RankRequest, rank
 
 from .conftest import CANTERBURY
 
@@ -76,7 +77,7 @@ async def test_results_show_age_kind_confidence_and_directions(page_client) -> N
 def test_every_red_flag_yields_999_and_never_a_ranking(code) -> None:
     import tomllib
 
-    from waitless.region import parse_region
+    from waitless.domain.region import parse_region
     region = parse_region(tomllib.loads(REGION_TOML))
     for age in (None, 0.5, 40):
         answer = ask(region, condition=code, age_years=age)
@@ -90,9 +91,9 @@ def test_no_condition_sends_a_patient_to_a_unit_that_cannot_treat_it(kent) -> No
     travel = np.full(len(kent.sites), 900.0)
     for code, condition in CONDITIONS.items():
         for age in (0.5, 5, 40):
-            answer = rank(kent, {}, RankRequest(**request_base, depart_at=now, condition=code,
-                                                age_years=age),
-                          travel_seconds=travel, travel_source="estimate", now=now)
+            request = RankRequest(**request_base, depart_at=now, condition=code, age_years=age)
+            answer = answer_json(rank(kent, {}, request, travel_seconds=travel,
+                                      travel_source="estimate", now=now))
             for result in answer["results"]:
                 service = kent.site(result["site_id"]).service(result["kind"])
                 assert code in service.treats and result["kind"] in condition.treated_by
@@ -105,8 +106,9 @@ def test_under_ones_never_get_an_miu_in_kent(kent) -> None:
     from datetime import UTC, datetime
     now = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
     travel = np.full(len(kent.sites), 900.0)
-    answer = rank(kent, {}, RankRequest(lat=51.28, lon=1.08, depart_at=now, age_years=0.9),
-                  travel_seconds=travel, travel_source="estimate", now=now)
+    request = RankRequest(lat=51.28, lon=1.08, depart_at=now, age_years=0.9)
+    answer = answer_json(rank(kent, {}, request, travel_seconds=travel,
+                              travel_source="estimate", now=now))
     assert all(r["kind"] != "miu" for r in answer["results"])
     assert "miu" in {s.kind for site in kent.sites for s in site.services}
     assert ids(answer)
@@ -117,7 +119,7 @@ def test_implausible_waits_are_flagged_and_never_ranked_as_fresh() -> None:
     from datetime import timedelta
 
     from tests.test_ranking import LIVE, NOW, snap
-    from waitless.region import parse_region
+    from waitless.domain.region import parse_region
     region = parse_region(tomllib.loads(REGION_TOML))
     bad = snap(("UTC1", "utc", 72 * 60))  # the 2024 East Kent 72-hour figure
     answer = ask(region, snapshot={**LIVE, **bad})

@@ -4,8 +4,9 @@ import tomllib
 
 import pytest
 
-from waitless.places import PlaceError, find_place, load_gazetteer
-from waitless.region import Region, RegionError, parse_region
+from waitless.domain.errors import RegionError
+from waitless.domain.places import PlaceError, find_place, load_gazetteer
+from waitless.domain.region import Region, parse_region
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,14 @@ import numpy as np
 import orjson
 import pytest
 
-from feeds.observation import Observation
-from waitless import predict_cli
-from waitless.backtest import backtest
-from waitless.predict import fit_model, minute_of_day, predict
-from waitless.ranking import RankRequest, rank
-from waitless.region import Region
-from waitless.snapshot import extend_history, refit_models
+from waitless.api.answer_json import answer_json
+from waitless.domain.observation import Observation
+from waitless.domain.region import Region
+from waitless.ranking import cli as predict_cli
+from waitless.ranking.backtest import backtest
+from waitless.ranking.history import extend_history, refit_models
+from waitless.ranking.predict import fit_model, minute_of_day, predict
+from waitless.ranking.rank import RankRequest, rank
 
 START = datetime(2026, 11, 16, tzinfo=UTC)
 
@@ -71,8 +72,8 @@ def test_ranking_uses_history_for_p50_and_p90_and_keeps_stale_honest(kent: Regio
                "RVV01/utc": Observation("RVV01", "utc", 100.0, now - timedelta(hours=3))}
     request = RankRequest(lat=51.2802, lon=1.0789, depart_at=now)
     travel = np.full(len(kent.sites), 1200.0)
-    answer = rank(kent, current, request, travel_seconds=travel, travel_source="estimate",
-                  now=now, history=snapshot_history)
+    answer = answer_json(rank(kent, current, request, travel_seconds=travel,
+                              travel_source="estimate", now=now, history=snapshot_history))
     by_id = {r["site_id"]: r for r in answer["results"]}
     live = by_id["RVVKC"]
     assert live["prediction_method"] == "seasonal"
@@ -92,7 +93,7 @@ def test_scalar_profile_lookup_matches_the_array_version() -> None:
 
     import numpy as np
 
-    from waitless.predict import _profile_at_scalar, profile_at
+    from waitless.ranking.predict import _profile_at_scalar, profile_at
     rng = np.random.default_rng(3)
     profile = rng.uniform(0.3, 1.7, 48)
     profile[[0, 1, 2, 30]] = np.nan

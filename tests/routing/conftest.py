@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from waitless.region import Region, parse_region
+from waitless.domain.region import Region, parse_region
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ import pytest
 from routing.build import build_region
 from routing.graph import GraphSource
 from routing.travel import RoadGraphTravel
-from waitless.app import create_app
+from waitless.api.app import create_app
+from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
-from waitless.stores.live import MemoryLiveStore
 
 from .conftest import helsinki_pbf, make_region
 

@@ -12,11 +12,11 @@ from aiohttp.test_utils import TestClient
 
 from feeds.adapters.native import parse
 from feeds.simulator import native_document
-from waitless.app import create_app
-from waitless.ingest import normalise
-from waitless.region import Region
+from waitless.api.app import create_app
+from waitless.domain.region import Region
+from waitless.live.ingest import normalise
+from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
-from waitless.stores.live import MemoryLiveStore
 
 CANTERBURY = {"lat": "51.2802", "lon": "1.0789"}
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from tests.security.conftest import CANTERBURY
-from waitless.limits import MAX_FIELD_BYTES, MAX_HEADERS, MAX_QUERY_BYTES, MAX_QUERY_PARAMS
+from waitless.api.request_limits import (
+    MAX_FIELD_BYTES,
+    MAX_HEADERS,
+    MAX_QUERY_BYTES,
+    MAX_QUERY_PARAMS,
+)
 
 
 async def raw_exchange(port: int, head: bytes, *, wait_close_s: float | None = None

@@ -15,8 +15,8 @@ import asyncpg
 import pytest
 
 from tests.conftest import free_port
-from waitless import keys
-from waitless.privacy import GRID_DEGREES, coarse_cell
+from waitless.api import keys
+from waitless.ranking.privacy import GRID_DEGREES, coarse_cell
 
 # Distinctive digits: any trace of them in a log line or a row would be a leak.
 LAT, LON = 51.283917, 1.079463

@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 from tests.conftest import REDIS_URL, free_port
 from tests.security.conftest import CANTERBURY
-from waitless.ratelimit import (
+from waitless.api.rate_limiter import (
     Rate,
     RateLimiter,
     client_address,

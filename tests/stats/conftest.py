@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import temporary_database
-from waitless.stats.schema import ensure_schema
+from waitless.events.migrations import migrate
 
 REPO = Path(__file__).resolve().parents[2]
 NHSE_DIR = REPO.parent / "shared" / "data" / "nhse-ae-monthly"
@@ -72,7 +72,7 @@ def database_url() -> Iterator[str]:
 async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to an empty statistics schema."""
     connection = await asyncpg.connect(database_url)
-    await ensure_schema(connection)
+    await migrate(connection)
     await connection.execute(
         "TRUNCATE nhse_ae_monthly, nhse_ae_import, nhse_ae_import_log CASCADE")
     try:

@@ -9,10 +9,10 @@ import json
 import asyncpg
 import pytest
 
-from waitless.region import load_region
+from waitless.domain.region import load_region
+from waitless.domain.stats_settings import StatsConfigError, parse_stats_config
 from waitless.stats.cli import register
-from waitless.stats.config import parse_stats_config, stats_config
-from waitless.stats.errors import StatsConfigError
+from waitless.stats.config import stats_config
 from waitless.stats.nhse import parse_provider_csv
 
 

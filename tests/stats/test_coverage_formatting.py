@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from waitless.stats import formatting
+from waitless.api import formatting
 from waitless.stats.coverage import coverage_grid, default_comparison
 from waitless.stats.months import add_months
 

@@ -6,14 +6,17 @@ Every expected figure is recomputed here from the published CSVs with the csv mo
 from __future__ import annotations
 
 import csv
+import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.stats.conftest import MONTHLY_FILES, NHSE_DIR
-from waitless.region import load_region
-from waitless.stats.config import parse_stats_config, stats_config
+from waitless.domain.region import load_region
+from waitless.domain.stats_settings import ConfiguredBreak
+from waitless.stats.config import stats_config
 from waitless.stats.england import comparison_statistics, t_interval_pp
 from waitless.stats.nhse import import_files
 
@@ -175,9 +178,8 @@ async def test_rating_kept_when_nothing_changes_and_withheld_across_a_break(conn
     assert steady["rating_withheld_reason"] is None
     assert steady["rating"] == ("green" if steady["shift_pp"] >= 5 else
                                 "amber" if steady["shift_pp"] >= 2.5 else "red")
-    raw = load_region("kent-medway").sections["stats"]
-    broken = parse_stats_config({**raw, "breaks": [
-        {"org": "RVV", "month": "2025-09", "description": "a recounted unit"}]})
+    broken = replace(kent, breaks=(ConfiguredBreak("RVV", dt.date(2025, 9, 1),
+                                                   "a recounted unit"),))
     across = await comparison_statistics(conn, broken, ["RVV"], "2025-07..2025-08", "2025-09")
     assert across["rating"] is None
     assert across["rating_withheld_reason"] == (

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from waitless.domain.errors import WaitlessError
 from waitless.stats.errors import NhseFormatError
 from waitless.stats.nhse import parse_provider_csv
 
@@ -102,7 +103,7 @@ def test_missing_required_columns_are_named():
     with pytest.raises(NhseFormatError) as info:
         parse_provider_csv(_csv("MSitAE-MAY-2025,RVV,P,N,10,0,20,1,0", header=header))
     assert "'A&E attendances Booked Appointments Other Department'" in str(info.value)
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, WaitlessError) and not isinstance(info.value, ValueError)
 
 
 def test_tidy_extract_is_not_a_provider_csv(nhse_file):

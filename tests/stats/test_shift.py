@@ -9,8 +9,10 @@ import math
 import pytest
 from scipy.stats import norm
 
-from waitless.region import load_region
-from waitless.stats.config import parse_stats_config, stats_config
+from waitless.domain.errors import WaitlessError
+from waitless.domain.region import load_region
+from waitless.domain.stats_settings import parse_stats_config
+from waitless.stats.config import stats_config
 from waitless.stats.errors import NoDataError, StatsQueryError
 from waitless.stats.nhse import import_files
 from waitless.stats.shift import compute_shift, shift_statistics
@@ -185,10 +187,11 @@ def test_rating_against_the_configured_target(kent, period_share, rating):
     (["RVV"], BASELINE, "2025-09..2025-07", "period: bad month range"),
     (["RVV"], "April", PERIOD, "expected YYYY-MM"),
 ])
-async def test_bad_requests_raise_value_errors(conn, kent, orgs, baseline, period, message):
+async def test_bad_requests_raise_query_errors(conn, kent, orgs, baseline, period, message):
     with pytest.raises(StatsQueryError, match=message) as info:
         await shift_statistics(conn, kent, orgs, baseline, period)
-    assert isinstance(info.value, ValueError)
+    # A WaitlessError the API maps to 400; a plain ValueError would be a bug (500).
+    assert isinstance(info.value, WaitlessError) and not isinstance(info.value, ValueError)
 
 
 async def test_no_data_is_a_clear_error(conn, kent):

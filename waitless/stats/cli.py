@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from waitless.region import DEFAULT_REGION, RegionError, load_region
+from waitless.domain.errors import RegionError
+from waitless.domain.region import DEFAULT_REGION, load_region
 from waitless.stats.config import stats_config
 from waitless.stats.england import comparison_statistics
 from waitless.stats.errors import StatsError

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from waitless.stats.config import StatsConfig
+from waitless.domain.stats_settings import StatsConfig
 from waitless.stats.months import add_months, format_month, months_between
 
 COMPARISON_MONTHS = 3

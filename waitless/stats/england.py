@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg
 from scipy import stats as scipy_stats
 
+from waitless.domain.stats_settings import StatsConfig
 from waitless.stats import ratings
-from waitless.stats.config import StatsConfig
 from waitless.stats.months import add_months, format_month, months_between
 from waitless.stats.shift import MonthRange, shift_statistics, validate_request
 

@@ -1,25 +1,24 @@
 """Errors of the commissioners' statistics.
 
-    StatsError (ValueError)
+    StatsError (a WaitlessError)
     ├── NhseFormatError     a file is not a usable NHS England monthly A&E provider CSV
-    ├── StatsConfigError    the region's [stats] table is missing or inconsistent
     └── StatsQueryError     a bad request: month ranges, organisation codes
         └── NoDataError     the request is valid but nothing is imported for it
+    └── PayloadTooLarge     an upload over its limit
 
-Every one is a ``ValueError`` so a caller can map all of them to "bad request" (HTTP 400).
+StatsConfigError (the region's [stats] table) is a RegionError, in waitless.domain.
+The API maps them to HTTP answers (waitless.api.errors); a plain ValueError is a bug, not a 400.
 """
 
+from waitless.domain.errors import WaitlessError
 
-class StatsError(ValueError):
+
+class StatsError(WaitlessError):
     """Base of every statistics failure."""
 
 
 class NhseFormatError(StatsError):
     """A file is not an NHS England "A&E Attendances and Emergency Admissions" provider CSV."""
-
-
-class StatsConfigError(StatsError):
-    """The region's ``[stats]`` table is missing or inconsistent."""
 
 
 class StatsQueryError(StatsError):
@@ -28,3 +27,7 @@ class StatsQueryError(StatsError):
 
 class NoDataError(StatsQueryError):
     """A valid request for which no attendance rows are imported."""
+
+
+class PayloadTooLarge(StatsError):
+    """An uploaded body is over its limit."""

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from waitless.region import Region
+from waitless.domain.region import Region
 from waitless.stats.errors import StatsQueryError
 
 GROUPS = ("day", "week", "site")

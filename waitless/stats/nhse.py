@@ -25,9 +25,10 @@ from pathlib import Path
 
 import asyncpg
 
+from waitless.events.migrations import migrate
+from waitless.events.stats_tables import COUNT_COLUMNS
 from waitless.stats.errors import NhseFormatError
 from waitless.stats.months import format_month
-from waitless.stats.schema import COUNT_COLUMNS, ensure_schema
 
 # Published header (whitespace-collapsed, case-insensitive) -> count column. Each column lists
 # the spellings seen in NHS England files.
@@ -317,7 +318,7 @@ async def import_parsed(pool_or_conn: asyncpg.Pool | asyncpg.Connection,
 
 
 async def _import_parsed(conn: asyncpg.Connection, parsed: list[NhseMonth]) -> list[ImportResult]:
-    await ensure_schema(conn)
+    await migrate(conn)
     async with conn.transaction():
         # Serialise importers so two first imports of one month cannot collide.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('waitless.stats.import'))")

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from waitless.stats.config import StatsConfig
+from waitless.domain.stats_settings import StatsConfig
 from waitless.stats.errors import NoDataError, StatsQueryError
 from waitless.stats.months import format_month, months_between, parse_month_range
 

@@ -1,0 +1,59 @@
+"""Answering one rank request: shared by the JSON API (``/v1/rank``) and the patient page (``/``).
+
+Both callers parse their own input into a :class:`~waitless.ranking.rank.RankRequest`; this does the
+rest (travel times, ranking on the snapshot, the event-log row and the outcome metric), so the
+page can never rank differently from the API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+from aiohttp import web
+
+from routing.errors import OutsideCoverage
+from routing.model import TravelModel
+from waitless.api import keys
+from waitless.api.answer_json import answer_json
+from waitless.domain.region import Region
+from waitless.ranking.event_row import ranking_event
+from waitless.ranking.rank import RankRequest, rank
+
+
+def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float) -> np.ndarray:
+    """Travel seconds in ``region.sites`` order, whatever order the model keeps."""
+    seconds = model.travel_seconds(lat, lon)
+    if model.site_ids == tuple(s.id for s in region.sites):
+        return seconds
+    index = {site_id: i for i, site_id in enumerate(model.site_ids)}
+    return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])
+
+
+def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
+                        now: datetime) -> dict:
+    """Rank for one patient from the app's snapshot, log the decision and count it.
+
+    Raises
+    ------
+    OutsideCoverage
+        When the origin is outside the travel model's coverage (counted as such).
+    """
+    region = app[keys.REGION]
+    model = app[keys.TRAVEL][rank_request.mode]
+    try:
+        travel = travel_for_region(model, region, rank_request.lat, rank_request.lon)
+    except OutsideCoverage:
+        app[keys.METRICS].rankings.labels("outside_coverage").inc()
+        raise
+    snapshot = app[keys.SNAPSHOT]
+    answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
+                  travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
+    event = ranking_event(region, answer, travel_seconds=travel)
+    app[keys.EVENT_LOG].record(event)
+    app[keys.METRICS].rankings.labels("emergency" if answer.emergency else "ranked").inc()
+    body = answer_json(answer)
+    body["region"] = region.name
+    # The app sends this id back with POST /v1/choices, linking a choice to its ranking.
+    body["event_id"] = event["event_id"]
+    return body

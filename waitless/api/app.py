@@ -1,0 +1,220 @@
+"""The aiohttp application factory: settings in, a wired application out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from routing.model import TravelModel
+from routing.travel import load_travel_model
+from waitless.api import keys
+from waitless.api.answer import travel_for_region
+from waitless.api.answer_json import answer_json
+from waitless.api.auth import setup_auth
+from waitless.api.cors import cors_middleware
+from waitless.api.errors import error_response, response_for_error
+from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
+from waitless.api.render import security_headers_middleware, setup_pages
+from waitless.api.request_limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
+from waitless.api.routes import setup_routes
+from waitless.domain.errors import WaitlessError
+from waitless.domain.region import FeedConfig, Region, load_region
+from waitless.events.db import Database
+from waitless.events.log import EventLog
+from waitless.events.spool import Spool
+from waitless.live.ingest import build_pollers, run_pollers
+from waitless.live.redis_store import RedisLiveStore
+from waitless.live.snapshot import LiveSnapshot, follow, reload
+from waitless.live.store import LiveStore, MemoryLiveStore
+from waitless.metrics import Metrics
+from waitless.ranking.history import PredictionState
+from waitless.ranking.rank import RankRequest, rank
+from waitless.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_live_store(settings: Settings) -> LiveStore:
+    """Redis when ``redis_url`` is set, otherwise the in-process store."""
+    if settings.redis_url:
+        return RedisLiveStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
+    return MemoryLiveStore()
+
+
+def load_travel_models(region: Region, settings: Settings
+                       ) -> tuple[dict[str, TravelModel], str]:
+    """Travel models per mode, and a note saying where the times come from."""
+    models: dict[str, TravelModel] = {}
+    notes = []
+    for mode in ("drive", "walk"):
+        models[mode], reason = load_travel_model(region, settings.graph_cache, mode=mode)
+        notes.append(reason)
+    return models, "; ".join(notes)
+
+
+def bench_body(region: Region, model: TravelModel, now: datetime) -> bytes:
+    """A ranking-sized JSON body: the answer for the first site's own location."""
+    site = region.sites[0]
+    request = RankRequest(lat=site.lat, lon=site.lon, depart_at=now)
+    seconds = travel_for_region(model, region, site.lat, site.lon)
+    return orjson.dumps(answer_json(rank(region, {}, request, travel_seconds=seconds,
+                                         travel_source=model.source, now=now)))
+
+
+def _route_name(request: web.Request) -> str:
+    info = request.match_info.route
+    return info.name or ("static" if info.resource is not None else "unmatched")
+
+
+@web.middleware
+async def observe_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
+    """Count and time every request; turn errors on the API into JSON bodies."""
+    started = time.perf_counter()
+    route = _route_name(request)
+    metrics = request.app[keys.METRICS]
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.text
+                                  or exc.reason)
+        # Keep what the exception says about the resource (Allow on 405, WWW-Authenticate).
+        for name in ("Allow", "WWW-Authenticate", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+    except WaitlessError as exc:
+        response = response_for_error(exc)
+    except Exception:
+        logger.exception("unhandled error on %s", request.path)
+        response = error_response(500, "internal_error", "internal error; it has been logged")
+    if request.app[keys.SETTINGS].bench_endpoints:
+        response.headers["X-WaitLess-Worker"] = str(os.getpid())
+    metrics.http_requests.labels(route, str(response.status)).inc()
+    metrics.http_latency.labels(route).observe(time.perf_counter() - started)
+    return response
+
+
+def create_app(settings: Settings, *, region: Region | None = None,
+               live_store: LiveStore | None = None, run_ingest: bool = False,
+               ingest_feeds: Sequence[FeedConfig] | None = None,
+               clock: Callable[[], datetime] = _utc_now,
+               travel: dict[str, TravelModel] | None = None) -> web.Application:
+    """Build the WaitLess application.
+
+    Parameters
+    ----------
+    settings
+        Frozen settings (see :mod:`waitless.settings`).
+    region
+        The region to serve; loaded from ``settings.region`` when not given.
+    live_store
+        A store to use (and leave open); made from settings when not given.
+    run_ingest
+        Also poll the region's feeds in this process (the embedded single-process mode).
+    ingest_feeds
+        Feeds to poll instead of the region's own (``waitless dev`` points at its simulator).
+    clock
+        Source of "now" (tests pin it).
+    travel
+        Travel models by mode; loaded for the region when not given.
+    """
+    # Outermost first: every answer, a 429 or 414 too, is counted and carries the headers.
+    app = web.Application(middlewares=[observe_middleware, security_headers_middleware,
+                                       cors_middleware, request_limits_middleware,
+                                       rate_limit_middleware],
+                          client_max_size=MAX_BODY_BYTES,
+                          handler_args=handler_args(settings.keepalive_seconds))
+    region = region or load_region(settings.region)
+    app[keys.SETTINGS] = settings
+    app[keys.REGION] = region
+    app[keys.CLOCK] = clock
+    app[keys.METRICS] = Metrics()
+    app[keys.SNAPSHOT] = LiveSnapshot()
+    app[keys.PREDICTIONS] = PredictionState(region.timezone)
+    app[keys.SNAPSHOT].on_readings.append(app[keys.PREDICTIONS].add_readings)
+    app[keys.METRICS].watch_feeds(lambda: (app[keys.SNAPSHOT].feed_statuses,
+                                           app[keys.SNAPSHOT].observations, clock()))
+    if travel is None:
+        travel, note = load_travel_models(region, settings)
+    else:
+        note = "travel models supplied by the caller"
+    app[keys.TRAVEL] = travel
+    app[keys.TRAVEL_NOTE] = note
+    if settings.bench_endpoints:
+        app[keys.BENCH_BODY] = bench_body(region, travel["drive"], clock())
+
+    async def live_store_ctx(app: web.Application) -> AsyncIterator[None]:
+        owned = live_store is None
+        app[keys.LIVE_STORE] = live_store or make_live_store(settings)
+        yield
+        if owned:
+            await app[keys.LIVE_STORE].close()
+
+    async def event_log_ctx(app: web.Application) -> AsyncIterator[None]:
+        spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
+        log = EventLog(app[keys.DATABASE], spool, metrics=app[keys.METRICS],
+                       batch_size=settings.event_batch_size,
+                       flush_seconds=settings.event_flush_seconds)
+        if settings.database_url is None:
+            logger.info("WAITLESS_DATABASE_URL not set: events are kept in the spool at %s",
+                        settings.spool_dir)
+        await log.start()
+        app[keys.EVENT_LOG] = log
+        yield
+        await log.stop()
+
+    async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as session:
+            pollers = build_pollers(region, app[keys.LIVE_STORE], session,
+                                    metrics=app[keys.METRICS], feeds=ingest_feeds, clock=clock)
+            task = asyncio.create_task(run_pollers(pollers), name="ingest")
+            yield
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def snapshot_ctx(app: web.Application) -> AsyncIterator[None]:
+        # Load once before serving so the first request already sees live state.
+        await reload(app[keys.SNAPSHOT], app[keys.LIVE_STORE], region.name, app[keys.METRICS])
+        task = asyncio.create_task(follow(
+            app[keys.SNAPSHOT], app[keys.LIVE_STORE], region.name,
+            refresh_seconds=settings.snapshot_refresh_seconds, metrics=app[keys.METRICS]),
+            name="snapshot")
+        yield
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+    async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+        # One pool for the event log and the statistics; closed after both have stopped.
+        app[keys.DATABASE] = Database(settings.database_url)
+        yield
+        await app[keys.DATABASE].close()
+
+    app.cleanup_ctx.append(live_store_ctx)
+    app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(event_log_ctx)
+    if run_ingest:
+        app.cleanup_ctx.append(ingest_ctx)
+    app.cleanup_ctx.append(snapshot_ctx)
+    setup_pages(app)
+    setup_auth(app)
+    setup_rate_limits(app)
+    setup_routes(app)
+    logger.info("region %s: %d sites, %d feeds; %s", region.name, len(region.sites),
+                len(region.feeds), note)
+    return app

@@ -1,0 +1,135 @@
+"""Who may read the commissioners' statistics: a bearer token, or a signed session cookie.
+
+The API takes ``Authorization: Bearer <WAITLESS_COMMISSIONER_TOKEN>``. The dashboard signs in
+with the same token once and then carries a cookie ``<session id>.<expires unix>.<mac>``, the mac
+an HMAC-SHA256 over the first two parts with a key derived from the token: any replica can check
+it, it expires on the server's clock, and changing the token ends every session. Sign-out
+revokes the session id in this process (and clears the cookie). Tokens and macs are compared
+with :func:`hmac.compare_digest`. Without a configured token everything here answers 503.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from waitless.api import keys
+from waitless.api.errors import error_response
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SESSION_COOKIE = "waitless_commissioner"
+UNCONFIGURED = ("commissioners' statistics are switched off: no WAITLESS_COMMISSIONER_TOKEN "
+                 "is configured on this server")
+
+
+class RevokedSessions:
+    """Session ids signed out before they expired (id -> expiry, unix seconds)."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def revoke(self, session_id: str, expires_unix: float) -> None:
+        now = time.time()
+        self._until = {k: v for k, v in self._until.items() if v > now}
+        self._until[session_id] = expires_unix
+
+    def __contains__(self, session_id: str) -> bool:
+        return session_id in self._until
+
+
+REVOKED = web.AppKey("revoked_sessions", RevokedSessions)
+
+
+def configured_token(app: web.Application) -> str | None:
+    """The commissioners' token, or ``None`` when none is configured."""
+    return app[keys.SETTINGS].commissioner_token or None
+
+
+def token_matches(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def bearer_error(request: web.Request) -> web.Response | None:
+    """``None`` when the bearer token is right; else the 503 (unconfigured) or 401 answer."""
+    token = configured_token(request.app)
+    if token is None:
+        return error_response(503, "not_configured", UNCONFIGURED)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token_matches(given.strip(), token):
+        response = error_response(
+            401, "unauthorized",
+            "a valid 'Authorization: Bearer <commissioner token>' header is required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="waitless-stats"'
+        return response
+    return None
+
+
+def bearer_required(handler: Handler) -> Handler:
+    """Wrap an API handler so it runs only for a request with the right bearer token."""
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        return bearer_error(request) or await handler(request)
+    return wrapped
+
+
+def _key(token: str) -> bytes:
+    return hmac.new(token.encode(), b"waitless commissioner session v1", hashlib.sha256).digest()
+
+
+def _mac(token: str, payload: str) -> str:
+    return hmac.new(_key(token), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def new_session(token: str, *, hours: float, now_unix: float | None = None) -> str:
+    """A fresh signed cookie value valid for ``hours``."""
+    expires = int((now_unix if now_unix is not None else time.time()) + hours * 3600)
+    payload = f"{secrets.token_urlsafe(24)}.{expires}"
+    return f"{payload}.{_mac(token, payload)}"
+
+
+def check_session(value: str, token: str, revoked: RevokedSessions, *,
+                  now_unix: float | None = None) -> tuple[str, int] | None:
+    """(session id, expiry unix seconds) of a valid cookie value, else ``None``."""
+    parts = value.split(".")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    session_id, expires, mac = parts
+    if not hmac.compare_digest(mac, _mac(token, f"{session_id}.{expires}")):
+        return None
+    now = now_unix if now_unix is not None else time.time()
+    if int(expires) <= now or session_id in revoked:
+        return None
+    return session_id, int(expires)
+
+
+def session_of(request: web.Request) -> tuple[str, int] | None:
+    """The request's valid session, if any (never one when no token is configured)."""
+    token = configured_token(request.app)
+    value = request.cookies.get(SESSION_COOKIE)
+    if token is None or not value:
+        return None
+    return check_session(value, token, request.app[REVOKED])
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
+    settings = request.app[keys.SETTINGS]
+    response.set_cookie(SESSION_COOKIE, value, max_age=int(settings.session_hours * 3600),
+                        path="/commissioners", httponly=True, secure=settings.cookie_secure,
+                        samesite="Strict")
+
+
+def clear_session_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    response.del_cookie(SESSION_COOKIE, path="/commissioners",
+                        secure=request.app[keys.SETTINGS].cookie_secure, httponly=True,
+                        samesite="Strict")
+
+
+def setup_auth(app: web.Application) -> None:
+    app[REVOKED] = RevokedSessions()

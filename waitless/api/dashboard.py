@@ -1,0 +1,213 @@
+"""The commissioners' dashboard at ``/commissioners``: sign-in, shift and event pages, CSV."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from waitless.api import formatting, keys, shift_view
+from waitless.api import stats_handlers as stats_http
+from waitless.api.auth import (
+    REVOKED,
+    UNCONFIGURED,
+    Handler,
+    clear_session_cookie,
+    configured_token,
+    new_session,
+    session_of,
+    set_session_cookie,
+    token_matches,
+)
+from waitless.api.errors import error_response
+from waitless.api.render import render
+from waitless.stats.events_stats import ROW_FIELDS
+
+_SHIFT_TABLES = ("months", "summary", "breaks", "missing", *shift_view.EXTRA_TABLES)
+
+
+def _page(request: web.Request, template: str, context: dict[str, Any], *,
+          status: int = 200) -> web.Response:
+    region = request.app[keys.REGION]
+    return render(request, f"commissioners/{template}",
+                  {"region_title": region.title, "signed_in": False, "chart": None, **context},
+                  status=status)
+
+
+def redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+def session_required(*, csv_download: bool = False) -> Callable[[Handler], Handler]:
+    """Run a dashboard handler only for a signed-in session; pages redirect to the sign-in."""
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            if configured_token(request.app) is None:
+                if csv_download:
+                    return error_response(503, "not_configured", UNCONFIGURED)
+                return _page(request, "login.html", {"error": UNCONFIGURED, "enabled": False},
+                             status=503)
+            if session_of(request) is None:
+                if csv_download:
+                    return error_response(401, "unauthorized", "sign in at /commissioners")
+                return redirect("/commissioners")
+            return await handler(request)
+        return wrapped
+    return wrap
+
+
+async def index_handler(request: web.Request) -> web.StreamResponse:
+    if configured_token(request.app) is None:
+        return _page(request, "login.html", {"error": UNCONFIGURED, "enabled": False},
+                     status=503)
+    if session_of(request) is not None:
+        return redirect("/commissioners/shift")
+    return _page(request, "login.html", {"error": None, "enabled": True})
+
+
+async def login_handler(request: web.Request) -> web.StreamResponse:
+    token = configured_token(request.app)
+    if token is None:
+        return _page(request, "login.html", {"error": UNCONFIGURED, "enabled": False},
+                     status=503)
+    form = await request.post()
+    given = form.get("token")
+    if not isinstance(given, str) or not token_matches(given.strip(), token):
+        return _page(request, "login.html",
+                     {"error": "That token is not right.", "enabled": True}, status=401)
+    response = redirect("/commissioners/shift")
+    set_session_cookie(request, response,
+                       new_session(token, hours=request.app[keys.SETTINGS].session_hours))
+    return response
+
+
+async def logout_handler(request: web.Request) -> web.StreamResponse:
+    session = session_of(request)
+    if session is not None:
+        request.app[REVOKED].revoke(*session)
+    response = redirect("/commissioners")
+    clear_session_cookie(request, response)
+    return response
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+                 ) -> web.Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                                 "Cache-Control": "no-store"})
+
+
+def shift_table(result: dict[str, Any], table: str) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of one table of a shift result (months, summary, breaks, missing)."""
+    if table == "months":
+        return (["month", "role", "type1", "other", "type2", "other_share", "orgs_reported",
+                 "orgs_missing"],
+                [[m["month"], m["role"], m["type1"], m["other"], m["type2"], m["other_share"],
+                  " ".join(m["orgs_reported"]), " ".join(m["orgs_missing"])]
+                 for m in result["months"]])
+    if table in shift_view.EXTRA_TABLES:
+        return shift_view.extra_table(result, table)
+    if table == "summary":
+        low, high = result["ci95_pp"]
+        extra_header, extra = shift_view.summary_extra(result)
+        return (["range", "months", "type1", "other", "type2", "other_share",
+                 "months_with_data", "shift_pp", "ci95_low_pp", "ci95_high_pp", "rating",
+                 *extra_header],
+                [[role, result[f"{role}_range"], result[role]["type1"], result[role]["other"],
+                  result[role]["type2"], result[role]["other_share"],
+                  result[role]["months_with_data"], None, None, None, None,
+                  *[None] * len(extra)]
+                 for role in ("baseline", "period")]
+                + [["shift", f"{result['baseline_range']} -> {result['period_range']}", None,
+                    None, None, None, None, result["shift_pp"], low, high, result["rating"],
+                    *extra]])
+    if table == "breaks":
+        return (["org", "month", "source", "position", "spans_comparison", "detected",
+                 "description"],
+                [[b["org"], b["month"], b["source"], b["position"], b["spans_comparison"],
+                  b["detected"], b["description"]] for b in result["breaks"]])
+    return (["org", "month", "reason"],
+            [[m["org"], m["month"], m["reason"]] for m in result["missing"]])
+
+
+@session_required()
+async def shift_page(request: web.Request) -> web.Response:
+    context, status = await shift_view.shift_page_context(request)
+    return _page(request, "shift.html", context, status=status)
+
+
+def _message(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def query_string(params: dict[str, str]) -> str:
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+@session_required(csv_download=True)
+async def shift_csv(request: web.Request) -> web.Response:
+    table = request.query.get("table", "months")
+    if table not in _SHIFT_TABLES:
+        return error_response(400, "bad_request", f"table must be one of {_SHIFT_TABLES}")
+    try:
+        result = await stats_http.compute_shift_for(request, request.query)
+    except stats_http.FAILURES as exc:
+        return stats_http.stats_error_response(exc)
+    header, rows = shift_table(result, table)
+    name = f"shift-{table}-{result['baseline_range']}-vs-{result['period_range']}.csv"
+    return csv_response(name.replace("..", "_"), header, rows)
+
+
+@session_required()
+async def events_page(request: web.Request) -> web.Response:
+    # A form left blank means "the default"; the API itself refuses empty values.
+    query = {k: v for k, v in request.query.items() if v.strip()}
+    context: dict[str, Any] = {"signed_in": True, "error": None, "result": None,
+                               "chart": None, "fields": ROW_FIELDS, "fmt": formatting}
+    try:
+        result = await stats_http.compute_events_for(request, query)
+    except stats_http.FAILURES as exc:
+        context.update(error=_message(exc), form={k: query.get(k, "")
+                                                  for k in ("from", "to", "group")})
+        return _page(request, "events.html", context, status=400)
+    form = {"from": result["from"], "to": result["to"], "group": result["group"]}
+    rows = result["rows"]
+    context.update(result=result, form=form, csv_query=query_string(form), chart={
+        "kind": "events", "labels": [r["bucket"] for r in rows],
+        "rankings": [r["rankings"] for r in rows],
+        "minor_instead_of_ed": [r["minor_instead_of_ed"] for r in rows],
+        "choices": [r["choices"] for r in rows],
+        "minutes_saved": [r["minutes_saved"] for r in rows]})
+    return _page(request, "events.html", context)
+
+
+@session_required(csv_download=True)
+async def events_csv(request: web.Request) -> web.Response:
+    try:
+        result = await stats_http.compute_events_for(request, request.query)
+    except stats_http.FAILURES as exc:
+        return stats_http.stats_error_response(exc)
+    rows = [*result["rows"], result["total"]]
+    return csv_response(f"events-{result['group']}-{result['from']}-{result['to']}.csv",
+                        ROW_FIELDS, [[r[f] for f in ROW_FIELDS] for r in rows])
+
+
+@session_required()
+async def upload_page(request: web.Request) -> web.Response:
+    context: dict[str, Any] = {"signed_in": True, "error": None, "imported": None}
+    try:
+        context["imported"] = await stats_http.import_uploads(request)
+    except stats_http.FAILURES as exc:
+        context["error"] = _message(exc)
+        return _page(request, "upload.html", context, status=400)
+    return _page(request, "upload.html", context)

@@ -1,0 +1,51 @@
+"""JSON answers, and the one place where WaitLess errors become HTTP statuses.
+
+Handlers raise :class:`~waitless.domain.errors.WaitlessError` subclasses (or return early with
+:func:`error_response`); :func:`response_for_error` turns an error into its answer and the
+outermost middleware applies it, so a status for an error is decided here and nowhere else.
+Anything that is not a ``WaitlessError`` is a bug: 500, logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from routing.errors import OutsideCoverage
+from waitless.api.query import QueryError
+from waitless.domain.errors import WaitlessError
+from waitless.domain.places import PlaceError
+from waitless.domain.stats_settings import StatsConfigError
+from waitless.events.db import DatabaseUnavailable
+from waitless.live.store import StoreError
+from waitless.stats.errors import NoDataError, PayloadTooLarge
+
+# (error class, status, error code), most specific first; the first match wins.
+_STATUSES: tuple[tuple[type[WaitlessError], int, str], ...] = (
+    (QueryError, 400, "bad_request"),
+    (PlaceError, 400, "unknown_place"),
+    (OutsideCoverage, 422, "outside_coverage"),
+    (DatabaseUnavailable, 503, "database_unavailable"),
+    (StoreError, 503, "live_store_unavailable"),
+    (StatsConfigError, 503, "not_configured"),
+    (PayloadTooLarge, 413, "payload_too_large"),
+    (NoDataError, 400, "no_data"),
+    (WaitlessError, 400, "bad_request"),
+)
+
+
+def json_response(data: object, *, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def error_response(status: int, error: str, message: str, **extra: object) -> web.Response:
+    """``{"error": code, "message": text, ...}`` with ``status``."""
+    return json_response({"error": error, "message": message, **extra}, status=status)
+
+
+def response_for_error(exc: WaitlessError) -> web.Response:
+    """The answer for an expected error (a bad parameter names its ``field``)."""
+    status, code = next((s, c) for cls, s, c in _STATUSES if isinstance(exc, cls))
+    extra = {"field": exc.field} if isinstance(exc, QueryError) else {}
+    message = exc.message if isinstance(exc, QueryError | PlaceError) else str(exc)
+    return error_response(status, code, message, **extra)

@@ -1,0 +1,96 @@
+"""HTTP handlers: read input, call one plain function, answer JSON."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from routing.errors import OutsideCoverage
+from waitless.api import keys
+from waitless.api.answer import answer_rank_request
+from waitless.api.errors import error_response, json_response
+from waitless.api.openapi import openapi_document
+from waitless.api.page import PAGE_GAZETTEER
+from waitless.api.query import QueryError, parse_rank_query
+from waitless.api.status import readiness, sites_status
+from waitless.domain.conditions import CONDITIONS
+from waitless.domain.places import PlaceError, find_place
+from waitless.metrics import CONTENT_TYPE_LATEST
+from waitless.ranking.waits import estimate_wait
+
+
+async def rank_handler(request: web.Request) -> web.Response:
+    app = request.app
+    region, now = app[keys.REGION], app[keys.CLOCK]()
+    try:
+        rank_request = parse_rank_query(request.query, now=now, tz=region.timezone)
+    except QueryError as exc:
+        app[keys.METRICS].rankings.labels("bad_request").inc()
+        return error_response(400, "bad_request", exc.message, field=exc.field)
+    try:
+        answer = answer_rank_request(app, rank_request, now=now)
+    except OutsideCoverage as exc:
+        return error_response(422, "outside_coverage", str(exc))
+    return json_response(answer)
+
+
+async def places_handler(request: web.Request) -> web.Response:
+    """``/v1/places?q=``: the place a patient typed, or 400 saying what to type instead."""
+    gazetteer = request.app[PAGE_GAZETTEER]
+    if gazetteer is None:
+        return error_response(404, "no_gazetteer", "this region has no place search")
+    try:
+        place = find_place(gazetteer, request.query.get("q", ""))
+    except PlaceError as exc:
+        return error_response(400, "unknown_place", exc.message, field="q")
+    return json_response({"name": place.name, "kind": place.kind, "lat": place.lat,
+                          "lon": place.lon, "district": place.district})
+
+
+async def sites_handler(request: web.Request) -> web.Response:
+    app = request.app
+    return json_response(sites_status(app[keys.REGION], app[keys.SNAPSHOT], now=app[keys.CLOCK]()))
+
+
+async def conditions_handler(_: web.Request) -> web.Response:
+    return json_response({"conditions": [
+        {"code": c.code, "label": c.label, "treated_by": sorted(c.treated_by),
+         "red_flag": c.red_flag} for c in CONDITIONS.values()
+    ]})
+
+
+async def healthz_handler(_: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz_handler(request: web.Request) -> web.Response:
+    app = request.app
+    ready, body = await readiness(
+        snapshot=app[keys.SNAPSHOT], store=app[keys.LIVE_STORE], event_log=app[keys.EVENT_LOG],
+        travel_note=app[keys.TRAVEL_NOTE],
+        travel_sources={m: t.source for m, t in app[keys.TRAVEL].items()})
+    return json_response(body, status=200 if ready else 503)
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    app = request.app
+    metrics, region, now = app[keys.METRICS], app[keys.REGION], app[keys.CLOCK]()
+    age = app[keys.SNAPSHOT].age_seconds()
+    metrics.snapshot_age.set(age if age is not None else float("nan"))
+    for site in region.sites:
+        for service in site.services:
+            wait = estimate_wait(region, service.kind,
+                                 app[keys.SNAPSHOT].observations.get(f"{site.id}/{service.kind}"),
+                                 now)
+            age_s = wait.age_minutes * 60 if wait.age_minutes is not None else float("nan")
+            metrics.site_wait_age.labels(site.id, service.kind).set(age_s)
+    return web.Response(body=metrics.render(),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def bench_static_handler(request: web.Request) -> web.Response:
+    """A fixed body the size of a ranking: the ceiling /v1/rank is measured against."""
+    return web.Response(body=request.app[keys.BENCH_BODY], content_type="application/json")
+
+
+async def openapi_handler(request: web.Request) -> web.Response:
+    return json_response(openapi_document(request.app[keys.REGION]))

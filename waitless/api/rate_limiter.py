@@ -1,0 +1,188 @@
+"""Per-client rate limits that hold across workers without Redis on the request path.
+
+Counting is per fixed window (``N/minute`` -> windows aligned on the minute, the same in every
+worker). A request is decided in memory, from this worker's count not yet shared (*pending*)
+plus the last-known count of every worker together (*known*). A background task shares the
+counts every ``rate_limit_sync_seconds`` (1 s, on the clock's boundaries in every worker):
+``HINCRBY`` of the pending counts into one hash per rule and window
+(``<prefix>:ratelimit:<rule>:<window>``, expiring after two windows), then, 200 ms later when
+every worker has flushed, ``HGETALL`` of that hash, so each worker also learns about clients it
+has not seen.
+
+Between two syncs a worker spends at most its share of what is left,
+``ceil((limit - known) / workers)``, the number of workers being counted from a heartbeat hash
+(``<prefix>:ratelimit:peers``). So the combined count passes the limit only by rounding (at
+most workers - 1) while the syncs keep to the clock (a worker whose flush is later than the
+others' read lets through up to one more share), and a client sending everything to one
+worker is held back for at most one sync while the others' shares are unknown. A new worker
+knows the others from its first sync, made before it serves. Without Redis, or while
+it is unreachable, each process enforces the whole limit alone.
+
+The key is the client address hashed with a random salt made when this module is imported
+(before ``serve`` forks, so its workers share it); neither the address nor the salt is stored
+or logged. ``X-Forwarded-For`` is believed only from peers in ``WAITLESS_TRUSTED_PROXIES``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import logging
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from waitless.domain.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+_PROCESS_SALT = secrets.token_bytes(16)
+_UNITS_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)s?\s*$")
+# A worker not heard from for this many syncs no longer counts as a peer.
+_PEER_STALE_SYNCS = 3
+# Part of the sync period between flushing counts and reading everyone's.
+SETTLE_SHARE = 0.2
+
+Address = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``limit`` requests per ``window_seconds``."""
+
+    limit: int
+    window_seconds: int
+
+
+def parse_rate(text: str) -> Rate:
+    """``"120/minute"`` -> ``Rate(120, 60)``; units: second, minute, hour."""
+    match = _RATE.match(text)
+    if not match or int(match.group(1)) < 1:
+        msg = f"rate limit {text!r} is not N/second, N/minute or N/hour with N >= 1"
+        raise ConfigError(msg)
+    return Rate(int(match.group(1)), _UNITS_SECONDS[match.group(2)])
+
+
+def parse_networks(items: Iterable[str]) -> tuple[Address, ...]:
+    """Trusted proxies as networks (a bare address is a /32 or /128)."""
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+    except ValueError as exc:
+        msg = f"WAITLESS_TRUSTED_PROXIES: {exc}"
+        raise ConfigError(msg) from exc
+
+
+def _in(address: str, networks: Sequence[Address]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(peer: str | None, forwarded_for: Sequence[str],
+                   trusted: Sequence[Address]) -> str:
+    """The client's address: the peer's, or from X-Forwarded-For when the peer is trusted.
+
+    Read right to left, skipping trusted proxies: everything left of the first address not a
+    trusted proxy was written by the client and proves nothing.
+    """
+    peer = peer or ""
+    if not trusted or not _in(peer, trusted):
+        return peer
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def client_key(address: str, salt: bytes = _PROCESS_SALT) -> str:
+    """A salted hash of the address: the same client gets the same key in every worker."""
+    return hashlib.blake2b(address.encode(), key=salt, digest_size=10).hexdigest()
+
+
+class RateLimiter:
+    """Fixed-window counts per (rule, window, client key), decided in memory."""
+
+    def __init__(self, rules: dict[str, Rate], *, sync_seconds: float = 1.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.rules = rules
+        self.sync_seconds = sync_seconds
+        self.clock = clock
+        self.peers = 1
+        # (rule, window index, key) -> [known count of all workers, pending count of this one]
+        self._counts: dict[tuple[str, int, str], list[int]] = {}
+
+    def check(self, rule: str, key: str) -> float | None:
+        """Count the request and return ``None``, or return the seconds to wait (not counted)."""
+        rate = self.rules[rule]
+        now = self.clock()
+        window = int(now // rate.window_seconds)
+        entry = self._counts.setdefault((rule, window, key), [0, 0])
+        known, pending = entry
+        if known + pending >= rate.limit:
+            return (window + 1) * rate.window_seconds - now
+        if pending >= math.ceil((rate.limit - known) / self.peers):
+            return self.sync_seconds
+        entry[1] += 1
+        return None
+
+    def prune(self) -> None:
+        """Forget windows that have ended."""
+        now = self.clock()
+        current = {rule: int(now // rate.window_seconds) for rule, rate in self.rules.items()}
+        self._counts = {k: v for k, v in self._counts.items() if k[1] >= current[k[0]]}
+
+    async def sync(self, client: aioredis.Redis, prefix: str, worker_id: str, *,
+                   settle_seconds: float = 0.0) -> None:
+        """Share pending counts through Redis and learn everyone's (raises RedisError).
+
+        Flush first, then read ``settle_seconds`` later, once the other workers (syncing on
+        the same clock boundary) have flushed too: all then compute their shares from the
+        same totals.
+        """
+        self.prune()
+        now = self.clock()
+        sent = []
+        pipe = client.pipeline(transaction=False)
+        for (rule, window, key), entry in self._counts.items():
+            if entry[1]:
+                pipe.hincrby(f"{prefix}:ratelimit:{rule}:{window}", key, entry[1])
+                sent.append((entry, entry[1]))
+        peers_name = f"{prefix}:ratelimit:peers"
+        pipe.hset(peers_name, worker_id, f"{now:.3f}")
+        pipe.expire(peers_name, 60)
+        await pipe.execute()
+        # Requests counted while the pipeline ran stay pending for the next sync.
+        for entry, count in sent:
+            entry[1] -= count
+        if settle_seconds:
+            await asyncio.sleep(settle_seconds)
+        windows = {(rule, int(now // rate.window_seconds)) for rule, rate in self.rules.items()}
+        windows |= {(rule, window) for rule, window, _ in self._counts}
+        ordered = sorted(windows)
+        pipe = client.pipeline(transaction=False)
+        for rule, window in ordered:
+            name = f"{prefix}:ratelimit:{rule}:{window}"
+            pipe.expire(name, 2 * self.rules[rule].window_seconds)
+            pipe.hgetall(name)
+        pipe.hgetall(peers_name)
+        results = await pipe.execute()
+        for (rule, window), table in zip(ordered, results[1:-1:2], strict=True):
+            for key, value in table.items():
+                entry = self._counts.setdefault((rule, window, key.decode()), [0, 0])
+                entry[0] = int(value)
+        fresh_after = now - _PEER_STALE_SYNCS * self.sync_seconds
+        heartbeats = results[-1]
+        stale = [w for w, seen in heartbeats.items() if float(seen) < fresh_after]
+        self.peers = max(1, len(heartbeats) - len(stale))
+        if stale:
+            await client.hdel(peers_name, *stale)

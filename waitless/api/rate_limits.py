@@ -1,0 +1,151 @@
+"""The per-client rate limit on the HTTP side: which routes, the 429 answer, the sync task.
+
+The counting itself, shared across workers without Redis on the request path, is
+:class:`waitless.api.rate_limiter.RateLimiter`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter
+from redis.exceptions import RedisError
+
+from waitless.api import keys
+from waitless.api.errors import error_response
+from waitless.api.rate_limiter import (
+    SETTLE_SHARE,
+    RateLimiter,
+    client_address,
+    client_key,
+    parse_networks,
+    parse_rate,
+)
+from waitless.api.render import render
+
+logger = logging.getLogger(__name__)
+
+# Route names (see waitless.api.routes) and the rule limiting each; other routes are never limited.
+ROUTE_RULES = {"patient_page": "public", "rank": "public", "places": "public",
+               "sites": "public", "choices": "public", "commissioners_login": "login"}
+HTML_ROUTES = frozenset({"patient_page", "commissioners_login"})
+
+LIMITER = web.AppKey("rate_limiter", RateLimiter)
+LIMITED = web.AppKey("rate_limited_counter", Counter)
+TRUSTED = web.AppKey("trusted_proxies", tuple)
+
+
+def limited_response(request: web.Request, route: str, wait_seconds: float) -> web.Response:
+    retry_after = max(1, math.ceil(wait_seconds))
+    message = f"too many requests from this address; try again in {retry_after} seconds"
+    if route in HTML_ROUTES:
+        response = render(request, "rate_limited.html",
+                          {"region_title": request.app[keys.REGION].title,
+                           "retry_after": retry_after}, status=429)
+    else:
+        response = error_response(429, "rate_limited", message,
+                                  retry_after_seconds=retry_after)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
+    route = request.match_info.route.name or ""
+    limiter = request.app.get(LIMITER)
+    rule = ROUTE_RULES.get(route)
+    if limiter is None or rule not in limiter.rules:
+        return await handler(request)
+    address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                             request.app[TRUSTED])
+    wait = limiter.check(rule, client_key(address))
+    if wait is None:
+        return await handler(request)
+    request.app[LIMITED].labels(rule).inc()
+    return limited_response(request, route, wait)
+
+
+def rate_limited_counter(registry: CollectorRegistry) -> Counter:
+    return Counter("waitless_rate_limited_total",
+                   "Requests refused with 429 by the per-client rate limit", ["rule"],
+                   registry=registry)
+
+
+def setup_rate_limits(app: web.Application) -> None:
+    """Parse the limits, register the metric and the Redis sync task (when there is Redis)."""
+    settings = app[keys.SETTINGS]
+    rules = {name: parse_rate(text) for name, text in
+             (("public", settings.rate_limit), ("login", settings.login_rate_limit)) if text}
+    app[TRUSTED] = parse_networks(settings.trusted_proxies)
+    app[LIMITED] = rate_limited_counter(app[keys.METRICS].registry)
+    if not rules:
+        return
+    limiter = RateLimiter(rules, sync_seconds=settings.rate_limit_sync_seconds)
+    app[LIMITER] = limiter
+    app.cleanup_ctx.append(_sync_ctx)
+
+
+async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    client = None
+    if settings.redis_url:
+        client = aioredis.from_url(settings.redis_url, socket_timeout=2,
+                                   socket_connect_timeout=2)
+    sharer = _Sharer(app[LIMITER], client, settings.redis_prefix)
+    # Learn the other workers' counts and number before the first request, if Redis answers.
+    await sharer.once()
+    task = asyncio.create_task(sharer.forever(), name="ratelimit-sync")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+    if client is not None:
+        await client.aclose()
+
+
+class _Sharer:
+    """The background side: sync every ``sync_seconds``, alone while Redis is unreachable."""
+
+    def __init__(self, limiter: RateLimiter, client: aioredis.Redis | None,
+                 prefix: str) -> None:
+        self.limiter, self.client, self.prefix = limiter, client, prefix
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.failing = False
+
+    async def once(self) -> None:
+        if self.client is None:
+            self.limiter.prune()
+            return
+        try:
+            await self.limiter.sync(self.client, self.prefix, self.worker_id,
+                                    settle_seconds=self.limiter.sync_seconds * SETTLE_SHARE)
+        except (RedisError, OSError) as exc:
+            # Alone until Redis answers: this process enforces the whole limit itself.
+            self.limiter.peers = 1
+            self.limiter.prune()
+            if not self.failing:
+                logger.warning("rate-limit counts not shared (Redis: %s); limiting per "
+                               "process until it answers", exc)
+            self.failing = True
+        else:
+            if self.failing:
+                logger.info("rate-limit counts shared through Redis again")
+            self.failing = False
+
+    async def forever(self) -> None:
+        period = self.limiter.sync_seconds
+        while True:
+            # On the clock's period boundaries: every worker syncs at about the same moment, so
+            # each reads the others' counts just flushed rather than a period older.
+            await asyncio.sleep(period - time.time() % period + 0.02)
+            await self.once()

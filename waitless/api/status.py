@@ -1,0 +1,99 @@
+"""What ``/v1/sites`` and ``/readyz`` report: live state per site, and service health."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from waitless.domain.region import Region
+from waitless.events.log import EventLog
+from waitless.live.snapshot import LiveSnapshot
+from waitless.live.store import LiveStore
+from waitless.ranking.waits import estimate_wait
+
+
+def _rejections_by_site(feed_statuses: dict[str, dict]) -> dict[str, list[dict]]:
+    by_site: dict[str, list[dict]] = {}
+    for feed_name, status in feed_statuses.items():
+        for rejection in status.get("rejections", []):
+            by_site.setdefault(rejection["site_id"], []).append({"feed": feed_name, **rejection})
+    return by_site
+
+
+def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> dict[str, Any]:
+    """Every site with its services, hours, current wait and why a value was rejected.
+
+    ``rejections`` per site: the feed's latest value rejections still in force, each with
+    ``feed``, ``service``, ``reason``, ``detail``, ``at`` (latest) and ``since`` (first).
+    """
+    rejections = _rejections_by_site(snapshot.feed_statuses)
+    sites = []
+    for site in region.sites:
+        services = []
+        for service in site.services:
+            obs = snapshot.observations.get(f"{site.id}/{service.kind}")
+            wait = estimate_wait(region, service.kind, obs, now)
+            services.append({
+                "kind": service.kind,
+                "open_now": service.hours.is_open(now, region.timezone),
+                "hours": service.hours.describe(),
+                "hours_verified": service.hours_verified,
+                "min_age_years": service.min_age_years,
+                "treats": sorted(service.treats),
+                "reported_status": obs.status if obs else None,
+                "wait_minutes": wait.reported_minutes,
+                "wait_kind": wait.kind,
+                "wait_status": wait.status,
+                "wait_observed_at": wait.observed_at.isoformat() if wait.observed_at else None,
+                "wait_age_minutes": (round(wait.age_minutes, 1)
+                                     if wait.age_minutes is not None else None),
+                "patients_waiting": wait.patients_waiting,
+                "feed": obs.feed if obs else None,
+            })
+        sites.append({
+            "site_id": site.id, "name": site.name, "town": site.town,
+            "postcode": site.postcode, "lat": site.lat, "lon": site.lon,
+            "operator": site.operator, "services": services,
+            "rejections": rejections.get(site.id, []),
+        })
+    return {
+        "region": region.name,
+        "generated_at": now.isoformat(),
+        "snapshot_age_seconds": snapshot.age_seconds(),
+        "live_store_error": snapshot.error,
+        "feeds": snapshot.feed_statuses,
+        "sites": sites,
+    }
+
+
+async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: EventLog,
+                    travel_note: str, travel_sources: dict[str, str]
+                    ) -> tuple[bool, dict[str, Any]]:
+    """(ready, report). Ready means a live snapshot is loaded; the rest is reported as
+    degraded so operators see it without the load balancer pulling a working instance."""
+    store_ok = await store.ping()
+    degraded = []
+    if not store_ok or snapshot.error:
+        degraded.append("live_store")
+    if event_log.dsn and not event_log.database_ok:
+        degraded.append("database")
+    if any(source != "road_graph" for source in travel_sources.values()):
+        degraded.append("travel_estimate")
+    feeds = {name: {key: status.get(key) for key in (
+        "ok", "circuit", "last_ok_at", "last_error_reason", "consecutive_failures")}
+        for name, status in snapshot.feed_statuses.items()}
+    if any(not feed["ok"] for feed in feeds.values()):
+        degraded.append("feeds")
+    ready = snapshot.loaded_monotonic is not None
+    return ready, {
+        "status": "ready" if ready and not degraded else ("degraded" if ready else "not_ready"),
+        "degraded": degraded,
+        "live_store": {"ok": store_ok, "error": snapshot.error,
+                       "snapshot_age_seconds": snapshot.age_seconds(),
+                       "entries": len(snapshot.observations)},
+        "database": {"configured": event_log.dsn is not None, "ok": event_log.database_ok,
+                     "error": event_log.last_error,
+                     "spooled_bytes": event_log.spool.size_bytes()},
+        "travel": {"sources": travel_sources, "note": travel_note},
+        "feeds": feeds,
+    }

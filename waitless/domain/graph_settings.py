@@ -1,0 +1,66 @@
+"""The region file's ``[graph]`` table: how road graphs are built and queried.
+
+Every key is optional; the defaults below apply when a region file says nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from waitless.domain.errors import WaitlessError
+
+DEFAULT_WALK_SPEED_KPH = 4.8
+DEFAULT_ACCESS_SPEED_KPH = 20.0
+DEFAULT_MAX_SNAP_M = 2_000.0
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """How a region's road graphs are built and queried.
+
+    Parameters
+    ----------
+    default_speeds_kph
+        Speed in km per hour per OSM ``highway`` class, used where ``maxspeed`` is not tagged
+        or cannot be read. The key ``"other"`` covers classes not listed.
+    walk_speed_kph
+        Walking speed in km per hour (whole walk graph and walk access legs).
+    access_speed_kph
+        Speed in km per hour of the straight-line leg between a point and its nearest graph
+        node when driving (side streets, car parks).
+    max_snap_m
+        A site or origin farther than this many meters from every graph node is off the graph.
+    """
+
+    default_speeds_kph: dict[str, float] = field(default_factory=dict)
+    walk_speed_kph: float = DEFAULT_WALK_SPEED_KPH
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
+
+    def access_speed_for(self, mode: str) -> float:
+        """Speed in km per hour of the leg from a point to its nearest node."""
+        return self.walk_speed_kph if mode == "walk" else self.access_speed_kph
+
+
+def parse_graph(raw: Mapping[str, Any], *, error: type[WaitlessError]) -> GraphSettings:
+    """Validate a ``[graph]`` table; unknown keys are an error so typos show."""
+    raw = dict(raw)
+    known = {"default_speeds_kph", "walk_speed_kph", "access_speed_kph", "max_snap_m"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        msg = f"[graph]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        raise error(msg)
+    try:
+        speeds = {str(k): float(v) for k, v in raw.pop("default_speeds_kph", {}).items()}
+        settings = GraphSettings(default_speeds_kph=speeds,
+                                 **{k: float(v) for k, v in raw.items()})
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise error(f"[graph]: {exc}") from exc
+    bad = [k for k, v in speeds.items() if not 0 < v <= 200]
+    if bad or min(settings.walk_speed_kph, settings.access_speed_kph,
+                  settings.max_snap_m) <= 0:
+        msg = f"[graph]: speeds and max_snap_m must be positive (check {bad or 'scalars'})"
+        raise error(msg)
+    return settings

@@ -1,0 +1,319 @@
+"""Region configuration: a name, a timezone, its sites (with services) and its feeds.
+
+A region is a TOML file (see ``docs/regions.md``). ``kent-medway`` ships inside the package;
+any other region is a path given with ``--region`` or ``WAITLESS_REGION``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from waitless.domain.conditions import CONDITIONS, default_treats
+from waitless.domain.errors import RegionError
+from waitless.domain.graph_settings import GraphSettings, parse_graph
+from waitless.domain.hours import HoursError, OpeningHours, parse_hours
+from waitless.domain.observation import SERVICE_KINDS
+from waitless.domain.stats_settings import StatsConfig, parse_stats_config
+from waitless.domain.validation_settings import ValidationSettings, parse_validation
+
+DEFAULT_REGION = "kent-medway"
+
+# Defaults a region may override in its [ranking] table.
+_DEFAULT_MIN_AGE_YEARS = {"ed": 0.0, "utc": 0.0, "miu": 1.0}
+_DEFAULT_ASSUMED_WAIT_MINUTES = {"ed": 240.0, "utc": 120.0, "miu": 90.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One service at a site (``ed``, ``utc`` or ``miu``) with its own hours and wait."""
+
+    kind: str
+    hours: OpeningHours
+    treats: frozenset[str]
+    min_age_years: float
+    hours_verified: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+    lat: float
+    lon: float
+    services: tuple[Service, ...]
+    town: str = ""
+    postcode: str = ""
+    operator: str = ""
+    notes: str = ""
+
+    @property
+    def main_service(self) -> Service:
+        """The service a feed means when it names no service: the ED if there is one."""
+        for kind in SERVICE_KINDS:
+            for service in self.services:
+                if service.kind == kind:
+                    return service
+        return self.services[0]
+
+    def service(self, kind: str | None) -> Service | None:
+        if kind is None:
+            return self.main_service
+        return next((s for s in self.services if s.kind == kind), None)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """A waiting-time source. ``options`` holds adapter-specific settings."""
+
+    name: str
+    format: str
+    url: str | None
+    interval_seconds: float = 60.0
+    timeout_seconds: float = 10.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RankingSettings:
+    stale_after_minutes: float = 90.0
+    stale_penalty_minutes: float = 30.0
+    closing_margin_minutes: float = 30.0
+    max_origin_distance_km: float = 80.0
+    # Sites farther than this are left out of an answer altogether, and at most this many of
+    # the nearest are considered: nobody should drive 300 km to a UTC, and a national region
+    # must not cost 500 sites of work per request.
+    max_travel_minutes: float = 180.0
+    max_candidates: int = 60
+    assumed_wait_minutes: dict[str, float] = field(
+        default_factory=lambda: dict(_DEFAULT_ASSUMED_WAIT_MINUTES))
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A region file, every section validated once when it is loaded.
+
+    Attributes
+    ----------
+    validation
+        ``[validation]``: limits a feed value must keep to be stored.
+    graph
+        ``[graph]``: how road graphs are built and queried.
+    stats
+        ``[stats]``: the commissioners' providers, targets and breaks (``None``: no statistics).
+    gazetteer_file
+        ``[gazetteer] file``, resolved against the region file's folder (``None``: no place
+        search).
+    """
+
+    name: str
+    title: str
+    timezone: ZoneInfo
+    sites: tuple[Site, ...]
+    feeds: tuple[FeedConfig, ...]
+    ranking: RankingSettings
+    source_path: str
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
+    stats: StatsConfig | None = None
+    gazetteer_file: str | None = None
+
+    def site(self, site_id: str) -> Site | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+    def sites_hash(self) -> str:
+        """Stable hash of site ids and coordinates (routing tables depend on exactly these)."""
+        text = "\n".join(f"{s.id},{s.lat:.6f},{s.lon:.6f}" for s in self.sites)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def resolve_region_path(name_or_path: str | None) -> Path:
+    """Turn ``--region`` (a bundled region name or a file path) into a file path."""
+    value = name_or_path or DEFAULT_REGION
+    path = Path(value)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            msg = f"region file {value!r} not found"
+            raise RegionError(msg)
+        return path
+    bundled = resources.files("waitless") / "regions" / f"{value}.toml"
+    if not bundled.is_file():
+        known = sorted(p.name.removesuffix(".toml")
+                       for p in (resources.files("waitless") / "regions").iterdir()
+                       if p.name.endswith(".toml"))
+        msg = f"unknown region {value!r}; bundled regions: {', '.join(known)}; or pass a .toml path"
+        raise RegionError(msg)
+    return Path(str(bundled))
+
+
+def load_region(name_or_path: str | None = None) -> Region:
+    """Load and validate a region from a bundled name or a TOML path.
+
+    Raises
+    ------
+    RegionError
+        Naming the file and the key at fault.
+    """
+    path = resolve_region_path(name_or_path).resolve()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        msg = f"cannot read region file {path}: {exc}"
+        raise RegionError(msg) from exc
+    try:
+        return parse_region(data, source_path=str(path))
+    except RegionError as exc:
+        raise type(exc)(f"{path}: {exc}") from exc
+
+
+def _require(table: dict[str, Any], key: str, where: str) -> Any:
+    if key not in table:
+        msg = f"{where}: missing required key {key!r}"
+        raise RegionError(msg)
+    return table[key]
+
+
+def _parse_service(raw: dict[str, Any], site_hours: Any, where: str) -> Service:
+    kind = _require(raw, "kind", where)
+    if kind not in SERVICE_KINDS:
+        msg = f"{where}: service kind {kind!r} must be one of {', '.join(SERVICE_KINDS)}"
+        raise RegionError(msg)
+    hours_spec = raw.get("hours", site_hours)
+    if hours_spec is None:
+        msg = f"{where}: no opening hours for the {kind} service (set hours on the site or service)"
+        raise RegionError(msg)
+    try:
+        hours = parse_hours(hours_spec)
+    except HoursError as exc:
+        raise RegionError(f"{where}: {exc}") from exc
+    treats = frozenset(raw.get("treats", default_treats(kind)))
+    unknown = treats - set(CONDITIONS)
+    if unknown:
+        msg = f"{where}: unknown condition(s) in treats: {', '.join(sorted(unknown))}"
+        raise RegionError(msg)
+    treats = treats | frozenset(raw.get("also_treats", ()))
+    treats = treats - frozenset(raw.get("does_not_treat", ()))
+    return Service(
+        kind=kind,
+        hours=hours,
+        treats=treats,
+        min_age_years=float(raw.get("min_age_years", _DEFAULT_MIN_AGE_YEARS[kind])),
+        hours_verified=bool(raw.get("hours_verified", True)),
+    )
+
+
+def _parse_site(raw: dict[str, Any], index: int) -> Site:
+    where = f"sites[{index}]"
+    site_id = str(_require(raw, "id", where))
+    where = f"site {site_id}"
+    lat, lon = float(_require(raw, "lat", where)), float(_require(raw, "lon", where))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        msg = f"{where}: coordinates ({lat}, {lon}) out of range"
+        raise RegionError(msg)
+    raw_services = _require(raw, "services", where)
+    services = tuple(
+        _parse_service(s, raw.get("hours"), f"{where} service {i}")
+        for i, s in enumerate(raw_services)
+    )
+    kinds = [s.kind for s in services]
+    if not services or len(set(kinds)) != len(kinds):
+        msg = f"{where}: needs at least one service and each kind at most once (got {kinds})"
+        raise RegionError(msg)
+    return Site(
+        id=site_id, name=str(_require(raw, "name", where)), lat=lat, lon=lon, services=services,
+        town=raw.get("town", ""), postcode=raw.get("postcode", ""),
+        operator=raw.get("operator", ""), notes=raw.get("notes", ""),
+    )
+
+
+def _parse_feed(raw: dict[str, Any], index: int) -> FeedConfig:
+    where = f"feeds[{index}]"
+    known = {"name", "format", "url", "interval_seconds", "timeout_seconds"}
+    return FeedConfig(
+        name=str(_require(raw, "name", where)),
+        format=str(_require(raw, "format", where)),
+        url=raw.get("url"),
+        interval_seconds=float(raw.get("interval_seconds", 60)),
+        timeout_seconds=float(raw.get("timeout_seconds", 10)),
+        options={k: v for k, v in raw.items() if k not in known},
+    )
+
+
+def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Region:
+    """Validate a parsed TOML document and build a :class:`Region`."""
+    region_table = _require(data, "region", "region file")
+    name = str(_require(region_table, "name", "[region]"))
+    tz_name = str(_require(region_table, "timezone", "[region]"))
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        msg = f"[region]: unknown timezone {tz_name!r}"
+        raise RegionError(msg) from exc
+    sites = tuple(_parse_site(raw, i) for i, raw in enumerate(data.get("sites", [])))
+    if not sites:
+        msg = "region file defines no [[sites]]"
+        raise RegionError(msg)
+    ids = [s.id for s in sites]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        msg = f"duplicate site id(s): {', '.join(duplicates)}"
+        raise RegionError(msg)
+    feeds = tuple(_parse_feed(raw, i) for i, raw in enumerate(data.get("feeds", [])))
+    names = [f.name for f in feeds]
+    if len(set(names)) != len(names):
+        msg = f"duplicate feed names in {names}"
+        raise RegionError(msg)
+    ranking_raw = dict(data.get("ranking", {}))
+    assumed = {**_DEFAULT_ASSUMED_WAIT_MINUTES, **ranking_raw.pop("assumed_wait_minutes", {})}
+    try:
+        ranking = RankingSettings(assumed_wait_minutes=assumed, **ranking_raw)
+    except TypeError as exc:
+        msg = f"[ranking]: {exc}"
+        raise RegionError(msg) from exc
+    unknown = sorted(set(data) - KNOWN_SECTIONS)
+    if unknown:
+        msg = (f"unknown section(s) {', '.join(unknown)}; "
+               f"known: {', '.join(sorted(KNOWN_SECTIONS))}")
+        raise RegionError(msg)
+    stats_raw = data.get("stats")
+    return Region(
+        name=name,
+        title=str(region_table.get("title", name)),
+        timezone=timezone,
+        sites=sites,
+        feeds=feeds,
+        ranking=ranking,
+        source_path=source_path,
+        validation=parse_validation(_table(data, "validation"),
+                                    stale_after_minutes=ranking.stale_after_minutes,
+                                    error=RegionError),
+        graph=parse_graph(_table(data, "graph"), error=RegionError),
+        stats=None if stats_raw is None else parse_stats_config(_table(data, "stats")),
+        gazetteer_file=_gazetteer_file(_table(data, "gazetteer"), source_path),
+    )
+
+
+KNOWN_SECTIONS = frozenset({"region", "sites", "feeds", "ranking", "validation", "graph",
+                            "stats", "gazetteer"})
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        msg = f"[{name}] must be a table"
+        raise RegionError(msg)
+    return value
+
+
+def _gazetteer_file(raw: dict[str, Any], source_path: str) -> str | None:
+    if not raw:
+        return None
+    if "file" not in raw or set(raw) != {"file"}:
+        msg = "[gazetteer] needs exactly file = \"<name>.csv\" (relative to the region file)"
+        raise RegionError(msg)
+    return str(Path(source_path).parent / str(raw["file"]))

@@ -1,0 +1,142 @@
+"""The region file's ``[stats]`` table: providers, target shift and known structural breaks.
+
+Example (see ``waitless/regions/kent-medway.toml`` and ``docs/statistics.md``)::
+
+    [stats]
+    target_shift_pp = 5.0          # green at or above this shift, percentage points
+    amber_shift_pp = 2.5           # amber at or above this; red below (default: half the target)
+    break_factor = 1.5             # detect a break when a count changes by more than this factor
+    break_min_attendances = 500    # ... and the larger of the two months is at least this
+
+    [[stats.providers]]
+    code = "RVV"                   # NHS England "Org Code" in the monthly A&E CSVs
+    name = "East Kent Hospitals University NHS FT"
+    kind = "acute"                 # acute | community | gp
+
+    [[stats.breaks]]
+    org = "RVV"
+    month = "2023-02"              # first month of the new counting
+    description = "..."
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from waitless.domain.errors import RegionError
+
+PROVIDER_KINDS = ("acute", "community", "gp")
+_ORG_CODE_RE = re.compile(r"^[A-Z0-9]{3,6}$")
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class StatsConfigError(RegionError):
+    """The region's ``[stats]`` table is missing or inconsistent."""
+
+
+def _first_of_month(text: str, where: str) -> dt.date:
+    match = _MONTH_RE.match(text.strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        msg = f"{where}: bad month {text!r}: expected YYYY-MM, e.g. 2025-04"
+        raise StatsConfigError(msg)
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+@dataclass(frozen=True, slots=True)
+class StatsProvider:
+    """A provider whose attendances belong to the region's urgent-care system."""
+
+    code: str
+    name: str
+    kind: str
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfiguredBreak:
+    """A known change in how a provider counts, effective from ``month`` (first day)."""
+
+    org: str
+    month: dt.date
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatsConfig:
+    providers: tuple[StatsProvider, ...]
+    target_shift_pp: float
+    amber_shift_pp: float
+    break_factor: float = 1.5
+    break_min_attendances: int = 500
+    breaks: tuple[ConfiguredBreak, ...] = ()
+
+    @property
+    def provider_codes(self) -> tuple[str, ...]:
+        return tuple(p.code for p in self.providers)
+
+    def provider(self, code: str) -> StatsProvider | None:
+        return next((p for p in self.providers if p.code == code), None)
+
+
+def _org_code(value: Any, where: str) -> str:
+    code = str(value).strip().upper()
+    if not _ORG_CODE_RE.match(code):
+        msg = f"{where}: {value!r} is not an NHS organisation code (3-6 letters/digits)"
+        raise StatsConfigError(msg)
+    return code
+
+
+def _number(raw: dict[str, Any], key: str, default: float | None) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        msg = f"[stats]: {key} must be a non-negative number (got {value!r})"
+        raise StatsConfigError(msg)
+    return float(value)
+
+
+def parse_stats_config(raw: dict[str, Any]) -> StatsConfig:
+    """Validate a ``[stats]`` table (as parsed from TOML) into a :class:`StatsConfig`."""
+    known = {"target_shift_pp", "amber_shift_pp", "break_factor", "break_min_attendances",
+             "providers", "breaks"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        msg = f"[stats]: unknown key(s) {', '.join(unknown)}"
+        raise StatsConfigError(msg)
+    providers = []
+    for i, item in enumerate(raw.get("providers", [])):
+        where = f"[[stats.providers]] #{i + 1}"
+        kind = str(item.get("kind", ""))
+        if kind not in PROVIDER_KINDS:
+            msg = f"{where}: kind must be one of {', '.join(PROVIDER_KINDS)} (got {kind!r})"
+            raise StatsConfigError(msg)
+        code = _org_code(item.get("code", ""), where)
+        name = item.get("name", code)
+        # The dashboard and by_org[] show the name; an empty or non-text one would show nothing.
+        if not isinstance(name, str) or not name.strip():
+            msg = f"{where} ({code}): name must be a non-empty string (the ODS name)"
+            raise StatsConfigError(msg)
+        providers.append(StatsProvider(code, name.strip(), kind, str(item.get("notes", ""))))
+    codes = [p.code for p in providers]
+    if not providers or len(set(codes)) != len(codes):
+        msg = f"[stats]: needs at least one provider and each code once (got {codes})"
+        raise StatsConfigError(msg)
+    breaks = []
+    for i, item in enumerate(raw.get("breaks", [])):
+        where = f"[[stats.breaks]] #{i + 1}"
+        org = _org_code(item.get("org", ""), where)
+        month = _first_of_month(str(item.get("month", "")), where)
+        breaks.append(ConfiguredBreak(org, month, str(item.get("description", ""))))
+    target = _number(raw, "target_shift_pp", None)
+    amber = _number(raw, "amber_shift_pp", target / 2)
+    if amber > target:
+        msg = f"[stats]: amber_shift_pp ({amber}) must not exceed target_shift_pp ({target})"
+        raise StatsConfigError(msg)
+    factor = _number(raw, "break_factor", 1.5)
+    if factor <= 1:
+        msg = f"[stats]: break_factor must be greater than 1 (got {factor})"
+        raise StatsConfigError(msg)
+    return StatsConfig(tuple(providers), target, amber, factor,
+                       int(_number(raw, "break_min_attendances", 500)), tuple(breaks))

@@ -1,0 +1,212 @@
+"""The event log: one row per ranking answered, written to PostgreSQL in batches.
+
+The request path only appends to an in-memory queue. A writer task flushes batches; when
+PostgreSQL cannot take a batch it goes to the durable :class:`~waitless.events.spool.Spool`
+and is replayed once PostgreSQL answers again. Inserts are keyed on ``event_id``, so a
+replayed batch is never counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from waitless.events.db import Database, DatabaseUnavailable
+from waitless.events.spool import Spool, SpoolFull
+from waitless.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("event_id", "uuid"),
+    ("occurred_at", "timestamptz"),
+    ("region", "text"),
+    ("origin_cell", "text"),
+    ("origin_lat_coarse", "float8"),
+    ("origin_lon_coarse", "float8"),
+    ("condition", "text"),
+    ("age_band", "text"),
+    ("mode", "text"),
+    ("emergency", "bool"),
+    ("recommended_site", "text"),
+    ("recommended_kind", "text"),
+    ("nearest_site", "text"),
+    ("nearest_kind", "text"),
+    ("nearest_ed", "text"),
+    ("estimated_minutes", "float8"),
+    ("nearest_ed_minutes", "float8"),
+    ("results_count", "int4"),
+    ("travel_source", "text"),
+    ("nearest_ed_total_minutes", "float8"),
+)
+
+_INSERT_SQL = (
+    f"INSERT INTO ranking_events ({', '.join(c for c, _ in EVENT_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'${i}::{t}[]' for i, (_, t) in enumerate(EVENT_COLUMNS, 1))}) "  # noqa: E501
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+def _column_values(events: list[dict[str, Any]]) -> list[list[Any]]:
+    columns = []
+    for name, sql_type in EVENT_COLUMNS:
+        values = [e.get(name) for e in events]
+        if sql_type == "timestamptz":
+            values = [datetime.fromisoformat(v) if isinstance(v, str) else v for v in values]
+        columns.append(values)
+    return columns
+
+
+async def insert_events(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int:
+    """Insert events (skipping ids already present); return how many rows were new."""
+    status = await conn.execute(_INSERT_SQL, *_column_values(events))
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def prune_events(conn: asyncpg.Connection, *, older_than: datetime) -> int:
+    """Delete ranking events that occurred before ``older_than``; return how many."""
+    status = await conn.execute("DELETE FROM ranking_events WHERE occurred_at < $1", older_than)
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class EventLog:
+    """Batched, spooled writer of ranking events.
+
+    Parameters
+    ----------
+    database
+        The service's :class:`~waitless.events.db.Database` (shared with the statistics),
+        a PostgreSQL URL (the log opens and closes its own), or ``None`` to keep every event
+        in the spool.
+    spool
+        Where events go while PostgreSQL is unavailable.
+    batch_size
+        Flush when this many events are queued.
+    flush_seconds
+        Flush at least this often, in seconds.
+    """
+
+    def __init__(self, database: Database | str | None, spool: Spool, *,
+                 metrics: Metrics | None = None, batch_size: int = 500,
+                 flush_seconds: float = 1.0) -> None:
+        self._owns_database = not isinstance(database, Database)
+        self.database = database if isinstance(database, Database) else Database(database)
+        self.spool = spool
+        self.metrics = metrics or Metrics()
+        self.batch_size = batch_size
+        self.flush_seconds = flush_seconds
+        self.last_error: str | None = None
+        self._queue: list[dict[str, Any]] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def dsn(self) -> str | None:
+        return self.database.dsn
+
+    @property
+    def database_ok(self) -> bool:
+        return self.database.is_open and self.last_error is None
+
+    def record(self, event: dict[str, Any]) -> None:
+        """Queue one event; never blocks and never touches the network."""
+        self._queue.append(event)
+        self.metrics.event_queue.set(len(self._queue))
+        if len(self._queue) >= self.batch_size:
+            self._wakeup.set()
+
+    async def start(self) -> None:
+        await self._ensure_pool()
+        self._task = asyncio.create_task(self._run(), name="event-writer")
+
+    async def stop(self) -> None:
+        """Stop the writer and flush what is queued (to PostgreSQL, else to the spool)."""
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+        if self._owns_database:
+            await self.database.close()
+
+    async def _ensure_pool(self) -> asyncpg.Pool | None:
+        if self.dsn is None:
+            return None
+        try:
+            pool = await self.database.pool()
+        except DatabaseUnavailable as exc:
+            self._fail(str(exc))
+            return None
+        if self.last_error is not None:
+            logger.info("event log connected to PostgreSQL")
+        return pool
+
+    def _fail(self, message: str) -> None:
+        if self.last_error is None:
+            logger.warning("event log: %s; spooling events", message)
+        self.last_error = message
+
+    async def _write(self, events: list[dict[str, Any]]) -> bool:
+        pool = await self._ensure_pool()
+        if pool is None:
+            return False
+        try:
+            async with pool.acquire(timeout=5) as conn:
+                await insert_events(conn, events)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            self._fail(f"PostgreSQL write failed: {exc}")
+            self.database.forget_pool()
+            return False
+        if self.last_error is not None:
+            logger.info("event log: PostgreSQL is back")
+        self.last_error = None
+        self.metrics.events_written.inc(len(events))
+        return True
+
+    async def flush(self) -> None:
+        """Write queued events now: to PostgreSQL if it answers, else to the spool."""
+        await self.replay_spool()
+        if not self._queue:
+            return
+        batch, self._queue = self._queue, []
+        self.metrics.event_queue.set(0)
+        if not await self._write(batch):
+            try:
+                # fsync can take long on a busy disk: never on the event loop.
+                await asyncio.to_thread(self.spool.append, batch)
+                self.metrics.events_spooled.inc(len(batch))
+            except (SpoolFull, OSError) as exc:
+                logger.error("event log: %s; %d events dropped", exc, len(batch))
+                self.metrics.events_dropped.inc(len(batch))
+        self.metrics.spool_bytes.set(await asyncio.to_thread(self.spool.size_bytes))
+
+    async def replay_spool(self) -> int:
+        """Move spooled segments into PostgreSQL, oldest first; return events replayed."""
+        replayed = 0
+        if self.dsn is None:
+            return 0  # nowhere to replay to: leave the spool alone (and unread)
+        for segment in await asyncio.to_thread(self.spool.segments):
+            events = await asyncio.to_thread(self.spool.read, segment)
+            if events and not await self._write(events):
+                break
+            await asyncio.to_thread(self.spool.remove, segment)
+            replayed += len(events)
+        if replayed:
+            logger.info("event log: replayed %d spooled events", replayed)
+            self.metrics.spool_bytes.set(await asyncio.to_thread(self.spool.size_bytes))
+        return replayed
+
+    async def _run(self) -> None:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.flush_seconds)
+            self._wakeup.clear()
+            try:
+                await self.flush()
+            except Exception:  # the writer must outlive any single bad batch
+                logger.exception("event log: flush failed")

@@ -1,0 +1,74 @@
+"""A durable, bounded local spool for events PostgreSQL has not accepted yet.
+
+Each batch becomes one segment file, written to a temporary name, fsynced and renamed, so a
+crash leaves either a whole segment or none. Segments are replayed oldest first and deleted
+only after PostgreSQL has committed them; event ids make a replay after a crash idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from waitless.domain.errors import WaitlessError
+
+_SUFFIX = ".jsonl"
+
+
+class SpoolFull(WaitlessError):
+    """The spool has reached its size limit."""
+
+
+class Spool:
+    """Segment files under ``directory``, at most ``max_bytes`` in all."""
+
+    def __init__(self, directory: str | Path, *, max_bytes: int) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self._seq = count()
+
+    def segments(self) -> list[Path]:
+        """Segment files, oldest first."""
+        return sorted(self.directory.glob(f"*{_SUFFIX}"))
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.segments() if p.exists())
+
+    def append(self, events: Sequence[dict[str, Any]]) -> Path:
+        """Write one batch as a new segment; raise :class:`SpoolFull` past the limit."""
+        data = b"".join(orjson.dumps(e) + b"\n" for e in events)
+        if self.size_bytes() + len(data) > self.max_bytes:
+            msg = f"spool {self.directory} would exceed {self.max_bytes} bytes"
+            raise SpoolFull(msg)
+        name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}{_SUFFIX}"
+        final = self.directory / name
+        tmp = self.directory / f".{name}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return final
+
+    @staticmethod
+    def read(segment: Path) -> list[dict[str, Any]]:
+        return [orjson.loads(line) for line in segment.read_bytes().splitlines() if line]
+
+    @staticmethod
+    def remove(segment: Path) -> None:
+        segment.unlink(missing_ok=True)
+
+    def event_count(self) -> int:
+        return sum(len(self.read(p)) for p in self.segments())
