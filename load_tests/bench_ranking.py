@@ -24,12 +24,12 @@ import numpy as np
 import orjson
 
 from feeds.adapters.native import parse
+from feeds.ingest import with_service_kinds
 from feeds.simulator import native_document
 from load_tests.scenario import rank_paths
 from routing.estimate import EstimateTravel
 from waitless.api.query import parse_rank_query
 from waitless.domain.region import Region, load_region, parse_region
-from waitless.live.ingest import normalise
 from waitless.live.snapshot import LiveSnapshot, reload
 from waitless.live.store import MemoryLiveStore
 from waitless.ranking.history import PredictionState
@@ -64,7 +64,7 @@ async def _snapshot(region: Region) -> tuple[LiveSnapshot, PredictionState]:
     store = MemoryLiveStore()
     at = NOW - timedelta(hours=30)
     while at <= NOW:
-        observations, _ = normalise(region, parse(orjson.dumps(
+        observations = with_service_kinds(region, parse(orjson.dumps(
             native_document(region, seed=1, now=at)), feed_name="sim"))
         await store.write(region.name, observations)
         at += timedelta(minutes=10)

@@ -60,6 +60,9 @@ PY
 say "ruff"
 .venv/bin/ruff check .
 
+say "import-linter (architecture contracts in pyproject.toml)"
+.venv/bin/lint-imports
+
 say "pytest"
 mkdir -p test-artifacts
 .venv/bin/python -m pytest "$@"

@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from feeds.adapters.native import parse
+from feeds.ingest import with_service_kinds
 from feeds.simulator import native_document
 from waitless.api.app import create_app
 from waitless.domain.region import Region
-from waitless.live.ingest import normalise
 from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
 
@@ -30,7 +30,7 @@ def make_client(aiohttp_client, kent: Region, fixed_now: datetime,
     async def make(**changes: object) -> TestClient:
         store = MemoryLiveStore()
         document = native_document(kent, seed=5, now=fixed_now - timedelta(minutes=2))
-        accepted, _ = normalise(kent, parse(orjson.dumps(document), feed_name="sim"))
+        accepted = with_service_kinds(kent, parse(orjson.dumps(document), feed_name="sim"))
         await store.write(kent.name, accepted)
         settings = Settings(spool_dir=str(tmp_path / "spool"), **changes)
         app = create_app(settings, region=kent, live_store=store, clock=lambda: fixed_now)

@@ -4,7 +4,8 @@ A push feed is declared in the region file with a ``format`` and no ``url``; its
 from ``WAITLESS_PUSH_TOKENS`` (never the region file). The token is read from
 ``Authorization: Bearer ...``, else from the payload's ``token`` field (``bc_push``), and
 compared in constant time. Pushed observations go through the same body checks and
-validation as polled ones, then into the live store.
+validation as polled ones — the same :class:`feeds.ingest.FeedIngest` pipeline — then into
+the live store.
 
 Answers: 200 ``{"feed", "accepted", "rejected": [...]}``; 400 bad body (``error`` names the
 problem: ``empty_body``, ``truncated``, ``wrong_content_type``, ``bad_payload``); 401 missing
@@ -17,19 +18,18 @@ import logging
 
 from aiohttp import web
 
-from feeds.adapters import get_adapter
 from feeds.adapters.bc_push import push_token, token_matches
 from feeds.errors import FeedParseError
-from feeds.health import FeedHealth
-from feeds.validate import BodyRejected, check_body
+from feeds.ingest import FeedIngest
+from feeds.validate import BodyRejected
 from waitless.api import keys
 from waitless.api.errors import error_response, json_response
-from waitless.live.ingest import validate_for_region
-from waitless.live.store import LiveStore, StoreError
+from waitless.domain.region import FeedConfig
+from waitless.live.store import StoreError
 
 logger = logging.getLogger(__name__)
 
-PUSH_HEALTH = web.AppKey("push_health", dict[str, FeedHealth])
+PUSH_INGEST = web.AppKey("push_ingest", dict[str, FeedIngest])
 
 
 def _presented_token(request: web.Request, body: bytes) -> str | None:
@@ -56,59 +56,56 @@ async def _read_limited(request: web.Request, limit: int) -> bytes | None:
     return None if size > limit else b"".join(chunks)
 
 
+def _ingest_for(app: web.Application, feed: FeedConfig) -> FeedIngest:
+    """The feed's pipeline in this worker (its health record lives there)."""
+    pipelines = app[PUSH_INGEST]
+    if feed.name not in pipelines:
+        pipelines[feed.name] = FeedIngest(feed, app[keys.REGION], app[keys.LIVE_STORE],
+                                          metrics=app[keys.METRICS], clock=app[keys.CLOCK])
+    return pipelines[feed.name]
+
+
 async def push_handler(request: web.Request) -> web.Response:
     app = request.app
-    region, metrics, now = app[keys.REGION], app[keys.METRICS], app[keys.CLOCK]()
+    region, metrics = app[keys.REGION], app[keys.METRICS]
     name = request.match_info["feed"]
     feed = next((f for f in region.feeds if f.name == name and not f.url), None)
     if feed is None:
         return error_response(404, "unknown_feed",
                               f"region {region.name} has no push feed {name!r}")
-    validation = region.validation
-    body = await _read_limited(request, validation.max_body_bytes)
+    limit = region.validation.max_body_bytes
+    body = await _read_limited(request, limit)
     if body is None:
         metrics.feed_errors.labels(name, "oversized").inc()
-        return error_response(413, "too_large",
-                              f"body over {validation.max_body_bytes} bytes")
+        return error_response(413, "too_large", f"body over {limit} bytes")
     expected = [token for feed_name, token in app[keys.SETTINGS].push_tokens if feed_name == name]
     if not token_matches(_presented_token(request, body), expected):
         metrics.feed_errors.labels(name, "unauthorized").inc()
         message = ("missing or wrong push token" if expected
                    else "no push token is configured for this feed")
         return error_response(401, "unauthorized", message)
-    health = app[PUSH_HEALTH].setdefault(name, FeedHealth(name))
-    store = app[keys.LIVE_STORE]
+    ingest = _ingest_for(app, feed)
     try:
-        check_body(body, feed=feed, settings=validation,
-                   content_type=request.headers.get("Content-Type"))
-        observations = get_adapter(feed.format)(body, feed_name=name, fetched_at=now,
-                                                options=feed.options)
+        result = await ingest.accept(body, content_type=request.headers.get("Content-Type"),
+                                     reload_last_good=True)
     except FeedParseError as exc:
         reason = exc.reason if isinstance(exc, BodyRejected) else "bad_payload"
         metrics.feed_errors.labels(name, reason).inc()
-        health.record_failure(str(exc), reason, now, circuit="closed")
-        await _put_status(store, region.name, health)
+        ingest.health.record_failure(str(exc), reason, app[keys.CLOCK](), circuit="closed")
+        await _put_status(ingest)
         return error_response(400, reason, str(exc))
-    try:
-        current = await store.current(region.name)
-        accepted, rejected = validate_for_region(region, observations, now, current)
-        await store.write(region.name, accepted)
     except StoreError as exc:
         logger.warning("push %s: live store unavailable: %s", name, exc)
         return error_response(503, "live_store_unavailable", "try again shortly")
-    health.record_payload(accepted, rejected, now)
-    health.record_success(now, not_modified=False, circuit="closed")
-    await _put_status(store, region.name, health)
+    ingest.health.record_success(app[keys.CLOCK](), not_modified=False, circuit="closed")
+    await _put_status(ingest)
     metrics.feed_polls.labels(name, "push").inc()
-    metrics.observations_accepted.labels(name).inc(len(accepted))
-    for rejection in rejected:
-        metrics.observations_rejected.labels(name, rejection.reason).inc()
-    return json_response({"feed": name, "accepted": len(accepted),
-                          "rejected": [r.to_dict() for r in rejected]})
+    return json_response({"feed": name, "accepted": len(result.accepted),
+                          "rejected": [r.to_dict() for r in result.rejected]})
 
 
-async def _put_status(store: LiveStore, region_name: str, health: FeedHealth) -> None:
+async def _put_status(ingest: FeedIngest) -> None:
     try:
-        await store.put_feed_status(region_name, health.feed, health.as_dict())
+        await ingest.report_status()
     except StoreError as exc:
-        logger.warning("push %s: could not record status: %s", health.feed, exc)
+        logger.warning("push %s: could not record status: %s", ingest.feed.name, exc)

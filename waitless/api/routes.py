@@ -13,7 +13,7 @@ from waitless.domain.places import load_gazetteer
 
 def setup_routes(app: web.Application) -> None:
     app[PAGE_GAZETTEER] = load_gazetteer(app[keys.REGION])
-    app[push.PUSH_HEALTH] = {}
+    app[push.PUSH_INGEST] = {}
     add_get, add_post = app.router.add_get, app.router.add_post
     # Patients and apps.
     add_get("/", patient_page_handler, name="patient_page")

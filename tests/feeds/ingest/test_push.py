@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.feeds2.conftest import (
+from tests.feeds.ingest.conftest import (
     CANTERBURY,
     MovableClock,
     api_client,

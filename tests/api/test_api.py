@@ -21,8 +21,8 @@ CANTERBURY = {"lat": "51.2802", "lon": "1.0789"}
 async def client(aiohttp_client, kent: Region, fixed_now: datetime, tmp_path: Path):
     store = MemoryLiveStore()
     observations = parse(_sim_body(kent, fixed_now - timedelta(minutes=2)), feed_name="sim")
-    from waitless.live.ingest import normalise
-    accepted, _ = normalise(kent, observations)
+    from feeds.ingest import with_service_kinds
+    accepted = with_service_kinds(kent, observations)
     await store.write(kent.name, accepted)
     app = create_app(Settings(spool_dir=str(tmp_path / "spool")), region=kent,
                      live_store=store, clock=lambda: fixed_now)

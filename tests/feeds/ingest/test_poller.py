@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -13,13 +14,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from feeds.poller import FeedPoller, PollerSettings, retry_after_seconds
+from feeds.ingest import FeedIngest
+from feeds.poller import FeedPoller
+from feeds.schedule import PollerSettings, retry_after_seconds
 from feeds.simulator import native_document
-from tests.feeds2.conftest import MovableClock
+from tests.feeds.ingest.conftest import MovableClock
 from waitless.domain.observation import Observation
 from waitless.domain.region import FeedConfig, Region
 from waitless.domain.validation_settings import ValidationSettings
-from waitless.live.ingest import validate_for_region
 from waitless.live.store import MemoryLiveStore
 from waitless.metrics import Metrics
 from waitless.ranking.waits import estimate_wait
@@ -70,18 +72,11 @@ async def session():
 def make_poller(kent: Region, url: str, session, store: MemoryLiveStore, clock, *,
                 metrics: Metrics | None = None, validation: ValidationSettings | None = None,
                 **options) -> FeedPoller:
-    async def sink(observations: list[Observation]) -> None:
-        await store.write(kent.name, observations)
-
-    async def load_last_good() -> dict[str, Observation]:
-        return {k: o for k, o in (await store.current(kent.name)).items() if o.feed == "f"}
-
     feed = FeedConfig("f", "native", url, interval_seconds=0.1, timeout_seconds=1,
                       options=options)
-    return FeedPoller(feed, session, sink,
-                      validate=lambda obs, now, last: validate_for_region(kent, obs, now, last),
-                      validation=validation, metrics=metrics, clock=clock,
-                      load_last_good=load_last_good)
+    region = kent if validation is None else replace(kent, validation=validation)
+    return FeedPoller(FeedIngest(feed, region, store, metrics=metrics, clock=clock), session,
+                      metrics=metrics)
 
 
 def sim_body(kent: Region, now: datetime) -> bytes:

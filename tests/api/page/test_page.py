@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.test_ranking import REGION_TOML, ask, ids
+from tests.ranking.test_ranking import REGION_TOML, ask, ids
 from waitless.api.answer_json import answer_json
 from waitless.api.keys import EVENT_LOG
 from waitless.domain.conditions import CONDITIONS
@@ -118,7 +118,7 @@ def test_implausible_waits_are_flagged_and_never_ranked_as_fresh() -> None:
     import tomllib
     from datetime import timedelta
 
-    from tests.test_ranking import LIVE, NOW, snap
+    from tests.ranking.test_ranking import LIVE, NOW, snap
     from waitless.domain.region import parse_region
     region = parse_region(tomllib.loads(REGION_TOML))
     bad = snap(("UTC1", "utc", 72 * 60))  # the 2024 East Kent 72-hour figure

@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from feeds.simulator import FAULT_MODES, create_simulator_app
-from tests.feeds2.conftest import CANTERBURY, FAST_POLLER, eventually
+from tests.feeds.ingest.conftest import CANTERBURY, FAST_POLLER, eventually
 from waitless.api.app import create_app
 from waitless.domain.region import FeedConfig, Region
 from waitless.settings import Settings

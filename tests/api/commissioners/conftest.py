@@ -12,14 +12,14 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from tests.conftest import temporary_database
+from tests.conftest import REPO_ROOT, temporary_database
 from waitless.api.app import create_app
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region
 from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = REPO_ROOT
 NHSE_DIR = REPO.parent / "shared" / "data" / "nhse-ae-monthly"
 MONTHLY_FILES = ("Monthly-AE-April-2025.csv", "Monthly-AE-May-2025.csv",
                  "Monthly-AE-June-2025-1-1.csv", "July-2025-CSV-9jfy4.csv",

@@ -9,7 +9,7 @@ from http.cookies import SimpleCookie
 
 import pytest
 
-from tests.dashboard.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
+from tests.api.commissioners.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
 from waitless.api import keys
 from waitless.api.auth import SESSION_COOKIE, RevokedSessions, check_session, new_session
 

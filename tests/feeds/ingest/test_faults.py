@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from feeds.simulator import FEED_FAULTS, VALUE_FAULTS, create_simulator_app
-from tests.feeds2.conftest import (
+from tests.feeds.ingest.conftest import (
     CANTERBURY,
     MovableClock,
     api_client,

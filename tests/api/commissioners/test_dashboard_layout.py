@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from tests.api.commissioners.conftest import NHSE_DIR, TOKEN, nhse_path
+from tests.api.commissioners.test_dashboard_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.conftest import free_port
-from tests.dashboard.conftest import NHSE_DIR, TOKEN, nhse_path
-from tests.dashboard.test_dashboard_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.stats.conftest import MONTHLY_FILES
 from waitless.stats.nhse import import_files
 

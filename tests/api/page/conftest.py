@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from feeds.adapters.native import parse
+from feeds.ingest import with_service_kinds
 from feeds.simulator import native_document
 from waitless.api.app import create_app
 from waitless.domain.region import Region
-from waitless.live.ingest import normalise
 from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
 
@@ -27,7 +27,7 @@ async def seeded_store(region: Region, now: datetime, *, seed: int = 5) -> Memor
     for i in range(steps, -1, -1):
         at = now - timedelta(minutes=2 + i * HISTORY_STEP_MINUTES)
         document = native_document(region, seed=seed, now=at)
-        accepted, _ = normalise(region, parse(_dumps(document), feed_name="sim"))
+        accepted = with_service_kinds(region, parse(_dumps(document), feed_name="sim"))
         await store.write(region.name, accepted)
     return store
 

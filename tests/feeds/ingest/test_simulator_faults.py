@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from feeds.simulator import FAULT_MODES, create_simulator_app, native_document, parse_fault
-from tests.feeds2.conftest import MovableClock
+from tests.feeds.ingest.conftest import MovableClock
 from waitless.cli import build_parser
 from waitless.domain.region import Region
 

@@ -11,14 +11,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.conftest import free_port
-from tests.dashboard.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
+from tests.api.commissioners.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
+from tests.conftest import REPO_ROOT, free_port
 from waitless.api import keys
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(),

@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 from aiohttp import FormData
 
-from tests.dashboard.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
+from tests.api.commissioners.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
 from waitless.stats.config import stats_config
 from waitless.stats.england import comparison_statistics
 

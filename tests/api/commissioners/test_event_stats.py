@@ -9,7 +9,7 @@ import asyncpg
 import numpy as np
 import pytest
 
-from tests.dashboard.conftest import auth
+from tests.api.commissioners.conftest import auth
 from waitless.api import keys
 
 ASHFORD = (51.1415, 0.9165)     # at William Harvey (ED + slow UTC)
