@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import jsonschema
 import pytest
 from aiohttp import FormData
 
@@ -77,6 +78,15 @@ async def test_shift_endpoint_equals_the_library_on_the_uploaded_files(
         "DJV01 began reporting in July 2025 with 2,265 attendances while RYY's other "
         "attendances fell by 3,098")
     assert body["suggested_orgs"] == ["RVV", "RYY", "DJV01"]
+    # The answer is the one /openapi.json documents, new fields included.
+    spec = await (await client.get("/openapi.json")).json()
+    schema = spec["paths"]["/v1/stats/shift"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"]
+    jsonschema.validate(body, schema)
+    assert {"by_org", "england", "did_pp", "did_ci95_pp", "shift_ci95_pp_monthly",
+            "rating_withheld_reason"} <= set(schema["required"])
+    assert [o["org"] for o in body["by_org"]] == ["RVV", "RYY"]
+    assert body["did_pp"] == pytest.approx(body["shift_pp"] - body["england"]["shift_pp"])
     whole = await (await client.get("/v1/stats/shift", headers=auth(), params={
         "baseline": SHIFT["baseline"], "period": SHIFT["period"]})).json()
     assert whole == default_group
