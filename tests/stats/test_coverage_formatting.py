@@ -63,3 +63,9 @@ def test_counts_shares_points_and_ranges():
     assert formatting.month_range("2025-04..2025-06") == "Apr–Jun 2025"
     assert formatting.month_range("2024-11..2025-01") == "Nov 2024–Jan 2025"
     assert formatting.month_range("2025-07") == "Jul 2025"
+
+
+def test_date_ranges():
+    assert formatting.date_range("2026-10-28", "2026-11-24") == "28 Oct – 24 Nov 2026"
+    assert formatting.date_range("2025-12-28", "2026-01-03") == "28 Dec 2025 – 3 Jan 2026"
+    assert formatting.date_range("2026-11-24", "2026-11-24") == "24 Nov 2026"

@@ -66,3 +66,13 @@ def month_range(text: str) -> str:
     if first.year == last.year:
         return f"{first.strftime('%b')}–{last.strftime('%b %Y')}"
     return f"{first.strftime('%b %Y')}–{last.strftime('%b %Y')}"
+
+
+def date_range(first: str, last: str) -> str:
+    """``"2026-10-28"``, ``"2026-11-24"`` -> ``"28 Oct – 24 Nov 2026"`` (year once if shared)."""
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    tail = f"{end.day} {end.strftime('%b %Y')}"
+    if start == end:
+        return tail
+    head = f"{start.day} {start.strftime('%b')}"
+    return f"{head}{'' if start.year == end.year else start.strftime(' %Y')} – {tail}"

@@ -113,6 +113,12 @@ async def _check_device(browser, served: str, device: str) -> None:
         name = path.split("?")[0].rsplit("/", 1)[-1]
         await page.screenshot(path=str(ARTIFACTS / f"layout-{device}-{index}-{name}.png"),
                               full_page=True)
+    # Events: headline figures before the charts, the table and the form; dates for people.
+    await page.goto(served + PAGES[2])
+    assert await page.inner_text("#events-title") == "28 Oct – 24 Nov 2026, by day (Europe/London)"
+    tops = await page.evaluate("""() => ['headline', 'events-chart', 'events-table', 'show-events']
+        .map(id => document.getElementById(id).getBoundingClientRect().top)""")
+    assert tops == sorted(tops)
     # The upload page, after importing a month that is already there.
     await page.goto(served + PAGES[0])
     await page.set_input_files("#files", str(nhse_path(MONTHLY_FILES["2025-09"])))
