@@ -32,6 +32,8 @@ def test_kent_medway_providers_exist_in_the_nhs_files(monthly_paths):
     ({"target_shift_pp": 5, "providers": []}, "at least one provider"),
     ({"target_shift_pp": 5, "providers": [{"code": "RVV", "kind": "hospital"}]}, "kind must"),
     ({"target_shift_pp": 5, "providers": [{"code": "R V", "kind": "acute"}]}, "not an NHS"),
+    ({"target_shift_pp": 5, "providers": [{"code": "RVV", "kind": "acute", "name": " "}]},
+     "RVV.*name must be a non-empty string"),
     ({"target_shift_pp": 5, "amber_shift_pp": 6,
       "providers": [{"code": "RVV", "kind": "acute"}]}, "must not exceed"),
     ({"target_shift_pp": 5, "break_factor": 1,
@@ -73,7 +75,9 @@ def test_cli_imports_then_prints_shift_json(conn, database_url, monthly_paths, c
     result = json.loads(capsys.readouterr().out)
     assert result["orgs"] == ["RVV", "RYY"]
     assert (result["baseline"]["type1"], result["baseline"]["other"]) == (36971, 67580)
-    assert result["rating"] == "red"
+    # DJV01 starts reporting in July 2025 as RYY's other attendances fall: no rating.
+    assert result["rating"] is None
+    assert "DJV01 began reporting in July 2025" in result["rating_withheld_reason"]
 
 
 def test_cli_errors_are_reported_with_exit_codes(conn, database_url, tmp_path, capsys,

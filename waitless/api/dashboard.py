@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from waitless.api import keys
+from waitless.api import formatting, keys, shift_view
 from waitless.api import stats_handlers as stats_http
 from waitless.api.auth import (
     REVOKED,
@@ -28,7 +28,7 @@ from waitless.api.errors import error_response
 from waitless.api.render import render
 from waitless.stats.events_stats import ROW_FIELDS
 
-_SHIFT_TABLES = ("months", "summary", "breaks", "missing")
+_SHIFT_TABLES = ("months", "summary", "breaks", "missing", *shift_view.EXTRA_TABLES)
 
 
 def _page(request: web.Request, template: str, context: dict[str, Any], *,
@@ -115,16 +115,22 @@ def shift_table(result: dict[str, Any], table: str) -> tuple[list[str], list[lis
                 [[m["month"], m["role"], m["type1"], m["other"], m["type2"], m["other_share"],
                   " ".join(m["orgs_reported"]), " ".join(m["orgs_missing"])]
                  for m in result["months"]])
+    if table in shift_view.EXTRA_TABLES:
+        return shift_view.extra_table(result, table)
     if table == "summary":
         low, high = result["ci95_pp"]
+        extra_header, extra = shift_view.summary_extra(result)
         return (["range", "months", "type1", "other", "type2", "other_share",
-                 "months_with_data", "shift_pp", "ci95_low_pp", "ci95_high_pp", "rating"],
+                 "months_with_data", "shift_pp", "ci95_low_pp", "ci95_high_pp", "rating",
+                 *extra_header],
                 [[role, result[f"{role}_range"], result[role]["type1"], result[role]["other"],
                   result[role]["type2"], result[role]["other_share"],
-                  result[role]["months_with_data"], None, None, None, None]
+                  result[role]["months_with_data"], None, None, None, None,
+                  *[None] * len(extra)]
                  for role in ("baseline", "period")]
                 + [["shift", f"{result['baseline_range']} -> {result['period_range']}", None,
-                    None, None, None, None, result["shift_pp"], low, high, result["rating"]]])
+                    None, None, None, None, result["shift_pp"], low, high, result["rating"],
+                    *extra]])
     if table == "breaks":
         return (["org", "month", "source", "position", "spans_comparison", "detected",
                  "description"],
@@ -134,35 +140,10 @@ def shift_table(result: dict[str, Any], table: str) -> tuple[list[str], list[lis
             [[m["org"], m["month"], m["reason"]] for m in result["missing"]])
 
 
-def _shift_chart(result: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "shift",
-            "labels": [m["month"] for m in result["months"]],
-            "roles": [m["role"] for m in result["months"]],
-            "share_pct": [None if m["other_share"] is None else round(m["other_share"] * 100, 2)
-                          for m in result["months"]]}
-
-
 @session_required()
 async def shift_page(request: web.Request) -> web.Response:
-    query = request.query
-    form = {k: query.get(k, "") for k in ("orgs", "baseline", "period")}
-    context: dict[str, Any] = {"signed_in": True, "form": form, "result": None,
-                               "error": None, "chart": None, "csv_query": query_string(form)}
-    config_codes = _provider_codes(request)
-    context["providers"] = config_codes
-    if form["baseline"] or form["period"]:
-        try:
-            result = await stats_http.compute_shift_for(request, query)
-        except stats_http.FAILURES as exc:
-            context["error"] = _message(exc)
-            return _page(request, "shift.html", context, status=400)
-        context.update(result=result, chart=_shift_chart(result))
-    return _page(request, "shift.html", context)
-
-
-def _provider_codes(request: web.Request) -> str:
-    stats = request.app[keys.REGION].stats
-    return ", ".join(stats.provider_codes) if stats is not None else ""
+    context, status = await shift_view.shift_page_context(request)
+    return _page(request, "shift.html", context, status=status)
 
 
 def _message(exc: Exception) -> str:
@@ -192,7 +173,7 @@ async def events_page(request: web.Request) -> web.Response:
     # A form left blank means "the default"; the API itself refuses empty values.
     query = {k: v for k, v in request.query.items() if v.strip()}
     context: dict[str, Any] = {"signed_in": True, "error": None, "result": None,
-                               "chart": None, "fields": ROW_FIELDS}
+                               "chart": None, "fields": ROW_FIELDS, "fmt": formatting}
     try:
         result = await stats_http.compute_events_for(request, query)
     except stats_http.FAILURES as exc:

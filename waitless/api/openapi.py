@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from waitless import __version__
+from waitless.api.shift_schema import SHIFT_RESULT_SCHEMA
 from waitless.domain.conditions import CONDITIONS
 from waitless.domain.region import Region
 
@@ -206,7 +207,8 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
                        required=True),
                 _param("period", "Month range after the baseline, e.g. 2025-07..2025-09",
                        month_range, required=True)],
-            "responses": {"200": _json("waitless.stats.shift.shift_statistics result", plain),
+            "responses": {"200": _json("waitless.stats.england.comparison_statistics result",
+                                        SHIFT_RESULT_SCHEMA),
                           "400": _json("Bad input, or no data (error: no_data)", _ERROR),
                           **denied}}},
         "/v1/stats/events": {"get": {

@@ -17,6 +17,7 @@ from waitless.api.auth import bearer_required
 from waitless.api.errors import error_response, json_response, response_for_error
 from waitless.domain.errors import WaitlessError
 from waitless.stats.config import stats_config
+from waitless.stats.england import comparison_statistics
 from waitless.stats.errors import PayloadTooLarge, StatsQueryError
 from waitless.stats.events_stats import (
     event_statistics,
@@ -25,7 +26,6 @@ from waitless.stats.events_stats import (
     validate_events_query,
 )
 from waitless.stats.nhse import import_parsed, parse_provider_csv
-from waitless.stats.shift import shift_statistics
 
 # A monthly provider file is about 30 kB; a year of them fits with room to spare.
 UPLOAD_MAX_BYTES = 4 * 1024 * 1024
@@ -66,7 +66,7 @@ async def compute_shift_for(request: web.Request, query: Any) -> dict[str, Any]:
     config = stats_config(request.app[keys.REGION])
     orgs, baseline, period = shift_args(query)
     return await with_connection(
-        request, lambda conn: shift_statistics(conn, config, orgs, baseline, period))
+        request, lambda conn: comparison_statistics(conn, config, orgs, baseline, period))
 
 
 async def compute_events_for(request: web.Request, query: Any) -> dict[str, Any]:

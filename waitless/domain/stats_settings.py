@@ -113,8 +113,12 @@ def parse_stats_config(raw: dict[str, Any]) -> StatsConfig:
             msg = f"{where}: kind must be one of {', '.join(PROVIDER_KINDS)} (got {kind!r})"
             raise StatsConfigError(msg)
         code = _org_code(item.get("code", ""), where)
-        providers.append(StatsProvider(code, str(item.get("name", code)), kind,
-                                       str(item.get("notes", ""))))
+        name = item.get("name", code)
+        # The dashboard and by_org[] show the name; an empty or non-text one would show nothing.
+        if not isinstance(name, str) or not name.strip():
+            msg = f"{where} ({code}): name must be a non-empty string (the ODS name)"
+            raise StatsConfigError(msg)
+        providers.append(StatsProvider(code, name.strip(), kind, str(item.get("notes", ""))))
     codes = [p.code for p in providers]
     if not providers or len(set(codes)) != len(codes):
         msg = f"[stats]: needs at least one provider and each code once (got {codes})"

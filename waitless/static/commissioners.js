@@ -13,19 +13,25 @@
   }
 
   if (data.kind === "shift") {
+    // Lines, not bars: the selection and the rest of England over the same months, with the
+    // target (baseline share + target shift) drawn over the period months.
     draw("shift-chart", {
-      type: "bar",
+      type: "line",
       data: {
         labels: data.labels,
-        datasets: [{
-          label: "Other share of type 1 + other attendances (%)",
-          data: data.share_pct,
-          backgroundColor: data.roles.map(function (role) { return role === "baseline" ? NHS_GREY : NHS_BLUE; })
-        }]
+        datasets: [
+          { label: "Selection: other share (%)", data: data.selection_pct, borderColor: NHS_BLUE,
+            backgroundColor: NHS_BLUE, spanGaps: false,
+            pointStyle: data.roles.map(function (role) { return role === "period" ? "rect" : "circle"; }) },
+          { label: "Rest of England (%)", data: data.england_pct, borderColor: NHS_GREY,
+            backgroundColor: NHS_GREY, borderDash: [2, 3] },
+          { label: data.target_label, data: data.target_pct, borderColor: NHS_GREEN,
+            backgroundColor: NHS_GREEN, borderDash: [8, 4], pointRadius: 0 }
+        ]
       },
       options: Object.assign({}, common, {
         scales: { y: { title: { display: true, text: "% other" } } },
-        plugins: { legend: { display: true }, subtitle: { display: true, text: "grey: baseline, blue: period" } }
+        plugins: { legend: { display: true }, subtitle: { display: true, text: "circles: baseline, squares: period" } }
       })
     });
   } else if (data.kind === "events") {

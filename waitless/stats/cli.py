@@ -14,9 +14,9 @@ import orjson
 from waitless.domain.errors import RegionError
 from waitless.domain.region import load_region
 from waitless.stats.config import stats_config
+from waitless.stats.england import comparison_statistics
 from waitless.stats.errors import StatsError
 from waitless.stats.nhse import import_files
-from waitless.stats.shift import shift_statistics
 
 DATABASE_URL_ENV = "WAITLESS_DATABASE_URL"
 
@@ -86,7 +86,7 @@ def _shift_command(args: argparse.Namespace) -> int:
     try:
         config = stats_config(load_region(args.region))
         orgs = args.orgs.split(",") if args.orgs else None
-        result = _run(args, lambda conn: shift_statistics(
+        result = _run(args, lambda conn: comparison_statistics(
             conn, config, orgs, args.baseline, args.period))
     except (StatsError, RegionError, OSError, asyncpg.PostgresError) as exc:
         print(f"error: {exc}", file=sys.stderr)

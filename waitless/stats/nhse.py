@@ -33,15 +33,18 @@ from waitless.stats.months import format_month
 # Published header (whitespace-collapsed, case-insensitive) -> count column. Each column lists
 # the spellings seen in NHS England files.
 _HEADERS: dict[str, tuple[str, ...]] = {
-    "type1": ("A&E attendances Type 1",),
-    "type2": ("A&E attendances Type 2",),
-    "other": ("A&E attendances Other A&E Department",),
+    # 2018-19 files prefix "Number of" and say "Other A&E Department" for over-4-hours too.
+    "type1": ("A&E attendances Type 1", "Number of A&E attendances Type 1"),
+    "type2": ("A&E attendances Type 2", "Number of A&E attendances Type 2"),
+    "other": ("A&E attendances Other A&E Department",
+              "Number of A&E attendances Other A&E Department"),
     "booked_type1": ("A&E attendances Booked Appointments Type 1",),
     "booked_type2": ("A&E attendances Booked Appointments Type 2",),
     "booked_other": ("A&E attendances Booked Appointments Other Department",),
-    "over4_type1": ("Attendances over 4hrs Type 1",),
-    "over4_type2": ("Attendances over 4hrs Type 2",),
-    "over4_other": ("Attendances over 4hrs Other Department",),
+    "over4_type1": ("Attendances over 4hrs Type 1", "Number of attendances over 4hrs Type 1"),
+    "over4_type2": ("Attendances over 4hrs Type 2", "Number of attendances over 4hrs Type 2"),
+    "over4_other": ("Attendances over 4hrs Other Department",
+                    "Number of attendances over 4hrs Other A&E Department"),
     "over4_booked_type1": ("Attendances over 4hrs Booked Appointments Type 1",),
     "over4_booked_type2": ("Attendances over 4hrs Booked Appointments Type 2",),
     "over4_booked_other": ("Attendances over 4hrs Booked Appointments Other Department",),
@@ -56,7 +59,10 @@ _HEADERS: dict[str, tuple[str, ...]] = {
 _ID_HEADERS = {"period": "Period", "org_code": "Org Code", "parent_org": "Parent Org",
                "org_name": "Org name"}
 # Without these a file cannot feed the counting rule; the other count columns become NULL.
-REQUIRED_COUNTS = ("type1", "type2", "other", "booked_type1", "booked_other")
+REQUIRED_COUNTS = ("type1", "type2", "other")
+# Published from 2020-21 on; older files lack them (stored NULL, counted as 0 by the rule), but
+# a file that has one of them must fill it in every provider row.
+BOOKED_COUNTS = ("booked_type1", "booked_other")
 
 _PERIOD_RE = re.compile(r"^MSitAE-([A-Za-z]+)-(\d{4})$", re.IGNORECASE)
 _MONTH_NAMES = {name: i for i, name in enumerate(
@@ -152,8 +158,10 @@ def _map_header(header: list[str], name: str) -> dict[str, int]:
             msg = f"{name}: column {raw.strip()!r} appears twice"
             raise NhseFormatError(msg)
         columns[key] = index
+    # Booked columns come as a set: a file with one but not the other is cut or edited.
+    booked = BOOKED_COUNTS if any(k in columns for k in BOOKED_COUNTS) else ()
     missing = [_ID_HEADERS.get(k) or _HEADERS[k][0]
-               for k in (*_ID_HEADERS, *REQUIRED_COUNTS) if k not in columns]
+               for k in (*_ID_HEADERS, *REQUIRED_COUNTS, *booked) if k not in columns]
     if missing:
         msg = (f"{name}: not an NHS England monthly A&E provider CSV; missing column(s) "
                f"{', '.join(repr(m) for m in missing)}")
@@ -161,8 +169,14 @@ def _map_header(header: list[str], name: str) -> dict[str, int]:
     return columns
 
 
+def _is_total(cells: list[str], columns: dict[str, int]) -> bool:
+    # The national row says TOTAL/Total/TOTAl in some identity cell; 2019-20 files leave
+    # period and codes empty and put it under "Org name" only.
+    return any(cells[columns[key]].strip().upper() == "TOTAL" for key in _ID_HEADERS)
+
+
 def _check_total(rows: list[ProviderRow], total: dict[str, int | None], name: str) -> None:
-    for key in REQUIRED_COUNTS:
+    for key in (*REQUIRED_COUNTS, *BOOKED_COUNTS):
         expected = total.get(key)
         found = sum(row.counts[key] or 0 for row in rows)
         if expected is not None and found != expected:
@@ -214,10 +228,11 @@ def parse_provider_csv(source: bytes | str | os.PathLike[str], *,
             counts = {key: _parse_count(cells[columns[key]], name=name, line=line, org=org,
                                         header=header[columns[key]].strip())
                       if key in columns else None for key in COUNT_COLUMNS}
-            if label.upper() == "TOTAL" or org == "TOTAL":
+            if _is_total(cells, columns):
                 total = counts
                 continue
-            missing = [_HEADERS[k][0] for k in REQUIRED_COUNTS if counts[k] is None]
+            missing = [_HEADERS[k][0] for k in (*REQUIRED_COUNTS, *BOOKED_COUNTS)
+                       if counts[k] is None and (k in REQUIRED_COUNTS or k in columns)]
             if not org or missing:
                 msg = f"{name} line {line} ({org or 'no org code'}): empty {missing or 'Org Code'}"
                 raise NhseFormatError(msg)

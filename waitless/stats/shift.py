@@ -67,8 +67,9 @@ def validate_request(config: StatsConfig, orgs: Sequence[str] | None, baseline: 
 
 
 def _counts(row: Mapping[str, Any]) -> tuple[int, int, int]:
-    type1 = row["type1"] + row["booked_type1"]
-    other = row["other"] + row["booked_other"]
+    # Booked columns are NULL in files before 2020-21 (not published then): counted as 0.
+    type1 = row["type1"] + (row["booked_type1"] or 0)
+    other = row["other"] + (row["booked_other"] or 0)
     return type1, other, row["type2"] + (row["booked_type2"] or 0)
 
 

@@ -88,8 +88,23 @@ async def test_shift_page_and_csv_downloads_match_the_api(aiohttp_client, make_a
     page = await client.get("/commissioners/shift", params=SHIFT, headers=cookie)
     html = await page.text()
     assert page.status == 200
-    assert f'id="rating">{api["rating"].capitalize()}<' in html
-    assert "36,971" in html  # RVV baseline type 1, as the API reports it
+    # RVV alone: Herne Bay (DJV01) starts in July but RVV's counts rose, so the rating stays.
+    assert api["rating"] == "red" and api["rating_withheld_reason"] is None
+    assert 'id="rating">Red<' in html
+    assert "DJV01 began reporting in July 2025 with 2,265 attendances; no selected" in html
+    assert "RVV: Apr–Jun 2025 compared with Jul–Sep 2025" in html
+    assert "East Kent Hospitals University NHS FT (RVV)" in html
+    july = api["months"][3]
+    assert july["month"] == "2025-07" and july["type1"] >= 1000
+    assert f'data-label="Type 1">{july["type1"]:,}<' in html  # with a thousands separator
+
+    by_org = list(csv.DictReader(io.StringIO(await (await client.get(
+        "/commissioners/shift.csv", params={**SHIFT, "table": "by_org"},
+        headers=cookie)).text())))
+    assert [r["org"] for r in by_org] == ["RVV", "group"]
+    assert [float(r["shift_pp"]) for r in by_org] == pytest.approx(
+        [o["shift_pp"] for o in api["by_org"]] + [api["shift_pp"]], rel=1e-12)
+    assert by_org[0]["name"] == api["by_org"][0]["name"]
 
     months = await client.get("/commissioners/shift.csv", params={**SHIFT, "table": "months"},
                               headers=cookie)
@@ -105,7 +120,11 @@ async def test_shift_page_and_csv_downloads_match_the_api(aiohttp_client, make_a
         headers=cookie)).text())))
     assert [r["range"] for r in summary] == ["baseline", "period", "shift"]
     assert float(summary[2]["shift_pp"]) == pytest.approx(api["shift_pp"], rel=1e-12)
-    assert summary[2]["rating"] == api["rating"]
+    assert summary[2]["rating"] == "red"
+    assert summary[2]["rating_withheld_reason"] == ""  # None in the API
+    assert float(summary[2]["did_pp"]) == pytest.approx(api["did_pp"], rel=1e-12)
+    assert float(summary[2]["england_shift_pp"]) == pytest.approx(api["england"]["shift_pp"],
+                                                                  rel=1e-12)
 
     # Missing provider-months are flagged on the page.
     flagged = await client.get("/commissioners/shift", headers=cookie, params={
@@ -130,3 +149,25 @@ async def test_events_csv_matches_the_api(aiohttp_client, make_app, db) -> None:
     assert [r["bucket"] for r in rows] == [r["bucket"] for r in api["rows"]] + ["total"]
     assert [int(r["rankings"]) for r in rows] == [0, 0, 0, 0, 1, 0, 0, 1]
     assert float(rows[-1]["minutes_saved"]) == api["total"]["minutes_saved"] > 0
+
+
+async def test_after_sign_in_the_default_comparison_shows(aiohttp_client, make_app, db) -> None:
+    client = await aiohttp_client(await make_app(db))
+    cookie = await sign_in(client)
+    empty = await (await client.get("/commissioners/shift", headers=cookie)).text()
+    assert 'id="no-data"' in empty and 'id="comparison-title"' not in empty
+    for name in MONTHLY_FILES:
+        await client.post("/v1/stats/nhse", data=nhse_path(name).read_bytes(),
+                          headers={**auth(), "Content-Type": "text/csv"})
+    page = await client.get("/commissioners/shift", headers=cookie)
+    html = await page.text()
+    assert page.status == 200
+    # Only Apr-Sep 2025 imported: no year-earlier months, so the three months before.
+    assert ("RVV + RPA + RWF + RN7 + RYY + ACH01 + AQM01 + DJV01: Apr–Jun 2025 compared with "
+            "Jul–Sep 2025") in html
+    assert "the three months before" in html
+    # Month pickers hold the imported months, newest first, with the default selected.
+    assert '<option value="2025-07" selected>Jul 2025</option>' in html
+    assert html.index('value="2025-09"') < html.index('value="2025-04"')
+    # The imported-data grid: DJV01 is absent from the April-June files.
+    assert html.count('class="waitless-gap"') == 4  # AQM01 Apr, DJV01 Apr-Jun

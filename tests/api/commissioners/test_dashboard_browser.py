@@ -67,20 +67,28 @@ async def test_sign_in_charts_and_csv_download(served: str) -> None:
             await page.fill("#token", TOKEN)
             await page.click("#sign-in")
             await page.wait_for_url("**/commissioners/shift")
-            await page.fill("#orgs", "RVV,RYY")
-            await page.fill("#baseline", "2025-04..2025-06")
-            await page.fill("#period", "2025-07..2025-09")
+            # Only Apr-Sep 2025 imported: the default compares Jul-Sep with Apr-Jun 2025.
+            assert (await page.inner_text("#comparison-title")).endswith(
+                "Apr–Jun 2025 compared with Jul–Sep 2025")
+            for code in ("RPA", "RWF", "RN7", "ACH01", "AQM01", "DJV01"):
+                await page.uncheck(f"#org-{code}")
+            await page.select_option("#baseline_from", "2025-04")
+            await page.select_option("#baseline_to", "2025-06")
+            await page.select_option("#period_from", "2025-07")
+            await page.select_option("#period_to", "2025-09")
             await page.click("#show-shift")
             await page.wait_for_selector("#shift-chart")
+            assert "orgs=" not in page.url and "org=RVV&org=RYY" in page.url
             drawn = await page.evaluate("""() => {
                 const canvas = document.getElementById('shift-chart');
                 const chart = Chart.getChart(canvas);
                 return {width: canvas.width, height: canvas.height, chart: !!chart,
-                        points: chart ? chart.data.datasets[0].data.length : 0};
+                        points: chart ? chart.data.datasets.map(d => d.data.length) : []};
             }""")
             assert drawn["chart"] and drawn["width"] > 0 and drawn["height"] > 0
-            assert drawn["points"] == 6
-            assert await page.inner_text("#rating") == "Red"
+            assert drawn["points"] == [6, 6, 6]  # selection, England, target
+            assert await page.locator("#rating").count() == 0
+            assert "DJV01" in await page.inner_text("#rating-withheld-reason")
             await page.screenshot(path=str(ARTIFACTS / "commissioners-shift.png"), full_page=True)
             async with page.expect_download() as info:
                 await page.click("text=Download months (CSV)")

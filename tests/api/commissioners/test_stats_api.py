@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncpg
+import jsonschema
 import pytest
 from aiohttp import FormData
 
 from tests.api.commissioners.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
 from waitless.stats.config import stats_config
-from waitless.stats.shift import shift_statistics
+from waitless.stats.england import comparison_statistics
 
 SHIFT = {"orgs": "RVV,RYY", "baseline": "2025-04..2025-06", "period": "2025-07..2025-09"}
 
@@ -61,17 +62,31 @@ async def test_shift_endpoint_equals_the_library_on_the_uploaded_files(
     body = await response.json()
     conn = await asyncpg.connect(db)
     try:
-        expected = await shift_statistics(conn, stats_config(kent), ["RVV", "RYY"],
-                                          SHIFT["baseline"], SHIFT["period"])
-        default_group = await shift_statistics(conn, stats_config(kent), None,
+        expected = await comparison_statistics(conn, stats_config(kent), ["RVV", "RYY"],
                                                SHIFT["baseline"], SHIFT["period"])
+        default_group = await comparison_statistics(conn, stats_config(kent), None,
+                                                    SHIFT["baseline"], SHIFT["period"])
     finally:
         await conn.close()
     assert body == expected
     # The figures recorded in docs/statistics.md.
     assert body["baseline"]["type1"] == 36971 and body["baseline"]["other"] == 67580
     assert body["shift_pp"] == pytest.approx(-3.53, abs=0.005)
-    assert body["rating"] == "red"
+    # Herne Bay (DJV01) starts reporting in July as RYY's other attendances fall: withheld.
+    assert body["rating"] is None
+    assert body["rating_withheld_reason"].startswith(
+        "DJV01 began reporting in July 2025 with 2,265 attendances while RYY's other "
+        "attendances fell by 3,098")
+    assert body["suggested_orgs"] == ["RVV", "RYY", "DJV01"]
+    # The answer is the one /openapi.json documents, new fields included.
+    spec = await (await client.get("/openapi.json")).json()
+    schema = spec["paths"]["/v1/stats/shift"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"]
+    jsonschema.validate(body, schema)
+    assert {"by_org", "england", "did_pp", "did_ci95_pp", "shift_ci95_pp_monthly",
+            "rating_withheld_reason"} <= set(schema["required"])
+    assert [o["org"] for o in body["by_org"]] == ["RVV", "RYY"]
+    assert body["did_pp"] == pytest.approx(body["shift_pp"] - body["england"]["shift_pp"])
     whole = await (await client.get("/v1/stats/shift", headers=auth(), params={
         "baseline": SHIFT["baseline"], "period": SHIFT["period"]})).json()
     assert whole == default_group
