@@ -19,8 +19,9 @@ from pathlib import Path
 import orjson
 
 from feeds.adapters import get_adapter
+from feeds.body import check_body, check_listing
 from feeds.errors import FeedParseError
-from feeds.validate import check_body, check_listing, validate_observations
+from feeds.validate import validate_observations
 from waitless.domain.errors import RegionError, WaitlessError
 from waitless.domain.region import load_region
 

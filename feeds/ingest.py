@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from feeds.adapters import get_adapter
+from feeds.body import check_body, check_listing
 from feeds.health import FeedHealth
 from feeds.metrics import FeedMetrics
 from feeds.schedule import POLLER_OPTIONS
-from feeds.validate import Rejection, check_body, check_listing, validate_observations
+from feeds.validate import Rejection, validate_observations
 from waitless.domain.observation import Observation
 from waitless.domain.region import FeedConfig, Region
 

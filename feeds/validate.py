@@ -1,9 +1,8 @@
 """Validation before anything reaches the live store: pure functions over data.
 
-Two entry points for the poller::
+Checks on the body before parsing are in :mod:`feeds.body`; this module checks the parsed
+observations::
 
-    check_body(body, *, feed, settings, content_type=None, content_length=None) -> None
-        raises BodyRejected (a FeedParseError whose ``reason`` is one of BODY_REASONS)
     validate_observations(observations, *, region, now, last_good=(), settings=None)
         -> ValidationResult(accepted, rejected)
 
@@ -21,10 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from feeds.adapters import BODY_TYPES
-from feeds.errors import FeedParseError
 from waitless.domain.observation import SITE_STATUSES, WAIT_KINDS, Observation
-from waitless.domain.region import FeedConfig, Region
+from waitless.domain.region import Region
 from waitless.domain.validation_settings import ValidationSettings
 
 REASONS: dict[str, str] = {
@@ -42,30 +39,6 @@ REASONS: dict[str, str] = {
     "stale": "observed_at is older than the staleness limit",
     "older_than_last_good": "observed_at is before the last good figure's",
 }
-BODY_REASONS: dict[str, str] = {
-    "empty_body": "the response body is empty",
-    "oversized": "the body is larger than max_body_bytes",
-    "truncated": "the body is shorter than announced or ends mid-document",
-    "wrong_content_type": "the content type (or, without one, the body) does not fit the format",
-    "no_sites": "the payload lists no sites although the feed's last payloads listed several",
-}
-# A feed whose last payloads gave at least this many site figures is not expected to list none.
-NO_SITES_AFTER = 2
-_CONTENT_TYPES: dict[str, tuple[str, ...]] = {
-    # text/plain: static hosts and ArcGIS mirrors often serve JSON as plain text.
-    "json": ("application/json", "text/json", "text/plain", "text/javascript"),
-    "html": ("text/html", "application/xhtml+xml"),
-}
-
-
-class BodyRejected(FeedParseError):
-    """A response body refused before parsing; ``reason`` is one of :data:`BODY_REASONS`."""
-
-    def __init__(self, msg: str, *, reason: str) -> None:
-        super().__init__(msg)
-        self.reason = reason
-
-
 @dataclass(frozen=True, slots=True)
 class Rejection:
     site_id: str
@@ -82,88 +55,6 @@ class Rejection:
 class ValidationResult:
     accepted: list[Observation]
     rejected: list[Rejection]
-
-
-def check_body(body: bytes, *, feed: FeedConfig, settings: ValidationSettings,
-               content_type: str | None = None, content_length: int | None = None) -> None:
-    """Refuse a body that cannot be a good payload for ``feed``, before parsing it.
-
-    Parameters
-    ----------
-    body
-        The bytes read (read at most ``settings.max_body_bytes + 1`` of them).
-    feed
-        The feed; its format decides JSON or HTML, and a ``content_types`` option (list)
-        replaces the accepted media types.
-    content_type, content_length
-        The response headers, when there are any (``None`` offline).
-
-    Raises
-    ------
-    BodyRejected
-        With ``reason`` ``empty_body``, ``oversized``, ``truncated`` or ``wrong_content_type``.
-    """
-    body_type = BODY_TYPES.get(feed.format, "json")
-    if not body.strip():
-        msg = f"feed {feed.name}: empty body"
-        raise BodyRejected(msg, reason="empty_body")
-    if len(body) > settings.max_body_bytes:
-        msg = f"feed {feed.name}: body over {settings.max_body_bytes} bytes"
-        raise BodyRejected(msg, reason="oversized")
-    if content_length is not None and len(body) < content_length:
-        msg = f"feed {feed.name}: got {len(body)} of {content_length} announced bytes"
-        raise BodyRejected(msg, reason="truncated")
-    if content_type is not None:
-        media_type = content_type.split(";")[0].strip().lower()
-        allowed = tuple(feed.options.get("content_types", _CONTENT_TYPES[body_type]))
-        if media_type not in allowed and not (body_type == "json" and media_type.endswith("+json")):
-            msg = f"feed {feed.name}: content type {media_type!r}, expected one of {allowed}"
-            raise BodyRejected(msg, reason="wrong_content_type")
-    if body_type == "json" and _looks_like_html(body):
-        # An HTML error page served without a content type would otherwise end up as
-        # "truncated" (it does not end in } or ]): say what it is.
-        msg = f"feed {feed.name}: the body is an HTML page, not JSON"
-        raise BodyRejected(msg, reason="wrong_content_type")
-    if _ends_early(body, body_type):
-        msg = f"feed {feed.name}: the {body_type} document ends early"
-        raise BodyRejected(msg, reason="truncated")
-
-
-def _looks_like_html(body: bytes) -> bool:
-    head = body.lstrip()[:512].lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
-        head.startswith(b"<") and b"<html" in body[:4096].lower())
-
-
-def check_listing(count: int, usual_count: int, *, feed_name: str) -> None:
-    """Refuse a payload that lists no sites from a feed that usually lists several.
-
-    Parameters
-    ----------
-    count
-        Observations the adapter read from this payload.
-    usual_count
-        Site services the feed gave good figures for before (the poller's last good
-        figures; ``feeds check``: the region's site count).
-
-    Raises
-    ------
-    BodyRejected
-        With ``reason`` ``no_sites``, so the feed's status records the problem instead of
-        a quiet, successful poll that updates nothing.
-    """
-    if count == 0 and usual_count >= NO_SITES_AFTER:
-        msg = (f"feed {feed_name}: the payload lists no sites; it usually gives figures for "
-               f"{usual_count}")
-        raise BodyRejected(msg, reason="no_sites")
-
-
-def _ends_early(body: bytes, body_type: str) -> bool:
-    text = body.strip()
-    if body_type == "json":
-        return not text.endswith((b"}", b"]"))
-    lowered = text.lower()
-    return b"<html" in lowered and not lowered.endswith(b"</html>")
 
 
 def validate_observations(observations: Iterable[Observation], *, region: Region,

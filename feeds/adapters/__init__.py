@@ -32,7 +32,7 @@ ADAPTERS: dict[str, Adapter] = {
     "bc_push": bc_push.parse,
 }
 
-# What each format's body is, for the content-type check in feeds.validate.check_body.
+# What each format's body is, for the content-type check in feeds.body.check_body.
 BODY_TYPES: dict[str, str] = {
     "native": "json", "jsonmap": "json", "hk_ha": "json", "alberta": "json",
     "ni_arcgis": "json", "bc_push": "json", "htmltable": "html",

@@ -16,8 +16,8 @@ import orjson
 import pytest
 
 from feeds.adapters import get_adapter
+from feeds.body import BodyRejected, check_body, check_listing
 from feeds.errors import FeedParseError
-from feeds.validate import BodyRejected, check_body, check_listing
 from feeds.validate import validate_observations as validate
 from waitless import cli as waitless_cli
 from waitless.domain.observation import Observation

@@ -8,13 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.validate import (
-    BODY_REASONS,
-    REASONS,
-    BodyRejected,
-    check_body,
-    validate_observations,
-)
+from feeds.body import BODY_REASONS, BodyRejected, check_body
+from feeds.validate import REASONS, validate_observations
 from waitless.domain.errors import RegionError
 from waitless.domain.observation import Observation
 from waitless.domain.region import load_region, parse_region

@@ -19,9 +19,9 @@ import logging
 from aiohttp import web
 
 from feeds.adapters.bc_push import push_token, token_matches
+from feeds.body import BodyRejected
 from feeds.errors import FeedParseError
 from feeds.ingest import FeedIngest
-from feeds.validate import BodyRejected
 from waitless.api import keys
 from waitless.api.errors import error_response, json_response
 from waitless.domain.region import FeedConfig

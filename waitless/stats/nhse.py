@@ -29,40 +29,7 @@ from waitless.events.migrations import migrate
 from waitless.events.stats_tables import COUNT_COLUMNS
 from waitless.stats.errors import NhseFormatError
 from waitless.stats.months import format_month
-
-# Published header (whitespace-collapsed, case-insensitive) -> count column. Each column lists
-# the spellings seen in NHS England files.
-_HEADERS: dict[str, tuple[str, ...]] = {
-    # 2018-19 files prefix "Number of" and say "Other A&E Department" for over-4-hours too.
-    "type1": ("A&E attendances Type 1", "Number of A&E attendances Type 1"),
-    "type2": ("A&E attendances Type 2", "Number of A&E attendances Type 2"),
-    "other": ("A&E attendances Other A&E Department",
-              "Number of A&E attendances Other A&E Department"),
-    "booked_type1": ("A&E attendances Booked Appointments Type 1",),
-    "booked_type2": ("A&E attendances Booked Appointments Type 2",),
-    "booked_other": ("A&E attendances Booked Appointments Other Department",),
-    "over4_type1": ("Attendances over 4hrs Type 1", "Number of attendances over 4hrs Type 1"),
-    "over4_type2": ("Attendances over 4hrs Type 2", "Number of attendances over 4hrs Type 2"),
-    "over4_other": ("Attendances over 4hrs Other Department",
-                    "Number of attendances over 4hrs Other A&E Department"),
-    "over4_booked_type1": ("Attendances over 4hrs Booked Appointments Type 1",),
-    "over4_booked_type2": ("Attendances over 4hrs Booked Appointments Type 2",),
-    "over4_booked_other": ("Attendances over 4hrs Booked Appointments Other Department",),
-    "dta_wait_4_12_hours": ("Patients who have waited 4-12 hs from DTA to admission",
-                            "Patients who have waited 4-12 hrs from DTA to admission"),
-    "dta_wait_over_12_hours": ("Patients who have waited 12+ hrs from DTA to admission",),
-    "emergency_admissions_type1": ("Emergency admissions via A&E - Type 1",),
-    "emergency_admissions_type2": ("Emergency admissions via A&E - Type 2",),
-    "emergency_admissions_other": ("Emergency admissions via A&E - Other A&E department",),
-    "other_emergency_admissions": ("Other emergency admissions",),
-}
-_ID_HEADERS = {"period": "Period", "org_code": "Org Code", "parent_org": "Parent Org",
-               "org_name": "Org name"}
-# Without these a file cannot feed the counting rule; the other count columns become NULL.
-REQUIRED_COUNTS = ("type1", "type2", "other")
-# Published from 2020-21 on; older files lack them (stored NULL, counted as 0 by the rule), but
-# a file that has one of them must fill it in every provider row.
-BOOKED_COUNTS = ("booked_type1", "booked_other")
+from waitless.stats.nhse_columns import BOOKED_COUNTS, HEADERS, ID_HEADERS, REQUIRED_COUNTS
 
 _PERIOD_RE = re.compile(r"^MSitAE-([A-Za-z]+)-(\d{4})$", re.IGNORECASE)
 _MONTH_NAMES = {name: i for i, name in enumerate(
@@ -107,8 +74,8 @@ def _norm(header: str) -> str:
     return " ".join(header.split()).casefold()
 
 
-_LOOKUP = {_norm(text): key for key, texts in _HEADERS.items() for text in texts}
-_LOOKUP.update({_norm(text): key for key, text in _ID_HEADERS.items()})
+_LOOKUP = {_norm(text): key for key, texts in HEADERS.items() for text in texts}
+_LOOKUP.update({_norm(text): key for key, text in ID_HEADERS.items()})
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -160,8 +127,8 @@ def _map_header(header: list[str], name: str) -> dict[str, int]:
         columns[key] = index
     # Booked columns come as a set: a file with one but not the other is cut or edited.
     booked = BOOKED_COUNTS if any(k in columns for k in BOOKED_COUNTS) else ()
-    missing = [_ID_HEADERS.get(k) or _HEADERS[k][0]
-               for k in (*_ID_HEADERS, *REQUIRED_COUNTS, *booked) if k not in columns]
+    missing = [ID_HEADERS.get(k) or HEADERS[k][0]
+               for k in (*ID_HEADERS, *REQUIRED_COUNTS, *booked) if k not in columns]
     if missing:
         msg = (f"{name}: not an NHS England monthly A&E provider CSV; missing column(s) "
                f"{', '.join(repr(m) for m in missing)}")
@@ -172,7 +139,7 @@ def _map_header(header: list[str], name: str) -> dict[str, int]:
 def _is_total(cells: list[str], columns: dict[str, int]) -> bool:
     # The national row says TOTAL/Total/TOTAl in some identity cell; 2019-20 files leave
     # period and codes empty and put it under "Org name" only.
-    return any(cells[columns[key]].strip().upper() == "TOTAL" for key in _ID_HEADERS)
+    return any(cells[columns[key]].strip().upper() == "TOTAL" for key in ID_HEADERS)
 
 
 def _check_total(rows: list[ProviderRow], total: dict[str, int | None], name: str) -> None:
@@ -180,7 +147,7 @@ def _check_total(rows: list[ProviderRow], total: dict[str, int | None], name: st
         expected = total.get(key)
         found = sum(row.counts[key] or 0 for row in rows)
         if expected is not None and found != expected:
-            msg = (f"{name}: provider rows add up to {found} for {_HEADERS[key][0]!r} but the "
+            msg = (f"{name}: provider rows add up to {found} for {HEADERS[key][0]!r} but the "
                    f"file's TOTAL row says {expected}; the file looks truncated or edited")
             raise NhseFormatError(msg)
 
@@ -231,7 +198,7 @@ def parse_provider_csv(source: bytes | str | os.PathLike[str], *,
             if _is_total(cells, columns):
                 total = counts
                 continue
-            missing = [_HEADERS[k][0] for k in (*REQUIRED_COUNTS, *BOOKED_COUNTS)
+            missing = [HEADERS[k][0] for k in (*REQUIRED_COUNTS, *BOOKED_COUNTS)
                        if counts[k] is None and (k in REQUIRED_COUNTS or k in columns)]
             if not org or missing:
                 msg = f"{name} line {line} ({org or 'no org code'}): empty {missing or 'Org Code'}"
