@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from waitless.domain.coverage import CoverageSettings, parse_coverage
 from waitless.domain.errors import RegionError
 from waitless.domain.graph_settings import GraphSettings, parse_graph
 from waitless.domain.sites import Site, parse_site, require
@@ -71,6 +72,8 @@ class Region:
     gazetteer_file
         ``[gazetteer] file``, resolved against the region file's folder (``None``: no place
         search).
+    coverage
+        ``[coverage]``: the area the region answers for among several regions.
     """
 
     name: str
@@ -84,6 +87,7 @@ class Region:
     graph: GraphSettings = field(default_factory=GraphSettings)
     stats: StatsConfig | None = None
     gazetteer_file: str | None = None
+    coverage: CoverageSettings = field(default_factory=CoverageSettings)
 
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)
@@ -197,11 +201,12 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
         graph=parse_graph(_table(data, "graph"), error=RegionError),
         stats=None if stats_raw is None else parse_stats_config(_table(data, "stats")),
         gazetteer_file=_gazetteer_file(_table(data, "gazetteer"), source_path),
+        coverage=parse_coverage(_table(data, "coverage"), error=RegionError),
     )
 
 
 KNOWN_SECTIONS = frozenset({"region", "sites", "feeds", "ranking", "validation", "graph",
-                            "stats", "gazetteer"})
+                            "stats", "gazetteer", "coverage"})
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
