@@ -32,6 +32,7 @@ from waitless.api.rate_limiter import (
     parse_rate,
 )
 from waitless.api.render import render
+from waitless.live.redis_url import redis_from_url
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +100,8 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     client = None
     if settings.redis_url:
-        client = aioredis.from_url(settings.redis_url, socket_timeout=2,
-                                   socket_connect_timeout=2)
+        client = redis_from_url(settings.redis_url, socket_timeout=2,
+                                socket_connect_timeout=2)
     sharer = _Sharer(app[LIMITER], client, settings.redis_prefix)
     # Learn the other workers' counts and number before the first request, if Redis answers.
     await sharer.once()

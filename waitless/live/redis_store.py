@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from waitless.domain.observation import Observation
+from waitless.live.redis_url import redis_from_url
 from waitless.live.store import (
     HISTORY_MAX_ENTRIES,
     LiveStore,
@@ -48,8 +49,8 @@ class RedisLiveStore(LiveStore):
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "waitless") -> RedisLiveStore:
-        client = aioredis.from_url(url, socket_timeout=5, socket_connect_timeout=2,
-                                   health_check_interval=15)
+        client = redis_from_url(url, socket_timeout=5, socket_connect_timeout=2,
+                                health_check_interval=15)
         return cls(client, prefix=prefix)
 
     def key(self, kind: str, region: str) -> str:
