@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
 
 import uvloop
 from aiohttp import web
@@ -20,6 +19,7 @@ from routing import cli as routing_cli
 from waitless import __version__
 from waitless.domain.errors import WaitlessError
 from waitless.domain.region import load_region
+from waitless.events import cli as events_cli
 from waitless.ranking import cli as predict_cli
 from waitless.settings import Settings, settings_from_env
 from waitless.stats import cli as stats_cli
@@ -181,30 +181,6 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_prune_events(args: argparse.Namespace) -> int:
-    import asyncpg
-
-    from waitless.events.log import prune_events
-
-    settings = _settings(args)
-    if not settings.database_url:
-        print("waitless events prune needs WAITLESS_DATABASE_URL", file=sys.stderr)
-        return 2
-    days = args.older_than_days or settings.event_retention_days
-    cutoff = datetime.now(UTC) - timedelta(days=days)
-
-    async def main() -> int:
-        conn = await asyncpg.connect(settings.database_url)
-        try:
-            return await prune_events(conn, older_than=cutoff)
-        finally:
-            await conn.close()
-
-    deleted = asyncio.run(main())
-    print(f"deleted {deleted} ranking events older than {days} days ({cutoff:%Y-%m-%d %H:%M} UTC)")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="waitless",
@@ -260,19 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.set_defaults(func=cmd_simulate)
     feeds_cli.register_check(feed_commands)
 
-    events = commands.add_parser("events", help="event log maintenance",
-                                 description="Event log maintenance.")
-    event_commands = events.add_subparsers(dest="events_command", metavar="COMMAND",
-                                           required=True)
-    prune = event_commands.add_parser(
-        "prune", help="delete ranking events past the retention period",
-        description="Delete ranking events older than the retention period "
-                    "(WAITLESS_EVENT_RETENTION_DAYS, default 400 days). Run it daily.")
-    _add_region(prune)
-    prune.add_argument("--older-than-days", type=int, default=None,
-                       help="override the retention period, in days")
-    prune.set_defaults(func=cmd_prune_events)
-
+    events_cli.register(commands)
     stats_cli.register(commands)
     routing_cli.register(commands)
     loadtest_cli.register(commands)
