@@ -94,11 +94,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    import aiohttp
-
-    from waitless.live.ingest import build_pollers, run_pollers, with_feed_urls
-    from waitless.live.redis_store import RedisLiveStore
-    from waitless.metrics import Metrics
+    from waitless.live.elected_ingest import run_elected_ingest
+    from waitless.live.ingest import with_feed_urls
 
     settings = _settings(args)
     if not settings.redis_url:
@@ -106,20 +103,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
               "for a single process use `waitless dev`", file=sys.stderr)
         return 2
     region = load_region(settings.region)
-
-    async def main() -> None:
-        store = RedisLiveStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
-        async with aiohttp.ClientSession() as session:
-            feeds = with_feed_urls(region.feeds, settings.feed_urls)
-            pollers = build_pollers(region, store, session, metrics=Metrics(), feeds=feeds)
-            logger.info("ingesting %d feeds for %s", len(pollers), region.name)
-            try:
-                await run_pollers(pollers)
-            finally:
-                await store.close()
-
-    with suppress(KeyboardInterrupt):
-        uvloop.run(main())
+    feeds = with_feed_urls(region.feeds, settings.feed_urls)
+    # Replicas elect one leader through Redis; only the leader polls (waitless.live.leader).
+    with suppress(KeyboardInterrupt, asyncio.CancelledError):
+        uvloop.run(run_elected_ingest(
+            region, feeds, redis_url=settings.redis_url, prefix=settings.redis_prefix,
+            lease_seconds=settings.leader_lease_seconds,
+            metrics_port=args.metrics_port or settings.ingest_metrics_port))
     return 0
 
 
@@ -214,8 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="poll the region's feeds into Redis",
                                  description="Poll every feed of the region on its interval "
-                                             "and write validated waits to Redis.")
+                                             "and write validated waits to Redis. "
+                                             "Replicas elect one leader; the others stand by.")
     _add_region(ingest)
+    ingest.add_argument("--metrics-port", type=int, default=None,
+                        help="serve /metrics and /healthz on this port "
+                             "(default: $WAITLESS_INGEST_METRICS_PORT, else none)")
     ingest.set_defaults(func=cmd_ingest)
 
     feeds = commands.add_parser("feeds", help="feed tools: simulate, check",

@@ -16,6 +16,9 @@ WAITLESS_LOG_LEVEL         logging level                                        
 WAITLESS_EVENT_RETENTION_DAYS  ranking events older than this are deleted (prune)    400
 WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)         off
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
+WAITLESS_LEADER_LEASE_SECONDS  ingest leader lease; a standby takes over within     15
+                           about 4/3 of it (keep it under 1.5 x the feed interval)
+WAITLESS_INGEST_METRICS_PORT  ``waitless ingest`` serves /metrics, /healthz here     none
 WAITLESS_PUSH_TOKENS       push-feed tokens: ``feed=token,feed=token2`` (a feed may    none (401)
                            have several, for rotation); never put them in a region
 =========================  ==========================================================  =============
@@ -91,6 +94,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     keepalive_seconds: float = 15.0
+    # Ingest leader election (waitless.live.leader): lease length in seconds; metrics port or None.
+    leader_lease_seconds: float = 15.0
+    ingest_metrics_port: int | None = None
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -129,6 +135,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         keepalive_seconds=float(get("KEEPALIVE_SECONDS") or defaults.keepalive_seconds),
         push_tokens=parse_pairs(get("PUSH_TOKENS") or "", "WAITLESS_PUSH_TOKENS",
                                 "feed=token"),
+        leader_lease_seconds=float(get("LEADER_LEASE_SECONDS")
+                                   or defaults.leader_lease_seconds),
+        ingest_metrics_port=int(get("INGEST_METRICS_PORT") or 0) or None,
     )
 
 

@@ -7,7 +7,9 @@ import yaml
 from tests.conftest import REPO_ROOT
 from waitless.api import keys
 from waitless.api.app import create_app
+from waitless.live.leader import LeaderMetrics
 from waitless.live.store import MemoryLiveStore
+from waitless.metrics import Metrics
 from waitless.settings import Settings
 
 
@@ -22,6 +24,11 @@ def test_alert_rules_parse_and_use_exported_metrics(kent, tmp_path) -> None:
     app = create_app(Settings(spool_dir=str(tmp_path)), region=kent,
                      live_store=MemoryLiveStore())
     for family in app[keys.METRICS].registry.collect():
+        exported.update(family.name + s for s in suffixes[family.type])
+    # And the ingestor's registry, as waitless.live.elected_ingest builds it (leadership).
+    ingest_metrics = Metrics()
+    LeaderMetrics(ingest_metrics.registry)
+    for family in ingest_metrics.registry.collect():
         exported.update(family.name + s for s in suffixes[family.type])
     runbook = (REPO_ROOT / "docs" / "operations.md").read_text().lower()
     for alert in alerts:
