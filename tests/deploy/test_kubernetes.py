@@ -1,0 +1,294 @@
+"""deploy/kubernetes: every manifest is valid against the Kubernetes schemas (offline, with the
+schemas bundled in the kubernetes-validate package) and keeps the invariants an operator
+relies on: replicas, probes, disruption budget, autoscaler, security context, pinned images."""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT, temporary_database
+from waitless.cli import build_parser, main
+from waitless.domain.region import parse_region
+from waitless.events.migrations import MIGRATIONS
+
+K8S = REPO_ROOT / "deploy" / "kubernetes"
+# The oldest Kubernetes release still in common support, and the newest the package knows.
+KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+CUSTOM_KINDS = {"PrometheusRule"}  # CRDs: no upstream schema; checked below instead
+
+
+def manifest_files() -> list[Path]:
+    return sorted(p for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def documents() -> list[tuple[Path, dict[str, Any]]]:
+    return [(path, doc) for path in manifest_files()
+            for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def kustomization() -> dict[str, Any]:
+    return yaml.safe_load((K8S / "kustomization.yaml").read_text())
+
+
+def deployed() -> dict[tuple[str, str], dict[str, Any]]:
+    """The objects `kubectl apply -k` creates, by (kind, name)."""
+    objects = {}
+    for name in kustomization()["resources"]:
+        for doc in yaml.safe_load_all((K8S / name).read_text()):
+            objects[(doc["kind"], doc["metadata"]["name"])] = doc
+    return objects
+
+
+def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj["spec"]["template"]["spec"]
+
+
+def workloads() -> list[dict[str, Any]]:
+    return [o for (kind, _), o in deployed().items() if kind in ("Deployment", "Job")]
+
+
+def env_names(container: dict[str, Any]) -> set[str]:
+    return {e["name"] for e in container.get("env", [])}
+
+
+def literal_env() -> dict[str, str]:
+    generator = next(g for g in kustomization()["configMapGenerator"]
+                     if g["name"] == "waitless-env")
+    return dict(item.split("=", 1) for item in generator["literals"])
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_manifest_is_valid_against_the_kubernetes_schemas(version: str) -> None:
+    checked = 0
+    for path, doc in documents():
+        if doc["kind"] in CUSTOM_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{path.relative_to(REPO_ROOT)} ({doc['kind']}): {exc.message} "
+                        f"at {'.'.join(map(str, exc.path))}")
+        checked += 1
+    assert checked >= 14
+
+
+def test_the_kustomization_lists_every_manifest_and_its_files_exist() -> None:
+    k = kustomization()
+    listed = set(k["resources"])
+    top_level = {p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml"}
+    assert listed == top_level
+    for generator in k["configMapGenerator"]:
+        for name in generator.get("files", []):
+            assert (K8S / name).is_file(), name
+    assert not any(p.name.startswith("secret") for p in K8S.glob("*.yaml")), \
+        "secrets are created out of band, never committed to the kustomization"
+
+
+def test_images_are_pinned_to_the_release_never_latest() -> None:
+    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    (image,) = kustomization()["images"]
+    assert image["newTag"] == version
+    images = [c["image"] for o in workloads() for c in pod_spec(o)["containers"]]
+    assert len(images) == 4
+    for ref in images:
+        name, _, tag = ref.rpartition(":")
+        assert name == image["name"] and tag == version, ref
+
+
+def test_the_api_is_replicated_probed_budgeted_autoscaled_and_spread() -> None:
+    objects = deployed()
+    api = objects[("Deployment", "waitless-api")]
+    labels = api["spec"]["template"]["metadata"]["labels"]
+    assert api["spec"]["selector"]["matchLabels"] == labels
+    assert api["spec"]["replicas"] >= 2
+    assert api["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    (container,) = pod_spec(api)["containers"]
+    assert container["args"][:2] == ["waitless", "serve"]
+    build_parser().parse_args(container["args"][1:])
+    port = container["ports"][0]
+    assert container["args"][container["args"].index("--port") + 1] == str(port["containerPort"])
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
+    pdb = objects[("PodDisruptionBudget", "waitless-api")]
+    assert pdb["spec"]["selector"]["matchLabels"] == labels
+    assert 1 <= pdb["spec"]["minAvailable"] < api["spec"]["replicas"]
+    hpa = objects[("HorizontalPodAutoscaler", "waitless-api")]
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                             "name": "waitless-api"}
+    assert hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > 2
+    spread = {c["topologyKey"]: c for c in pod_spec(api)["topologySpreadConstraints"]}
+    assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert spread["kubernetes.io/hostname"]["labelSelector"]["matchLabels"] == labels
+    service = objects[("Service", "waitless-api")]
+    assert service["spec"]["selector"] == labels
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+
+
+def test_every_pod_is_non_root_read_only_and_bounded() -> None:
+    for obj in workloads():
+        spec = pod_spec(obj)
+        where = obj["metadata"]["name"]
+        assert spec["securityContext"]["runAsNonRoot"] is True, where
+        assert spec["securityContext"]["runAsUser"] != 0, where
+        assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", where
+        assert spec["automountServiceAccountToken"] is False, where
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for container in spec["containers"]:
+            ctx = container["securityContext"]
+            assert ctx["readOnlyRootFilesystem"] is True, where
+            assert ctx["allowPrivilegeEscalation"] is False, where
+            assert ctx["capabilities"]["drop"] == ["ALL"], where
+            for kind in ("requests", "limits"):
+                assert set(container["resources"][kind]) == {"cpu", "memory"}, where
+            for mount in container.get("volumeMounts", []):
+                volume = volumes[mount["name"]]
+                if not mount.get("readOnly"):
+                    # Writable places are scratch or data volumes, never the image.
+                    assert "emptyDir" in volume or "persistentVolumeClaim" in volume, mount
+                if "configMap" in volume:
+                    assert mount.get("readOnly") is True, mount
+
+
+def test_the_api_spool_is_writable_and_the_graph_tables_read_only() -> None:
+    objects = deployed()
+    env = literal_env()
+    api_spec = pod_spec(objects[("Deployment", "waitless-api")])
+    mounts = {m["mountPath"]: m for m in api_spec["containers"][0]["volumeMounts"]}
+    volumes = {v["name"]: v for v in api_spec["volumes"]}
+    spool = mounts[env["WAITLESS_SPOOL_DIR"]]
+    assert not spool.get("readOnly") and "emptyDir" in volumes[spool["name"]]
+    graph = mounts[env["WAITLESS_GRAPH_CACHE"]]
+    assert graph["readOnly"] is True
+    claim = volumes[graph["name"]]["persistentVolumeClaim"]
+    assert claim["readOnly"] is True
+    build = objects[("Job", "waitless-graph-build")]
+    (builder,) = pod_spec(build)["containers"]
+    cache_dir = builder["args"][builder["args"].index("--cache-dir") + 1]
+    build_mounts = {m["mountPath"]: m for m in builder["volumeMounts"]}
+    build_volumes = {v["name"]: v for v in pod_spec(build)["volumes"]}
+    assert not build_mounts[cache_dir].get("readOnly")
+    assert (build_volumes[build_mounts[cache_dir]["name"]]["persistentVolumeClaim"]["claimName"]
+            == claim["claimName"])
+    pvc = objects[("PersistentVolumeClaim", claim["claimName"])]
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]  # API pods on several nodes
+    build_parser().parse_args(builder["args"][1:])
+
+
+def test_the_ingestor_runs_two_replicas_that_elect_a_leader() -> None:
+    objects = deployed()
+    ingest = objects[("Deployment", "waitless-ingest")]
+    assert ingest["spec"]["replicas"] == 2
+    (container,) = pod_spec(ingest)["containers"]
+    assert container["args"] == ["waitless", "ingest"]
+    env = literal_env()
+    port = container["ports"][0]
+    assert env["WAITLESS_INGEST_METRICS_PORT"] == str(port["containerPort"])
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
+    assert float(env["WAITLESS_LEADER_LEASE_SECONDS"]) > 0
+    assert "WAITLESS_REDIS_URL" in env_names(container)
+    pdb = objects[("PodDisruptionBudget", "waitless-ingest")]
+    assert pdb["spec"]["selector"]["matchLabels"] == ingest["spec"]["selector"]["matchLabels"]
+    assert pdb["spec"]["minAvailable"] == 1
+
+
+def test_regions_come_from_a_config_map_and_secrets_from_secrets() -> None:
+    env = literal_env()
+    regions = next(g for g in kustomization()["configMapGenerator"]
+                   if g["name"] == "waitless-regions")
+    names = {Path(f).name for f in regions["files"]}
+    region_path = Path(env["WAITLESS_REGION"])
+    assert region_path.name in names
+    for obj in workloads():
+        for container in pod_spec(obj)["containers"]:
+            for mount in container.get("volumeMounts", []):
+                if mount["name"] == "regions":
+                    assert Path(mount["mountPath"]) == region_path.parent
+    # The shipped region is the bundled one (operators replace both with their own).
+    for name in names:
+        assert (K8S / "regions" / name).read_bytes() == (
+            REPO_ROOT / "waitless" / "regions" / name).read_bytes(), name
+    parse_region(tomllib.loads((K8S / "regions" / region_path.name).read_text()))
+    secret_keys = set(yaml.safe_load((K8S / "examples" / "secret.yaml").read_text())
+                      ["stringData"])
+    secret_vars = {"WAITLESS_REDIS_URL", "WAITLESS_DATABASE_URL", "WAITLESS_COMMISSIONER_TOKEN",
+                   "WAITLESS_PUSH_TOKENS"}
+    assert not secret_vars & set(env), "secrets must not sit in a ConfigMap"
+    for obj in workloads():
+        for container in pod_spec(obj)["containers"]:
+            for var in container.get("env", []):
+                ref = var.get("valueFrom", {}).get("secretKeyRef")
+                if var["name"] in secret_vars:
+                    assert ref is not None, (obj["metadata"]["name"], var["name"])
+                if ref:
+                    assert ref["name"] == "waitless-secrets" and ref["key"] in secret_keys
+
+
+def test_the_ingress_keeps_internals_and_query_strings_out() -> None:
+    ingress = deployed()[("Ingress", "waitless")]
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/enable-access-log"] == "false"
+    paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    assert {"path": "/v1", "pathType": "Prefix"}.items() <= paths[1].items()
+    for internal in ("/metrics", "/healthz", "/readyz"):
+        for p in paths:
+            exposed = (internal == p["path"] if p["pathType"] == "Exact"
+                       else internal.startswith(p["path"].rstrip("/") + "/")
+                       or internal == p["path"])
+            assert not exposed, (internal, p)
+
+
+def test_network_policy_denies_by_default_and_admits_each_component() -> None:
+    objects = deployed()
+    deny = objects[("NetworkPolicy", "default-deny")]
+    assert deny["spec"]["podSelector"] == {} and set(deny["spec"]["policyTypes"]) == {
+        "Ingress", "Egress"}
+    api_policy = objects[("NetworkPolicy", "waitless-api")]
+    assert api_policy["spec"]["podSelector"]["matchLabels"] == deployed()[
+        ("Deployment", "waitless-api")]["spec"]["selector"]["matchLabels"]
+    ports = {p["port"] for rule in api_policy["spec"]["ingress"] for p in rule["ports"]}
+    assert ports == {8080}
+
+
+def test_the_prometheus_rule_is_deploy_alerts_yml() -> None:
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("prometheusrule",
+                                                  REPO_ROOT / "scripts" / "prometheusrule.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (K8S / "prometheusrule.yaml").read_text() == module.render(), \
+        "run python scripts/prometheusrule.py"
+    rule = deployed()[("PrometheusRule", "waitless")]
+    alerts = yaml.safe_load((REPO_ROOT / "deploy" / "alerts.yml").read_text())
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+    assert rule["spec"]["groups"] == alerts["groups"]
+    names = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert {"WaitLessFeedDown", "WaitLessNoIngestLeader"} <= names
+
+
+def test_the_migration_job_command_migrates(monkeypatch, capsys) -> None:
+    job = deployed()[("Job", "waitless-migrate")]
+    (container,) = pod_spec(job)["containers"]
+    for dsn in temporary_database("k8smigrate"):
+        monkeypatch.setenv("WAITLESS_DATABASE_URL", dsn)
+        assert main(container["args"][1:]) == 0
+        assert main(container["args"][1:]) == 0  # a second run finds nothing to do
+
+        async def versions(dsn: str = dsn) -> list[int]:
+            conn = await asyncpg.connect(dsn)
+            try:
+                rows = await conn.fetch("SELECT version FROM schema_migrations ORDER BY 1")
+                return [r["version"] for r in rows]
+            finally:
+                await conn.close()
+
+        assert asyncio.run(versions()) == [v for v, _ in MIGRATIONS]
+    latest = max(v for v, _ in MIGRATIONS)
+    assert capsys.readouterr().out.count(f"schema at version {latest}") == 2
