@@ -45,7 +45,7 @@ def test_feed_urls_override_the_region_file(kent: Region) -> None:
 
 
 @pytest.mark.parametrize("command", [[], ["dev"], ["serve"], ["ingest"], ["feeds", "simulate"],
-                                     ["stats"]])
+                                     ["stats"], ["events"], ["events", "migrate"]])
 def test_every_command_explains_itself(command) -> None:
     result = subprocess.run([sys.executable, "-m", "waitless", *command, "--help"],
                             capture_output=True, text=True, timeout=60)
@@ -53,6 +53,15 @@ def test_every_command_explains_itself(command) -> None:
     assert "usage: waitless" in result.stdout
     if command in (["dev"], ["serve"], ["ingest"], ["feeds", "simulate"]):
         assert "--region" in result.stdout
+
+
+def test_ingest_leader_settings_come_from_the_environment() -> None:
+    settings = settings_from_env({"WAITLESS_LEADER_LEASE_SECONDS": "9",
+                                  "WAITLESS_INGEST_METRICS_PORT": "9090"})
+    assert (settings.leader_lease_seconds, settings.ingest_metrics_port) == (9.0, 9090)
+    defaults = settings_from_env({})
+    assert (defaults.leader_lease_seconds, defaults.ingest_metrics_port) == (15.0, None)
+    assert build_parser().parse_args(["ingest", "--metrics-port", "9191"]).metrics_port == 9191
 
 
 def test_listening_commands_take_host_and_port() -> None:
