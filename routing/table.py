@@ -6,7 +6,6 @@ real OSM graph go through exactly the same code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +14,6 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from routing.distance import EARTH_RADIUS_M
-from routing.errors import GraphBuildError
 
 # csgraph ignores zero-weight entries of a sparse matrix, so an edge is never cheaper than this.
 MIN_EDGE_SECONDS = 1e-3
@@ -82,26 +80,6 @@ def unit_xyz_m(lat: np.ndarray | float, lon: np.ndarray | float) -> np.ndarray:
 def node_tree(node_lat: np.ndarray, node_lon: np.ndarray) -> cKDTree:
     """KD-tree over the nodes for nearest-node queries in meters."""
     return cKDTree(unit_xyz_m(node_lat, node_lon))
-
-
-def snap_sites(tree: cKDTree, site_ids: Sequence[str], site_lats: np.ndarray,
-               site_lons: np.ndarray, *, max_snap_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest node index and distance in meters for each site.
-
-    Raises
-    ------
-    GraphBuildError
-        When a site is farther than ``max_snap_m`` from every node.
-    """
-    dist_m, node = tree.query(unit_xyz_m(site_lats, site_lons))
-    far = [f"{sid} ({d / 1000:.1f} km)" for sid, d in zip(site_ids, dist_m, strict=True)
-           if d > max_snap_m]
-    if far:
-        msg = (f"site(s) farther than max_snap_m = {max_snap_m:.0f} m from any road of the "
-               f"graph: {', '.join(far)}; is the OSM source the right area, or are the site "
-               "coordinates wrong?")
-        raise GraphBuildError(msg)
-    return node.astype(np.int64), dist_m
 
 
 def site_table(csr: csr_array, site_nodes: np.ndarray) -> np.ndarray:

@@ -1,14 +1,11 @@
 import numpy as np
 import pytest
 
-from routing.errors import GraphBuildError
 from routing.table import (
     GraphArrays,
     csr_from_edges,
     largest_strong_component,
-    node_tree,
     site_table,
-    snap_sites,
 )
 
 
@@ -54,16 +51,6 @@ def test_largest_strong_component_drops_one_way_dead_ends():
     kept = largest_strong_component(arrays)
     assert kept.node_osmid.tolist() == [7, 8]
     assert kept.csr.shape == (2, 2) and kept.csr.nnz == 2
-
-
-def test_snap_sites_finds_nearest_and_rejects_far_sites():
-    tree = node_tree(np.array([51.0, 51.01]), np.array([1.0, 1.0]))
-    nodes, dist_m = snap_sites(tree, ["X"], np.array([51.0099]), np.array([1.0]), max_snap_m=500)
-    assert nodes.tolist() == [1]
-    assert dist_m[0] == pytest.approx(11.1, abs=0.2)
-    with pytest.raises(GraphBuildError, match=r"FAR \(5\.6 km\)"):
-        snap_sites(tree, ["NEAR", "FAR"], np.array([51.0, 51.06]), np.array([1.0, 1.0]),
-                   max_snap_m=2000)
 
 
 def test_synthetic_benchmark_graph_is_strongly_connected_with_one_way_links():
