@@ -7,7 +7,6 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import suppress
 from datetime import UTC, datetime
 
 import aiohttp
@@ -32,6 +31,7 @@ from waitless.events.db import Database
 from waitless.events.log import EventLog
 from waitless.events.spool import Spool
 from waitless.live.ingest import build_pollers, run_pollers
+from waitless.live.leader import cancel_and_wait
 from waitless.live.redis_store import RedisLiveStore
 from waitless.live.snapshot import LiveSnapshot, follow, reload
 from waitless.live.store import LiveStore, MemoryLiveStore
@@ -183,9 +183,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
                                     metrics=app[keys.METRICS], feeds=ingest_feeds, clock=clock)
             task = asyncio.create_task(run_pollers(pollers), name="ingest")
             yield
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def snapshot_ctx(app: web.Application) -> AsyncIterator[None]:
         # Load once before serving so the first request already sees live state.
@@ -195,9 +193,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
             refresh_seconds=settings.snapshot_refresh_seconds, metrics=app[keys.METRICS]),
             name="snapshot")
         yield
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         # One pool for the event log and the statistics; closed after both have stopped.

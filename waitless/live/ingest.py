@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
 
@@ -21,6 +20,7 @@ from feeds.ingest import FeedIngest
 from feeds.poller import FeedPoller
 from waitless.domain.errors import ConfigError
 from waitless.domain.region import FeedConfig, Region
+from waitless.live.leader import cancel_and_wait
 from waitless.live.store import LiveStore
 from waitless.metrics import Metrics
 
@@ -60,8 +60,6 @@ async def run_pollers(pollers: Sequence[FeedPoller]) -> None:
     try:
         await asyncio.gather(*tasks)
     finally:
+        # A cancellation a library swallows must not leave a poller running, nor hang shutdown.
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
