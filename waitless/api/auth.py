@@ -98,10 +98,11 @@ def check_session(value: str, token: str, revoked: RevokedSessions, *,
                   now_unix: float | None = None) -> tuple[str, int] | None:
     """(session id, expiry unix seconds) of a valid cookie value, else ``None``."""
     parts = value.split(".")
-    if len(parts) != 3 or not parts[1].isdigit():
+    if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
         return None
     session_id, expires, mac = parts
-    if not hmac.compare_digest(mac, _mac(token, f"{session_id}.{expires}")):
+    # compare_digest refuses non-ASCII str (a TypeError, i.e. a 500): compare bytes.
+    if not hmac.compare_digest(mac.encode(), _mac(token, f"{session_id}.{expires}").encode()):
         return None
     now = now_unix if now_unix is not None else time.time()
     if int(expires) <= now or session_id in revoked:
