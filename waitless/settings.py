@@ -29,6 +29,9 @@ variable                   meaning                                              
 WAITLESS_RATE_LIMIT        per-client limit on ``/``, /v1/rank, places, sites,          120/minute
                            choices: ``N/second|minute|hour``, or ``off``
 WAITLESS_LOGIN_RATE_LIMIT  per-client limit on POST /commissioners/login               10/minute
+WAITLESS_AUTH_FAILURE_LIMIT failed authentications (401) per client on every            10/minute
+                           authenticated path (/v1/stats/*, push, /commissioners/*);
+                           past it every such request is a 429 until the window ends
 WAITLESS_TRUSTED_PROXIES   peers (IPs or CIDRs, comma list) whose X-Forwarded-For      none
                            is believed when finding the client address
 WAITLESS_CORS_ORIGINS      origins allowed to call GET /v1/* from a browser            none (closed)
@@ -87,6 +90,7 @@ class Settings:
     # Abuse limits: ``None`` rate means no limit.
     rate_limit: str | None = "120/minute"
     login_rate_limit: str | None = "10/minute"
+    auth_failure_limit: str | None = "10/minute"
     rate_limit_sync_seconds: float = 1.0
     trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
@@ -124,6 +128,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         session_hours=float(get("SESSION_HOURS") or defaults.session_hours),
         rate_limit=_rate(get("RATE_LIMIT"), defaults.rate_limit),
         login_rate_limit=_rate(get("LOGIN_RATE_LIMIT"), defaults.login_rate_limit),
+        auth_failure_limit=_rate(get("AUTH_FAILURE_LIMIT"), defaults.auth_failure_limit),
         trusted_proxies=_comma_list(get("TRUSTED_PROXIES")),
         cors_origins=tuple(o.rstrip("/") for o in _comma_list(get("CORS_ORIGINS"))),
         keepalive_seconds=float(get("KEEPALIVE_SECONDS") or defaults.keepalive_seconds),

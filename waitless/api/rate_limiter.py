@@ -123,17 +123,28 @@ class RateLimiter:
 
     def check(self, rule: str, key: str) -> float | None:
         """Count the request and return ``None``, or return the seconds to wait (not counted)."""
+        wait = self.blocked(rule, key)
+        if wait is None:
+            self.count(rule, key)
+        return wait
+
+    def blocked(self, rule: str, key: str) -> float | None:
+        """Seconds to wait when ``key`` has spent its allowance (or this worker's share of it),
+        else ``None``; nothing is counted (failed sign-ins are counted after the fact)."""
         rate = self.rules[rule]
         now = self.clock()
         window = int(now // rate.window_seconds)
-        entry = self._counts.setdefault((rule, window, key), [0, 0])
-        known, pending = entry
+        known, pending = self._counts.get((rule, window, key), (0, 0))
         if known + pending >= rate.limit:
             return (window + 1) * rate.window_seconds - now
         if pending >= math.ceil((rate.limit - known) / self.peers):
             return self.sync_seconds
-        entry[1] += 1
         return None
+
+    def count(self, rule: str, key: str) -> None:
+        """Count one event for ``key`` in the current window."""
+        window = int(self.clock() // self.rules[rule].window_seconds)
+        self._counts.setdefault((rule, window, key), [0, 0])[1] += 1
 
     def prune(self) -> None:
         """Forget windows that have ended."""

@@ -98,7 +98,10 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
     feeds = {name: {key: status.get(key) for key in (
         "ok", "circuit", "last_ok_at", "last_error_reason", "consecutive_failures")}
         for name, status in snapshot.feed_statuses.items()}
-    if any(not feed["ok"] for feed in feeds.values()):
+    # Feed health lives in the store: while it is down the feeds' state is unknown, which
+    # is not "healthy" (an empty table would look like it).
+    feeds_known = store_ok and not snapshot.error
+    if not feeds_known or any(not feed["ok"] for feed in feeds.values()):
         degraded.append("feeds")
     ready = snapshot.loaded_monotonic is not None
     return ready, {
@@ -113,4 +116,5 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
                      "spooled_bytes": event_log.spool.size_bytes()},
         "travel": {"sources": travel_sources},
         "feeds": feeds,
+        "feeds_known": feeds_known,
     }

@@ -135,8 +135,8 @@ async def test_native_push_with_bearer_token(client, clock: MovableClock) -> Non
 
 
 @pytest.mark.parametrize(("feed", "body", "token", "expected"), [
-    ("nope", bc_body(kch=10), None, (404, "unknown_feed")),
-    ("simulator", bc_body(kch=10), None, (404, "unknown_feed")),  # polled, not pushed
+    ("nope", bc_body(kch=10), None, (401, "unauthorized")),  # names no feed
+    ("simulator", bc_body(kch=10), None, (401, "unauthorized")),  # polled, not pushed
     ("kent-push", bc_body(None, kch=10), None, (401, "unauthorized")),
     ("kent-push", bc_body("wrong", kch=10), None, (401, "unauthorized")),
     ("kent-push", bc_body("s3cret", kch=10), "wrong", (401, "unauthorized")),
