@@ -14,6 +14,8 @@ WAITLESS_HOST              address ``serve``/``dev`` listen on                  
 WAITLESS_PORT              port ``serve``/``dev`` listen on                            8080
 WAITLESS_LOG_LEVEL         logging level                                               INFO
 WAITLESS_EVENT_RETENTION_DAYS  ranking events older than this are deleted (prune)    400
+WAITLESS_EVENT_FLUSH_SECONDS   events are written (PostgreSQL or spool) this often; a      0.25
+                           killed worker loses at most what it answered in this time
 WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)         off
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
 WAITLESS_PUSH_TOKENS       push-feed tokens: ``feed=token,feed=token2`` (a feed may    none (401)
@@ -82,7 +84,8 @@ class Settings:
     snapshot_refresh_seconds: float = 5.0
     # Event batching: flush when this many events are queued or this much time has passed.
     event_batch_size: int = 500
-    event_flush_seconds: float = 1.0
+    # Also the bound on loss when a worker is killed (kill -9): see docs/operations.md.
+    event_flush_seconds: float = 0.25
     # Commissioners' statistics: no token means /v1/stats/* and /commissioners answer 503.
     commissioner_token: str | None = None
     cookie_secure: bool = True
@@ -132,6 +135,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=_comma_list(get("TRUSTED_PROXIES")),
         cors_origins=tuple(o.rstrip("/") for o in _comma_list(get("CORS_ORIGINS"))),
         keepalive_seconds=float(get("KEEPALIVE_SECONDS") or defaults.keepalive_seconds),
+        event_flush_seconds=float(get("EVENT_FLUSH_SECONDS") or defaults.event_flush_seconds),
         push_tokens=parse_pairs(get("PUSH_TOKENS") or "", "WAITLESS_PUSH_TOKENS",
                                 "feed=token"),
     )
