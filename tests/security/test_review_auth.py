@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 from datetime import datetime
@@ -83,6 +84,9 @@ AUTHENTICATED = [
     ("GET", "/commissioners/shift.csv", {"cookies": {"waitless_commissioner": "a.1.b"}},
      {"cookies": {"waitless_commissioner": "a.1.b"}}),
 ]
+# Pages answer a refused cookie with a redirect to the sign-in, not a 401.
+FORGED = {"waitless_commissioner": "forged.1.mac"}
+PAGES = ["/commissioners/shift", "/commissioners/events"]
 
 
 @pytest.mark.parametrize(("method", "path", "wrong", "right"), AUTHENTICATED,
@@ -105,6 +109,19 @@ async def test_failed_authentications_are_limited(make_push_client, method, path
     kwargs = {k: v for k, v in right.items() if k != "cookies"}
     late = await client.request(method, path, allow_redirects=False, **kwargs)
     assert late.status == 429
+
+
+@pytest.mark.parametrize("path", PAGES)
+async def test_forged_cookies_on_pages_are_limited(make_push_client, path) -> None:
+    client = await make_push_client(auth_failure_limit=f"{FAILURES}/hour")
+    client.session.cookie_jar.update_cookies(FORGED)
+    statuses = [(await client.get(path, allow_redirects=False)).status
+                for _ in range(FAILURES + 1)]
+    assert statuses == [303] * FAILURES + [429]
+    # Without a cookie (a visitor, not a guess) a page only redirects: never counted.
+    fresh = await make_push_client(auth_failure_limit=f"{FAILURES}/hour")
+    assert {(await fresh.get(path, allow_redirects=False)).status
+            for _ in range(FAILURES + 2)} == {303}
 
 
 async def test_right_credentials_are_not_counted(make_push_client) -> None:
@@ -200,7 +217,7 @@ async def test_dashboard_posts_refuse_foreign_origins(make_push_client) -> None:
     login = await client.post("/commissioners/login", data={"token": TOKEN}, headers=own,
                               allow_redirects=False)
     assert login.status == 303
-    forged_upload = await client.post("/commissioners/upload", data={"file": b"a,b\n"},
+    forged_upload = await client.post("/commissioners/upload", data={"file": io.BytesIO(b"a,b\n")},
                                       headers=evil, allow_redirects=False)
     assert forged_upload.status == 403
     forged_logout = await client.post("/commissioners/logout", headers=evil,

@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SESSION_COOKIE = "waitless_commissioner"
+# Set on a request whose credential was presented and refused without a 401 (a page redirects
+# to the sign-in); the rate-limit middleware counts it as a failed authentication.
+AUTH_FAILED = web.RequestKey("waitless_auth_failed", bool)
 UNCONFIGURED = ("commissioners' statistics are switched off: no WAITLESS_COMMISSIONER_TOKEN "
                  "is configured on this server")
 

@@ -15,7 +15,9 @@ from redis.exceptions import RedisError
 from waitless.api import keys
 from waitless.api import stats_handlers as stats_http
 from waitless.api.auth import (
+    AUTH_FAILED,
     REVOKED,
+    SESSION_COOKIE,
     UNCONFIGURED,
     Handler,
     clear_session_cookie,
@@ -55,6 +57,10 @@ def session_required(*, csv_download: bool = False) -> Callable[[Handler], Handl
                 return _page(request, "login.html", {"error": UNCONFIGURED, "enabled": False},
                              status=503)
             if await session_of(request) is None:
+                if request.cookies.get(SESSION_COOKIE):
+                    # A cookie that is forged, expired or signed out: a failed sign-in for
+                    # the per-client limit, like a 401 (pages answer with a redirect).
+                    request[AUTH_FAILED] = True
                 if csv_download:
                     return error_response(401, "unauthorized", "sign in at /commissioners")
                 return redirect("/commissioners")

@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter
 from redis.exceptions import RedisError
 
 from waitless.api import keys
+from waitless.api.auth import AUTH_FAILED
 from waitless.api.errors import error_response
 from waitless.api.rate_limiter import (
     SETTLE_SHARE,
@@ -90,7 +91,7 @@ async def rate_limit_middleware(request: web.Request, handler: Callable) -> web.
             request.app[LIMITED].labels(rule).inc()
             return limited_response(request, route, wait)
     response = await handler(request)
-    if guarded and response.status == 401:
+    if guarded and (response.status == 401 or request.get(AUTH_FAILED)):
         limiter.count(AUTH_FAILURES, key)
     return response
 
