@@ -191,6 +191,9 @@ async def test_choices_refuse_text_plain_and_foreign_origins(make_push_client) -
     null = await client.post("/v1/choices", data=body, headers={
         "Content-Type": "application/json", "Origin": "null"})
     assert null.status == 403
+    sandboxed = await client.post("/v1/choices", data=body, headers={
+        "Content-Type": "application/json", "Origin": "null", "Sec-Fetch-Site": "cross-site"})
+    assert sandboxed.status == 403
     fetch_site = await client.post("/v1/choices", data=body, headers={
         "Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"})
     assert fetch_site.status == 403
@@ -214,6 +217,10 @@ async def test_dashboard_posts_refuse_foreign_origins(make_push_client) -> None:
     forged_login = await client.post("/commissioners/login", data={"token": TOKEN},
                                      headers=evil, allow_redirects=False)
     assert forged_login.status == 403
+    # Our own form under Referrer-Policy: no-referrer: the browser sends Origin: null.
+    own_form = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    assert (await client.post("/commissioners/login", data={"token": TOKEN}, headers=own_form,
+                              allow_redirects=False)).status == 303
     login = await client.post("/commissioners/login", data={"token": TOKEN}, headers=own,
                               allow_redirects=False)
     assert login.status == 303
