@@ -191,4 +191,5 @@ async def test_openapi_documents_the_push_endpoint(memory_client) -> None:
     _, spec = await get_json(memory_client, "/openapi.json")
     validate(spec)
     post = spec["paths"]["/v1/feeds/{feed}/observations"]["post"]
-    assert {"200", "400", "401", "404", "413"} <= set(post["responses"])
+    assert {"200", "400", "401", "413", "429"} <= set(post["responses"])
+    assert "404" not in post["responses"]  # an unknown feed is a 401: names stay secret
