@@ -18,6 +18,20 @@ from waitless.domain.observation import Observation
 logger = logging.getLogger(__name__)
 
 
+# New rejections logged one by one per payload; the rest are one summary line.
+MAX_REJECTION_LOG_LINES = 5
+_LOG_TEXT_CHARS = 120
+
+
+def loggable(value: object) -> str:
+    """Text from a feed made safe for one log line: control characters (NUL, newlines, ANSI
+    escapes) escaped as in ``repr``, and cut to ``_LOG_TEXT_CHARS`` characters."""
+    text = str(value)
+    if not text.isprintable():
+        text = repr(text)[1:-1]
+    return text if len(text) <= _LOG_TEXT_CHARS else text[:_LOG_TEXT_CHARS] + "..."
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -68,18 +82,31 @@ class FeedHealth:
             if self.newest_observed_at is None or newest > self.newest_observed_at:
                 self.newest_observed_at = newest
         current: dict[str, dict[str, Any]] = {}
+        logged = 0
         for r in rejected:
             self.rejected_by_reason[r.reason] += 1
             key = f"{r.site_id}/{r.service or ''}"
             before = self.rejections.get(key)
             same = before is not None and before["reason"] == r.reason
             if not same:
-                logger.warning("feed %s: %s rejected (%s): %s", self.feed, key, r.reason, r.detail)
+                logged += 1
+                # A pushed payload writes these strings: escaped and cut short, and only the
+                # first few lines per payload (one push of 10,000 entries is one summary).
+                if logged <= MAX_REJECTION_LOG_LINES:
+                    logger.warning("feed %s: %s rejected (%s): %s", self.feed, loggable(key),
+                                   loggable(r.reason), loggable(r.detail))
             current[key] = {"site_id": r.site_id, "service": r.service, "reason": r.reason,
                             "detail": r.detail, "at": now.isoformat(),
                             "since": before["since"] if same else now.isoformat()}
-        for key in self.rejections.keys() - current.keys():
-            logger.info("feed %s: %s no longer rejected", self.feed, key)
+        if logged > MAX_REJECTION_LOG_LINES:
+            logger.warning("feed %s: %d more new rejections in this payload (not logged one by "
+                           "one; see /v1/sites)", self.feed, logged - MAX_REJECTION_LOG_LINES)
+        gone = self.rejections.keys() - current.keys()
+        for key in sorted(gone)[:MAX_REJECTION_LOG_LINES]:
+            logger.info("feed %s: %s no longer rejected", self.feed, loggable(key))
+        if len(gone) > MAX_REJECTION_LOG_LINES:
+            logger.info("feed %s: %d more no longer rejected", self.feed,
+                        len(gone) - MAX_REJECTION_LOG_LINES)
         self.rejections = current
 
     def as_dict(self) -> dict[str, Any]:

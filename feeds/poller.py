@@ -30,7 +30,7 @@ from feeds.health import FeedHealth
 from feeds.ingest import FeedIngest
 from feeds.metrics import FeedMetrics
 from feeds.schedule import CircuitBreaker, PollerSettings, retry_after_seconds
-from waitless.domain.errors import ConfigError
+from waitless.domain.errors import ConfigError, StoreError
 from waitless.domain.observation import Observation
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,8 @@ class FeedPoller:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._etag: str | None = None
+        # True while the live store refuses writes (not a failure of the feed itself).
+        self.store_failing = False
         self._last_modified: str | None = None
         self._not_before = 0.0  # monotonic; set by Retry-After
 
@@ -186,6 +188,11 @@ class FeedPoller:
                 wait = min(retry_after, self.settings.retry_after_max_seconds)
                 self._not_before = self._monotonic() + wait
             self._record_failure(str(exc), exc.reason)
+        except StoreError as exc:
+            # The feed answered; our store did not. Not the feed's failure: its breaker and
+            # backoff stay as they are, and the next poll fetches in full (no ETag) and writes
+            # the current state again, whatever the store lost meanwhile.
+            self._store_lost(exc)
         except Exception as exc:  # the loop must survive anything an adapter or sink does
             logger.exception("feed %s: unexpected failure", self.feed.name)
             self._record_failure(f"{type(exc).__name__}: {exc}", "internal")
@@ -226,11 +233,28 @@ class FeedPoller:
             self._metrics.feed_polls.labels(self.feed.name, "error").inc()
             self._metrics.feed_errors.labels(self.feed.name, reason).inc()
 
+    def _store_lost(self, exc: Exception) -> None:
+        if not self.store_failing:
+            logger.warning("feed %s: live store unavailable (%s); the feed is not blamed, "
+                           "state is written again on the first poll after it returns",
+                           self.feed.name, exc)
+        self.store_failing = True
+        self._etag = self._last_modified = None
+
     async def _report_status(self) -> None:
         try:
             await self.ingest.report_status()
+        except StoreError as exc:
+            # A 304 poll writes nothing but its status: this is how an outage between changes
+            # is noticed, so the next poll rewrites the state too.
+            self._store_lost(exc)
+            return
         except Exception:  # health reporting must not stop polling
             logger.exception("feed %s: could not record status", self.feed.name)
+            return
+        if self.store_failing:
+            logger.info("feed %s: live store answering again", self.feed.name)
+        self.store_failing = False
 
     async def run(self) -> None:
         """Poll forever (until cancelled)."""

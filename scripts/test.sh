@@ -35,27 +35,7 @@ mkdir -p test-artifacts
 audit_rc=0
 .venv/bin/pip-audit --skip-editable --vulnerability-service pypi --progress-spinner off \
   -f json -o test-artifacts/pip-audit.json >/dev/null 2>test-artifacts/pip-audit.err || audit_rc=$?
-.venv/bin/python - "$audit_rc" <<'PY'
-import json, sys
-rc = int(sys.argv[1])
-try:
-    deps = json.load(open("test-artifacts/pip-audit.json"))["dependencies"]
-except (OSError, ValueError, KeyError):
-    deps = []
-vulnerable = [d for d in deps if d.get("vulns")]
-audited = [d for d in deps if "skip_reason" not in d]
-for d in vulnerable:
-    ids = ", ".join(v["id"] for v in d["vulns"])
-    print(f"VULNERABLE: {d['name']} {d['version']}: {ids}")
-if vulnerable:
-    sys.exit(1)
-if rc != 0 or not audited:
-    print("WARNING: pip-audit could not check the dependencies (advisory service unreachable "
-          "or versions unknown to it); see test-artifacts/pip-audit.err. Not failing the run.")
-else:
-    print(f"no known vulnerabilities in {len(audited)} audited packages "
-          f"({len(deps) - len(audited)} skipped)")
-PY
+.venv/bin/python scripts/audit_summary.py "$audit_rc" test-artifacts/pip-audit.json
 
 say "ruff"
 .venv/bin/ruff check .

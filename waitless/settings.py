@@ -14,6 +14,8 @@ WAITLESS_HOST              address ``serve``/``dev`` listen on                  
 WAITLESS_PORT              port ``serve``/``dev`` listen on                            8080
 WAITLESS_LOG_LEVEL         logging level                                               INFO
 WAITLESS_EVENT_RETENTION_DAYS  ranking events older than this are deleted (prune)    400
+WAITLESS_EVENT_FLUSH_SECONDS   events are written (PostgreSQL or spool) this often; a      0.25
+                           killed worker loses at most what it answered in this time
 WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)         off
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
 WAITLESS_LEADER_LEASE_SECONDS  ingest leader lease; a standby takes over within     15
@@ -32,6 +34,9 @@ variable                   meaning                                              
 WAITLESS_RATE_LIMIT        per-client limit on ``/``, /v1/rank, places, sites,          120/minute
                            choices: ``N/second|minute|hour``, or ``off``
 WAITLESS_LOGIN_RATE_LIMIT  per-client limit on POST /commissioners/login               10/minute
+WAITLESS_AUTH_FAILURE_LIMIT failed authentications (401) per client on every            10/minute
+                           authenticated path (/v1/stats/*, push, /commissioners/*);
+                           past it every such request is a 429 until the window ends
 WAITLESS_TRUSTED_PROXIES   peers (IPs or CIDRs, comma list) whose X-Forwarded-For      none
                            is believed when finding the client address
 WAITLESS_CORS_ORIGINS      origins allowed to call GET /v1/* from a browser            none (closed)
@@ -82,7 +87,8 @@ class Settings:
     snapshot_refresh_seconds: float = 5.0
     # Event batching: flush when this many events are queued or this much time has passed.
     event_batch_size: int = 500
-    event_flush_seconds: float = 1.0
+    # Also the bound on loss when a worker is killed (kill -9): see docs/operations.md.
+    event_flush_seconds: float = 0.25
     # Commissioners' statistics: no token means /v1/stats/* and /commissioners answer 503.
     commissioner_token: str | None = None
     cookie_secure: bool = True
@@ -90,6 +96,7 @@ class Settings:
     # Abuse limits: ``None`` rate means no limit.
     rate_limit: str | None = "120/minute"
     login_rate_limit: str | None = "10/minute"
+    auth_failure_limit: str | None = "10/minute"
     rate_limit_sync_seconds: float = 1.0
     trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
@@ -130,9 +137,11 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         session_hours=float(get("SESSION_HOURS") or defaults.session_hours),
         rate_limit=_rate(get("RATE_LIMIT"), defaults.rate_limit),
         login_rate_limit=_rate(get("LOGIN_RATE_LIMIT"), defaults.login_rate_limit),
+        auth_failure_limit=_rate(get("AUTH_FAILURE_LIMIT"), defaults.auth_failure_limit),
         trusted_proxies=_comma_list(get("TRUSTED_PROXIES")),
         cors_origins=tuple(o.rstrip("/") for o in _comma_list(get("CORS_ORIGINS"))),
         keepalive_seconds=float(get("KEEPALIVE_SECONDS") or defaults.keepalive_seconds),
+        event_flush_seconds=float(get("EVENT_FLUSH_SECONDS") or defaults.event_flush_seconds),
         push_tokens=parse_pairs(get("PUSH_TOKENS") or "", "WAITLESS_PUSH_TOKENS",
                                 "feed=token"),
         leader_lease_seconds=float(get("LEADER_LEASE_SECONDS")

@@ -87,3 +87,24 @@ def test_no_source_file_is_over_400_lines() -> None:
             if lines > 420:
                 long_files.append((str(path.relative_to(REPO_ROOT)), lines))
     assert long_files == []
+
+
+def test_dockerfile_spool_is_absolute_and_owned_by_the_service_user() -> None:
+    """Issue #13 item 13: not `nobody`, and a spool it can write outside root-owned /app."""
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    lines = [line.strip() for line in dockerfile.splitlines()]
+    user = next(line.split()[1] for line in lines if line.startswith("USER "))
+    assert user not in ("nobody", "root")
+    env = " ".join(line for line in lines if line.startswith(("ENV", "WAITLESS_")))
+    spool = env.split("WAITLESS_SPOOL_DIR=")[1].split()[0]
+    assert spool.startswith("/") and not spool.startswith("/app")
+    assert f"chown -R {user}:{user} {spool.rsplit('/', 1)[0]}" in dockerfile
+
+
+def test_nginx_example_keeps_no_access_log_and_sends_hsts() -> None:
+    """Issue #13 items 8 and 13: the proxy example logs no coordinates, IPs or user agents."""
+    operations = (REPO_ROOT / "docs" / "operations.md").read_text()
+    block = operations.split("```nginx", 1)[1].split("```", 1)[0]
+    assert "access_log off;" in block
+    assert "Strict-Transport-Security" in block and "always" in block
+    assert "proxy_set_header Host $host;" in block

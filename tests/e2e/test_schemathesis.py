@@ -11,6 +11,25 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
+from waitless.domain.region import resolve_region_path
+
+TOKEN = "schemathesis-token"
+# A push feed, so the push endpoint is exercised with a configured feed and its token.
+PUSH_FEED = """
+[[feeds]]
+name = "kent-push"
+format = "bc_push"
+service = "utc"
+sites = { "kch" = "RVVKC", "whh" = "RVV01" }
+"""
+
+
+def _push_region(directory: Path) -> Path:
+    bundled = resolve_region_path("kent-medway")
+    path = directory / "kent-push.toml"
+    path.write_text(bundled.read_text() + PUSH_FEED)
+    shutil.copy(bundled.with_name("kent-medway-places.csv"), directory)
+    return path
 
 
 def _wait_ready(port: int, timeout_s: float = 60) -> None:
@@ -32,10 +51,16 @@ def test_no_5xx_and_every_response_matches_its_schema(tmp_path: Path, pg_dsn: st
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAITLESS_")}
     env["WAITLESS_SPOOL_DIR"] = str(tmp_path / "spool")
     env["WAITLESS_DATABASE_URL"] = pg_dsn
-    env["WAITLESS_COMMISSIONER_TOKEN"] = "schemathesis-token"
-    # Hundreds of requests from one address: the limit would answer most of them 429.
+    env["WAITLESS_COMMISSIONER_TOKEN"] = TOKEN
+    # One token for the statistics and the push feed: schemathesis sends one header.
+    env["WAITLESS_PUSH_TOKENS"] = f"kent-push={TOKEN}"
+    # Hundreds of requests from one address: the limits would answer most of them 429
+    # (schemathesis also sends requests without the token on purpose: failed sign-ins).
     env["WAITLESS_RATE_LIMIT"] = "off"
+    env["WAITLESS_AUTH_FAILURE_LIMIT"] = "off"
+    region = _push_region(tmp_path)
     service = subprocess.Popen([sys.executable, "-m", "waitless", "--log-level", "WARNING", "dev",
+                                "--region", str(region),
                                 "--port", str(port), "--simulator-port", str(sim_port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -46,7 +71,7 @@ def test_no_5xx_and_every_response_matches_its_schema(tmp_path: Path, pg_dsn: st
         result = subprocess.run(
             [str(st), "run", f"http://127.0.0.1:{port}/openapi.json", "--checks", "all",
              "--exclude-checks", "positive_data_acceptance", "--max-examples", "80",
-             "--seed", "1", "--no-color", "--header", "Authorization: Bearer schemathesis-token"],
+             "--seed", "1", "--no-color", "--header", f"Authorization: Bearer {TOKEN}"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path)
     finally:
         service.terminate()

@@ -130,3 +130,56 @@ async def test_rankings_survive_a_redis_restart_and_ingest_resyncs(
     await until(fully_live)
     await client.close()
     await simulator.close()
+
+
+async def test_a_store_outage_is_not_a_feed_failure(
+        aiohttp_client, kent: Region, tmp_path, redis_server: RedisServer) -> None:
+    """Issue #13 item 10: with Redis down the feed stays healthy (no errors counted, breaker
+    closed), /readyz says the feeds are unknown, and the first polls after Redis returns
+    rewrite the whole current state."""
+    simulator = TestServer(create_simulator_app(kent, seed=4))
+    await simulator.start_server()
+    feed = FeedConfig("sim", "native", str(simulator.make_url("/v1/feed")),
+                      interval_seconds=0.2, timeout_seconds=2)
+    settings = Settings(redis_url=redis_server.url, spool_dir=str(tmp_path / "spool"),
+                        snapshot_refresh_seconds=0.2)
+    app = create_app(settings, region=kent, run_ingest=True, ingest_feeds=[feed])
+    client = await aiohttp_client(app)
+    live = redis.Redis(port=redis_server.port)
+
+    async def fed() -> bool:
+        return live.hlen("waitless:live:kent-medway") >= 10
+
+    await until(fed)
+    redis_server.stop()
+
+    async def degraded() -> bool:
+        body = await ready(client)
+        return "live_store" in body["degraded"] and "feeds" in body["degraded"]
+
+    await until(degraded)
+    assert (await ready(client))["feeds_known"] is False
+    # Far more polls than the breaker's failure threshold, at 0.2 s each.
+    await asyncio.sleep(3)
+    metrics = await (await client.get("/metrics")).text()
+    errors = [line for line in metrics.splitlines()
+              if line.startswith("waitless_feed_errors_total{") and 'feed="sim"' in line]
+    assert all(line.endswith(" 0.0") for line in errors), errors
+    redis_server.start()  # empty: everything must be written again
+    started = time.monotonic()
+    live = redis.Redis(port=redis_server.port)
+    await until(fed, timeout_s=10)
+    recovered_seconds = time.monotonic() - started
+
+    async def feed_healthy() -> bool:
+        body = await ready(client)
+        sim = body["feeds"].get("sim")
+        return body["feeds_known"] and sim is not None and sim["ok"]
+
+    await until(feed_healthy, timeout_s=10)
+    sim = (await ready(client))["feeds"]["sim"]
+    assert sim["circuit"] == "closed" and sim["consecutive_failures"] == 0
+    # Within a few poll intervals, not a breaker cool-down (the review measured 285 s).
+    assert recovered_seconds < 10
+    await client.close()
+    await simulator.close()

@@ -180,3 +180,70 @@ async def test_two_workers_share_one_limit_through_redis(redis_prefix: str) -> N
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+async def test_two_workers_pass_the_limit_by_rounding_only(redis_prefix: str) -> None:
+    """Issue #13 item 11: 124 of 120 got through; the bound is limit + workers - 1 = 121.
+
+    Each sync is a flush by both workers, requests in the settle time between flush and read,
+    then a read by both: the requests in between must not get a fresh share."""
+    now = 3_000_000.0
+    prefix = f"{redis_prefix}:rl-{uuid.uuid4().hex[:6]}"
+    rules = {"public": Rate(120, 60)}
+    a = RateLimiter(rules, clock=lambda: now)
+    b = RateLimiter(rules, clock=lambda: now)
+    client = aioredis.from_url(REDIS_URL)
+
+    def spend() -> int:
+        allowed = 0
+        while True:
+            passed = [w.check("public", "k") is None for w in (a, b)]
+            allowed += sum(passed)
+            if not any(passed):
+                return allowed
+
+    try:
+        for worker, name in ((a, "a"), (b, "b"), (a, "a")):
+            await worker.sync(client, prefix, name)
+        assert (a.peers, b.peers) == (2, 2)
+        allowed = 0
+        for _ in range(6):
+            allowed += spend()
+            await a.flush(client, prefix, "a")
+            await b.flush(client, prefix, "b")
+            allowed += spend()  # the settle time between flush and read
+            await a.read(client, prefix, "a")
+            await b.read(client, prefix, "b")
+        assert 120 <= allowed <= 121
+    finally:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+async def test_an_idle_process_on_the_prefix_is_not_a_peer(redis_prefix: str) -> None:
+    """Issue #13 item 11: a process sharing the prefix but serving nothing does not shrink
+    the serving workers' shares."""
+    clock = {"now": 4_000_000.0}
+    prefix = f"{redis_prefix}:rl-{uuid.uuid4().hex[:6]}"
+    rules = {"public": Rate(100, 3600)}
+    a, b, idle = (RateLimiter(rules, clock=lambda: clock["now"]) for _ in range(3))
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        for worker, name in ((a, "a"), (b, "b"), (idle, "idle"), (a, "a")):
+            await worker.sync(client, prefix, name)
+        assert a.peers == 3  # just started: counted, as a new worker must be
+        clock["now"] += 61  # the idle one has let nothing through for a minute
+        assert a.check("public", "k") is None and b.check("public", "k") is None
+        for worker, name in ((a, "a"), (b, "b"), (idle, "idle"), (a, "a"), (b, "b")):
+            await worker.sync(client, prefix, name)
+        assert (a.peers, b.peers) == (2, 2)
+        # So one client served by worker A alone gets half of what is left, not a third.
+        allowed = sum(a.check("public", "k2") is None for _ in range(100))
+        assert allowed == 50
+    finally:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()

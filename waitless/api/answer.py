@@ -18,6 +18,7 @@ from waitless.api import keys
 from waitless.api.answer_json import answer_json
 from waitless.domain.region import Region
 from waitless.ranking.event_row import ranking_event
+from waitless.ranking.privacy import coarse_cell
 from waitless.ranking.rank import RankRequest, rank
 
 
@@ -28,6 +29,16 @@ def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float
         return seconds
     index = {site_id: i for i, site_id in enumerate(model.site_ids)}
     return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])
+
+
+def _centre_travel(model: TravelModel, region: Region, rank_request: RankRequest
+                   ) -> np.ndarray | None:
+    """Travel seconds from the centre of the request's grid cell (what the event log keeps)."""
+    _, lat, lon = coarse_cell(rank_request.lat, rank_request.lon)
+    try:
+        return travel_for_region(model, region, lat, lon)
+    except OutsideCoverage:
+        return None
 
 
 def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
@@ -49,7 +60,8 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
     snapshot = app[keys.SNAPSHOT]
     answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
                   travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
-    event = ranking_event(region, answer, travel_seconds=travel)
+    event = ranking_event(region, answer,
+                          centre_travel_seconds=_centre_travel(model, region, rank_request))
     app[keys.EVENT_LOG].record(event)
     app[keys.METRICS].rankings.labels("emergency" if answer.emergency else "ranked").inc()
     body = answer_json(answer)

@@ -21,6 +21,7 @@ from waitless.api.answer_json import answer_json
 from waitless.api.auth import setup_auth
 from waitless.api.cors import cors_middleware
 from waitless.api.errors import error_response, response_for_error
+from waitless.api.origin_check import origin_check_middleware
 from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
 from waitless.api.render import security_headers_middleware, setup_pages
 from waitless.api.request_limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
@@ -135,7 +136,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
     # Outermost first: every answer, a 429 or 414 too, is counted and carries the headers.
     app = web.Application(middlewares=[observe_middleware, security_headers_middleware,
                                        cors_middleware, request_limits_middleware,
-                                       rate_limit_middleware],
+                                       rate_limit_middleware, origin_check_middleware],
                           client_max_size=MAX_BODY_BYTES,
                           handler_args=handler_args(settings.keepalive_seconds))
     region = region or load_region(settings.region)

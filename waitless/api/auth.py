@@ -4,8 +4,12 @@ The API takes ``Authorization: Bearer <WAITLESS_COMMISSIONER_TOKEN>``. The dashb
 with the same token once and then carries a cookie ``<session id>.<expires unix>.<mac>``, the mac
 an HMAC-SHA256 over the first two parts with a key derived from the token: any replica can check
 it, it expires on the server's clock, and changing the token ends every session. Sign-out
-revokes the session id in this process (and clears the cookie). Tokens and macs are compared
-with :func:`hmac.compare_digest`. Without a configured token everything here answers 503.
+revokes the session id: with Redis (``WAITLESS_REDIS_URL``) in ``<prefix>:session:revoked:<id>``,
+expiring with the session, so every worker and replica refuses it and a restart forgets
+nothing; if Redis cannot be asked, a session is refused (fail closed). Without Redis (one
+process, ``waitless dev``) the revocation is kept in that process only. Tokens and macs are
+compared with :func:`hmac.compare_digest`. Without a configured token everything here
+answers 503.
 """
 
 from __future__ import annotations
@@ -13,35 +17,67 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import redis.asyncio as aioredis
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from waitless.api import keys
 from waitless.api.errors import error_response
 
+logger = logging.getLogger(__name__)
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SESSION_COOKIE = "waitless_commissioner"
+# Set on a request whose credential was presented and refused without a 401 (a page redirects
+# to the sign-in); the rate-limit middleware counts it as a failed authentication.
+AUTH_FAILED = web.RequestKey("waitless_auth_failed", bool)
 UNCONFIGURED = ("commissioners' statistics are switched off: no WAITLESS_COMMISSIONER_TOKEN "
                  "is configured on this server")
 
 
 class RevokedSessions:
-    """Session ids signed out before they expired (id -> expiry, unix seconds)."""
+    """Session ids signed out before they expired: in Redis when given a client, else here.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    client
+        Redis client shared by every worker, or ``None`` for this process only.
+    prefix
+        Prefix of the Redis keys (``WAITLESS_REDIS_PREFIX``).
+    """
+
+    def __init__(self, client: aioredis.Redis | None = None, prefix: str = "waitless") -> None:
+        self.client, self.prefix = client, prefix
         self._until: dict[str, float] = {}
 
-    def revoke(self, session_id: str, expires_unix: float) -> None:
+    def _key(self, session_id: str) -> str:
+        return f"{self.prefix}:session:revoked:{session_id}"
+
+    async def revoke(self, session_id: str, expires_unix: float) -> None:
+        """Refuse ``session_id`` until ``expires_unix`` (raises RedisError/OSError)."""
         now = time.time()
+        if self.client is not None:
+            ttl_seconds = max(1, int(expires_unix - now) + 1)
+            await self.client.set(self._key(session_id), b"1", ex=ttl_seconds)
+            return
         self._until = {k: v for k, v in self._until.items() if v > now}
         self._until[session_id] = expires_unix
 
-    def __contains__(self, session_id: str) -> bool:
-        return session_id in self._until
+    async def is_revoked(self, session_id: str) -> bool:
+        """True when signed out, or when Redis cannot say (fail closed)."""
+        if self.client is None:
+            return session_id in self._until
+        try:
+            return bool(await self.client.exists(self._key(session_id)))
+        except (RedisError, OSError) as exc:
+            logger.warning("session check refused: Redis unavailable (%s)", exc)
+            return True
 
 
 REVOKED = web.AppKey("revoked_sessions", RevokedSessions)
@@ -94,28 +130,33 @@ def new_session(token: str, *, hours: float, now_unix: float | None = None) -> s
     return f"{payload}.{_mac(token, payload)}"
 
 
-def check_session(value: str, token: str, revoked: RevokedSessions, *,
+def check_session(value: str, token: str, *,
                   now_unix: float | None = None) -> tuple[str, int] | None:
-    """(session id, expiry unix seconds) of a valid cookie value, else ``None``."""
+    """(session id, expiry unix seconds) of a signed, unexpired cookie value, else ``None``
+    (whether it was signed out is :meth:`RevokedSessions.is_revoked`)."""
     parts = value.split(".")
-    if len(parts) != 3 or not parts[1].isdigit():
+    if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
         return None
     session_id, expires, mac = parts
-    if not hmac.compare_digest(mac, _mac(token, f"{session_id}.{expires}")):
+    # compare_digest refuses non-ASCII str (a TypeError, i.e. a 500): compare bytes.
+    if not hmac.compare_digest(mac.encode(), _mac(token, f"{session_id}.{expires}").encode()):
         return None
     now = now_unix if now_unix is not None else time.time()
-    if int(expires) <= now or session_id in revoked:
+    if int(expires) <= now:
         return None
     return session_id, int(expires)
 
 
-def session_of(request: web.Request) -> tuple[str, int] | None:
+async def session_of(request: web.Request) -> tuple[str, int] | None:
     """The request's valid session, if any (never one when no token is configured)."""
     token = configured_token(request.app)
     value = request.cookies.get(SESSION_COOKIE)
     if token is None or not value:
         return None
-    return check_session(value, token, request.app[REVOKED])
+    session = check_session(value, token)
+    if session is None or await request.app[REVOKED].is_revoked(session[0]):
+        return None
+    return session
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
@@ -132,4 +173,17 @@ def clear_session_cookie(request: web.Request, response: web.StreamResponse) -> 
 
 
 def setup_auth(app: web.Application) -> None:
+    """Sign-outs shared through Redis when the service has one, else kept in this process."""
     app[REVOKED] = RevokedSessions()
+    app.cleanup_ctx.append(_revoked_ctx)
+
+
+async def _revoked_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    if settings.redis_url is None:
+        yield
+        return
+    client = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    app[REVOKED].client, app[REVOKED].prefix = client, settings.redis_prefix
+    yield
+    await client.aclose()

@@ -10,11 +10,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from waitless.api import formatting, keys, shift_view
 from waitless.api import stats_handlers as stats_http
 from waitless.api.auth import (
+    AUTH_FAILED,
     REVOKED,
+    SESSION_COOKIE,
     UNCONFIGURED,
     Handler,
     clear_session_cookie,
@@ -53,7 +56,11 @@ def session_required(*, csv_download: bool = False) -> Callable[[Handler], Handl
                     return error_response(503, "not_configured", UNCONFIGURED)
                 return _page(request, "login.html", {"error": UNCONFIGURED, "enabled": False},
                              status=503)
-            if session_of(request) is None:
+            if await session_of(request) is None:
+                if request.cookies.get(SESSION_COOKIE):
+                    # A cookie that is forged, expired or signed out: a failed sign-in for
+                    # the per-client limit, like a 401 (pages answer with a redirect).
+                    request[AUTH_FAILED] = True
                 if csv_download:
                     return error_response(401, "unauthorized", "sign in at /commissioners")
                 return redirect("/commissioners")
@@ -66,7 +73,7 @@ async def index_handler(request: web.Request) -> web.StreamResponse:
     if configured_token(request.app) is None:
         return _page(request, "login.html", {"error": UNCONFIGURED, "enabled": False},
                      status=503)
-    if session_of(request) is not None:
+    if await session_of(request) is not None:
         return redirect("/commissioners/shift")
     return _page(request, "login.html", {"error": None, "enabled": True})
 
@@ -88,9 +95,15 @@ async def login_handler(request: web.Request) -> web.StreamResponse:
 
 
 async def logout_handler(request: web.Request) -> web.StreamResponse:
-    session = session_of(request)
+    session = await session_of(request)
     if session is not None:
-        request.app[REVOKED].revoke(*session)
+        try:
+            await request.app[REVOKED].revoke(*session)
+        except (RedisError, OSError):
+            # Not signed out everywhere: say so rather than pretend (the cookie stays).
+            return _page(request, "login.html",
+                         {"error": "Signing out failed; try again in a moment.",
+                          "enabled": True}, status=503)
     response = redirect("/commissioners")
     clear_session_cookie(request, response)
     return response

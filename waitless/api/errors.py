@@ -34,6 +34,14 @@ _STATUSES: tuple[tuple[type[WaitlessError], int, str], ...] = (
 )
 
 
+# Errors whose text names internals (hosts, ports, paths): the answer says this instead; the
+# text itself is logged where the error is raised.
+_FIXED_MESSAGES: dict[type[WaitlessError], str] = {
+    DatabaseUnavailable: "the database is unavailable; try again shortly",
+    StoreError: "the live store is unavailable; try again shortly",
+}
+
+
 def json_response(data: object, *, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
@@ -48,4 +56,5 @@ def response_for_error(exc: WaitlessError) -> web.Response:
     status, code = next((s, c) for cls, s, c in _STATUSES if isinstance(exc, cls))
     extra = {"field": exc.field} if isinstance(exc, QueryError) else {}
     message = exc.message if isinstance(exc, QueryError | PlaceError) else str(exc)
+    message = next((m for cls, m in _FIXED_MESSAGES.items() if isinstance(exc, cls)), message)
     return error_response(status, code, message, **extra)

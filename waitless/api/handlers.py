@@ -66,7 +66,6 @@ async def readyz_handler(request: web.Request) -> web.Response:
     app = request.app
     ready, body = await readiness(
         snapshot=app[keys.SNAPSHOT], store=app[keys.LIVE_STORE], event_log=app[keys.EVENT_LOG],
-        travel_note=app[keys.TRAVEL_NOTE],
         travel_sources={m: t.source for m, t in app[keys.TRAVEL].items()})
     return json_response(body, status=200 if ready else 503)
 

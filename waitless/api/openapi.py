@@ -108,6 +108,12 @@ _RATE_LIMITED = {**_json("Too many requests from this client (WAITLESS_RATE_LIMI
                  "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
 
 
+_AUTH_LIMITED = {**_json("Too many failed authentications from this client "
+                         "(WAITLESS_AUTH_FAILURE_LIMIT); Retry-After says when to ask again",
+                         _ERROR),
+                 "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+
+
 def _push_path() -> dict[str, Any]:
     return {"post": {
         "summary": "Push waits for a push feed (British Columbia style)",
@@ -124,9 +130,10 @@ def _push_path() -> dict[str, Any]:
             "200": _json("Accepted count and rejections with their reasons", _PUSH_ANSWER),
             "400": _json("Bad body; `error` names the problem (empty_body, truncated, "
                          "wrong_content_type, bad_payload)", _ERROR),
-            "401": _json("Missing or wrong token", _ERROR),
-            "404": _json("No push feed of that name in the region", _ERROR),
+            "401": _json("Missing or wrong token, or no push feed of that name (one answer "
+                         "for both, so feed names are not revealed)", _ERROR),
             "413": _json("Body larger than the region's max_body_bytes", _ERROR),
+            "429": _AUTH_LIMITED,
             "503": _json("Live store unavailable; try again", _ERROR),
         }}}
 
@@ -194,7 +201,8 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
     """The commissioners' statistics endpoints (docs/statistics.md) and the public choice."""
     secured = {"security": [{"commissionerToken": []}]}
     denied = {"401": _json("Missing or wrong bearer token (WWW-Authenticate: Bearer)", _ERROR),
-              "503": _json("No commissioner token configured, or no database", _ERROR)}
+              "503": _json("No commissioner token configured, or no database", _ERROR),
+              "429": _AUTH_LIMITED}
     month_range = {"type": "string", "pattern": r"^\d{4}-\d{2}(\.\.\d{4}-\d{2})?$"}
     date = {"type": "string", "format": "date"}
     return {
@@ -238,7 +246,10 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
                                "event_id": {"type": "string", "format": "uuid"}}}}}},
             "responses": {"201": _json("Stored: {choice_id, site_id}", plain),
                           "400": _json("Unknown site or service, bad JSON", _ERROR),
+                          "403": _json("Cross-site request: Origin is another site "
+                                       "(not in WAITLESS_CORS_ORIGINS)", _ERROR),
                           "413": _json("Body over 1 KiB", _ERROR),
+                          "415": _json("Content-Type is not application/json", _ERROR),
                           "429": _RATE_LIMITED,
                           "503": _json("No database", _ERROR)}}},
     }

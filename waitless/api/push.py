@@ -3,13 +3,18 @@
 A push feed is declared in the region file with a ``format`` and no ``url``; its tokens come
 from ``WAITLESS_PUSH_TOKENS`` (never the region file). The token is read from
 ``Authorization: Bearer ...``, else from the payload's ``token`` field (``bc_push``), and
-compared in constant time. Pushed observations go through the same body checks and
+compared in constant time. A bearer token is checked before a byte of the body is read; a
+feed whose format carries no token in its body is refused at once without one; only a
+``bc_push`` body token needs the body read (at most ``max_body_bytes``) first. A name that is
+no push feed gets the same 401 as a wrong token, so the answers do not say which feeds exist;
+failed tokens count towards the per-client ``WAITLESS_AUTH_FAILURE_LIMIT`` (then 429).
+Pushed observations go through the same body checks and
 validation as polled ones — the same :class:`feeds.ingest.FeedIngest` pipeline — then into
 the live store.
 
 Answers: 200 ``{"feed", "accepted", "rejected": [...]}``; 400 bad body (``error`` names the
 problem: ``empty_body``, ``truncated``, ``wrong_content_type``, ``bad_payload``); 401 missing
-or wrong token; 404 no such push feed; 413 body over ``max_body_bytes``; 503 live store down.
+or wrong token, or no such push feed; 413 body over ``max_body_bytes``; 503 live store down.
 """
 
 from __future__ import annotations
@@ -32,14 +37,29 @@ logger = logging.getLogger(__name__)
 PUSH_INGEST = web.AppKey("push_ingest", dict[str, FeedIngest])
 
 
-def _presented_token(request: web.Request, body: bytes) -> str | None:
+BODY_TOKEN_FORMATS = frozenset({"bc_push"})
+_UNAUTHORIZED = "missing or wrong push token, or no such push feed"
+
+
+def _bearer(request: web.Request) -> str | None:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _body_token(body: bytes) -> str | None:
     try:
         return push_token(body)
     except FeedParseError:  # not a bc_push body: no token in it
         return None
+
+
+def _unauthorized(app: web.Application, name: str) -> web.Response:
+    # Only a configured push feed gets a metric label: a guessed name must not add series.
+    if any(f.name == name and not f.url for f in app[keys.REGION].feeds):
+        app[keys.METRICS].feed_errors.labels(name, "unauthorized").inc()
+    response = error_response(401, "unauthorized", _UNAUTHORIZED)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="waitless-push"'
+    return response
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
@@ -70,20 +90,23 @@ async def push_handler(request: web.Request) -> web.Response:
     region, metrics = app[keys.REGION], app[keys.METRICS]
     name = request.match_info["feed"]
     feed = next((f for f in region.feeds if f.name == name and not f.url), None)
-    if feed is None:
-        return error_response(404, "unknown_feed",
-                              f"region {region.name} has no push feed {name!r}")
+    expected = [token for feed_name, token in app[keys.SETTINGS].push_tokens
+                if feed is not None and feed_name == name]
+    bearer = _bearer(request)
+    # Decide what can be decided before reading the body: unknown feed, no token configured,
+    # a wrong bearer token, or no token where the format carries none in its body.
+    if feed is None or not expected or (bearer is not None
+                                        and not token_matches(bearer, expected)):
+        return _unauthorized(app, name)
+    if bearer is None and feed.format not in BODY_TOKEN_FORMATS:
+        return _unauthorized(app, name)
     limit = region.validation.max_body_bytes
     body = await _read_limited(request, limit)
     if body is None:
         metrics.feed_errors.labels(name, "oversized").inc()
         return error_response(413, "too_large", f"body over {limit} bytes")
-    expected = [token for feed_name, token in app[keys.SETTINGS].push_tokens if feed_name == name]
-    if not token_matches(_presented_token(request, body), expected):
-        metrics.feed_errors.labels(name, "unauthorized").inc()
-        message = ("missing or wrong push token" if expected
-                   else "no push token is configured for this feed")
-        return error_response(401, "unauthorized", message)
+    if bearer is None and not token_matches(_body_token(body), expected):
+        return _unauthorized(app, name)
     ingest = _ingest_for(app, feed)
     try:
         result = await ingest.accept(body, content_type=request.headers.get("Content-Type"),

@@ -69,7 +69,9 @@ def parse_rank_query(query: Mapping[str, str], *, now: datetime, tz: ZoneInfo) -
     raw_limit = query.get("limit")
     limit = MAX_LIMIT
     if raw_limit:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        # isascii first: str.isdigit() accepts "²" and other digits int() refuses.
+        if (not (raw_limit.isascii() and raw_limit.isdigit())
+                or not 1 <= int(raw_limit) <= MAX_LIMIT):
             raise QueryError("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
         limit = int(raw_limit)
     mode = (query.get("mode") or "drive").strip()

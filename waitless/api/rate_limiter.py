@@ -9,9 +9,12 @@ counts every ``rate_limit_sync_seconds`` (1 s, on the clock's boundaries in ever
 every worker has flushed, ``HGETALL`` of that hash, so each worker also learns about clients it
 has not seen.
 
-Between two syncs a worker spends at most its share of what is left,
-``ceil((limit - known) / workers)``, the number of workers being counted from a heartbeat hash
-(``<prefix>:ratelimit:peers``). So the combined count passes the limit only by rounding (at
+Between two reads a worker spends at most its share of what is left,
+``ceil((limit - known) / workers)`` (its allowance is renewed by the read, not by the flush
+200 ms earlier), the number of workers being counted from a heartbeat hash
+(``<prefix>:ratelimit:peers``) in which only workers that let a limited request through in the
+last ``ACTIVE_PEER_SECONDS`` (or started that recently) beat: an idle process sharing the
+prefix is no peer. So the combined count passes the limit only by rounding (at
 most workers - 1) while the syncs keep to the clock (a worker whose flush is later than the
 others' read lets through up to one more share), and a client sending everything to one
 worker is held back for at most one sync while the others' shares are unknown. A new worker
@@ -47,6 +50,8 @@ _UNITS_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)s?\s*$")
 # A worker not heard from for this many syncs no longer counts as a peer.
 _PEER_STALE_SYNCS = 3
+# A worker that let no limited request through for this long stops counting as a peer.
+ACTIVE_PEER_SECONDS = 60.0
 # Part of the sync period between flushing counts and reading everyone's.
 SETTLE_SHARE = 0.2
 
@@ -110,7 +115,14 @@ def client_key(address: str, salt: bytes = _PROCESS_SALT) -> str:
 
 
 class RateLimiter:
-    """Fixed-window counts per (rule, window, client key), decided in memory."""
+    """Fixed-window counts per (rule, window, client key), decided in memory.
+
+    Per key: *known*, everyone's total at the last read from Redis; *spent*, what this worker
+    let through since that read; *unflushed*, the part of it not yet added to Redis. A worker
+    spends at most ``ceil((limit - known) / peers)`` between two reads, so the workers
+    together pass the limit by at most ``peers - 1`` (issue #13: resetting the allowance at
+    the flush instead of at the read let each worker spend again in the 200 ms between them).
+    """
 
     def __init__(self, rules: dict[str, Rate], *, sync_seconds: float = 1.0,
                  clock: Callable[[], float] = time.time) -> None:
@@ -118,22 +130,45 @@ class RateLimiter:
         self.sync_seconds = sync_seconds
         self.clock = clock
         self.peers = 1
-        # (rule, window index, key) -> [known count of all workers, pending count of this one]
+        self._started = clock()
+        self._last_counted = float("-inf")
+        # (rule, window index, key) -> [known, spent since the last read, unflushed]
         self._counts: dict[tuple[str, int, str], list[int]] = {}
 
     def check(self, rule: str, key: str) -> float | None:
         """Count the request and return ``None``, or return the seconds to wait (not counted)."""
+        wait = self.blocked(rule, key)
+        if wait is None:
+            self.count(rule, key)
+        return wait
+
+    def blocked(self, rule: str, key: str) -> float | None:
+        """Seconds to wait when ``key`` has spent its allowance (or this worker's share of it),
+        else ``None``; nothing is counted (failed sign-ins are counted after the fact)."""
         rate = self.rules[rule]
         now = self.clock()
         window = int(now // rate.window_seconds)
-        entry = self._counts.setdefault((rule, window, key), [0, 0])
-        known, pending = entry
-        if known + pending >= rate.limit:
+        known, spent, _ = self._counts.get((rule, window, key), (0, 0, 0))
+        if known + spent >= rate.limit:
             return (window + 1) * rate.window_seconds - now
-        if pending >= math.ceil((rate.limit - known) / self.peers):
+        if spent >= math.ceil((rate.limit - known) / self.peers):
             return self.sync_seconds
-        entry[1] += 1
         return None
+
+    def count(self, rule: str, key: str) -> None:
+        """Count one event for ``key`` in the current window."""
+        now = self.clock()
+        window = int(now // self.rules[rule].window_seconds)
+        entry = self._counts.setdefault((rule, window, key), [0, 0, 0])
+        entry[1] += 1
+        entry[2] += 1
+        self._last_counted = now
+
+    def active(self) -> bool:
+        """Serving limited requests lately (or just started): only such a worker is a peer,
+        so an idle process sharing the prefix does not shrink the others' shares."""
+        since = max(self._started, self._last_counted)
+        return self.clock() - since < ACTIVE_PEER_SECONDS
 
     def prune(self) -> None:
         """Forget windows that have ended."""
@@ -143,32 +178,46 @@ class RateLimiter:
 
     async def sync(self, client: aioredis.Redis, prefix: str, worker_id: str, *,
                    settle_seconds: float = 0.0) -> None:
-        """Share pending counts through Redis and learn everyone's (raises RedisError).
+        """Share counts through Redis and learn everyone's (raises RedisError).
 
         Flush first, then read ``settle_seconds`` later, once the other workers (syncing on
         the same clock boundary) have flushed too: all then compute their shares from the
         same totals.
         """
+        await self.flush(client, prefix, worker_id)
+        if settle_seconds:
+            await asyncio.sleep(settle_seconds)
+        await self.read(client, prefix, worker_id)
+
+    async def flush(self, client: aioredis.Redis, prefix: str, worker_id: str) -> None:
+        """Add the unflushed counts to Redis and beat this worker's heartbeat if active."""
         self.prune()
         now = self.clock()
         sent = []
         pipe = client.pipeline(transaction=False)
         for (rule, window, key), entry in self._counts.items():
-            if entry[1]:
-                pipe.hincrby(f"{prefix}:ratelimit:{rule}:{window}", key, entry[1])
-                sent.append((entry, entry[1]))
+            if entry[2]:
+                pipe.hincrby(f"{prefix}:ratelimit:{rule}:{window}", key, entry[2])
+                sent.append((entry, entry[2]))
         peers_name = f"{prefix}:ratelimit:peers"
-        pipe.hset(peers_name, worker_id, f"{now:.3f}")
+        if self.active():
+            pipe.hset(peers_name, worker_id, f"{now:.3f}")
+        else:
+            pipe.hdel(peers_name, worker_id)
         pipe.expire(peers_name, 60)
         await pipe.execute()
-        # Requests counted while the pipeline ran stay pending for the next sync.
+        # Requests counted while the pipeline ran stay unflushed for the next sync; all of
+        # them stay *spent* until the read brings totals that include them.
         for entry, count in sent:
-            entry[1] -= count
-        if settle_seconds:
-            await asyncio.sleep(settle_seconds)
+            entry[2] -= count
+
+    async def read(self, client: aioredis.Redis, prefix: str, worker_id: str) -> None:
+        """Everyone's totals and the active peers (after every worker has flushed)."""
+        now = self.clock()
         windows = {(rule, int(now // rate.window_seconds)) for rule, rate in self.rules.items()}
         windows |= {(rule, window) for rule, window, _ in self._counts}
         ordered = sorted(windows)
+        peers_name = f"{prefix}:ratelimit:peers"
         pipe = client.pipeline(transaction=False)
         for rule, window in ordered:
             name = f"{prefix}:ratelimit:{rule}:{window}"
@@ -178,11 +227,17 @@ class RateLimiter:
         results = await pipe.execute()
         for (rule, window), table in zip(ordered, results[1:-1:2], strict=True):
             for key, value in table.items():
-                entry = self._counts.setdefault((rule, window, key.decode()), [0, 0])
-                entry[0] = int(value)
+                self._counts.setdefault((rule, window, key.decode()), [0, 0, 0])[0] = int(value)
+        # The totals include everything flushed: what is spent since is only the unflushed.
+        for entry in self._counts.values():
+            entry[1] = entry[2]
         fresh_after = now - _PEER_STALE_SYNCS * self.sync_seconds
-        heartbeats = results[-1]
-        stale = [w for w, seen in heartbeats.items() if float(seen) < fresh_after]
-        self.peers = max(1, len(heartbeats) - len(stale))
+        heartbeats = {w.decode() if isinstance(w, bytes) else w: float(seen)
+                      for w, seen in results[-1].items()}
+        stale = [w for w, seen in heartbeats.items() if seen < fresh_after]
+        fresh = {w for w, seen in heartbeats.items() if seen >= fresh_after}
+        if self.active():
+            fresh.add(worker_id)
+        self.peers = max(1, len(fresh))
         if stale:
             await client.hdel(peers_name, *stale)

@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter
 from redis.exceptions import RedisError
 
 from waitless.api import keys
+from waitless.api.auth import AUTH_FAILED
 from waitless.api.errors import error_response
 from waitless.api.rate_limiter import (
     SETTLE_SHARE,
@@ -40,6 +41,15 @@ logger = logging.getLogger(__name__)
 ROUTE_RULES = {"patient_page": "public", "rank": "public", "places": "public",
                "sites": "public", "choices": "public", "commissioners_login": "login"}
 HTML_ROUTES = frozenset({"patient_page", "commissioners_login"})
+# Routes that authenticate (bearer token, push token, session cookie): failed authentications
+# (401) are counted per client, and past the limit every request there is refused with 429
+# before the handler reads the body or compares a token.
+AUTH_ROUTES = frozenset({"stats_shift", "stats_events", "stats_nhse", "feed_push",
+                         "commissioners_login", "commissioners_logout",
+                         "commissioners_shift", "commissioners_shift_csv",
+                         "commissioners_events", "commissioners_events_csv",
+                         "commissioners_upload"})
+AUTH_FAILURES = "auth_failures"
 
 LIMITER = web.AppKey("rate_limiter", RateLimiter)
 LIMITED = web.AppKey("rate_limited_counter", Counter)
@@ -65,15 +75,26 @@ async def rate_limit_middleware(request: web.Request, handler: Callable) -> web.
     route = request.match_info.route.name or ""
     limiter = request.app.get(LIMITER)
     rule = ROUTE_RULES.get(route)
-    if limiter is None or rule not in limiter.rules:
+    guarded = route in AUTH_ROUTES and limiter is not None and AUTH_FAILURES in limiter.rules
+    if limiter is None or (rule not in limiter.rules and not guarded):
         return await handler(request)
-    address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
-                             request.app[TRUSTED])
-    wait = limiter.check(rule, client_key(address))
-    if wait is None:
-        return await handler(request)
-    request.app[LIMITED].labels(rule).inc()
-    return limited_response(request, route, wait)
+    key = client_key(client_address(request.remote,
+                                    request.headers.getall("X-Forwarded-For", []),
+                                    request.app[TRUSTED]))
+    if guarded:
+        wait = limiter.blocked(AUTH_FAILURES, key)
+        if wait is not None:
+            request.app[LIMITED].labels(AUTH_FAILURES).inc()
+            return limited_response(request, route, wait)
+    if rule in limiter.rules:
+        wait = limiter.check(rule, key)
+        if wait is not None:
+            request.app[LIMITED].labels(rule).inc()
+            return limited_response(request, route, wait)
+    response = await handler(request)
+    if guarded and (response.status == 401 or request.get(AUTH_FAILED)):
+        limiter.count(AUTH_FAILURES, key)
+    return response
 
 
 def rate_limited_counter(registry: CollectorRegistry) -> Counter:
@@ -86,7 +107,8 @@ def setup_rate_limits(app: web.Application) -> None:
     """Parse the limits, register the metric and the Redis sync task (when there is Redis)."""
     settings = app[keys.SETTINGS]
     rules = {name: parse_rate(text) for name, text in
-             (("public", settings.rate_limit), ("login", settings.login_rate_limit)) if text}
+             (("public", settings.rate_limit), ("login", settings.login_rate_limit),
+              (AUTH_FAILURES, settings.auth_failure_limit)) if text}
     app[TRUSTED] = parse_networks(settings.trusted_proxies)
     app[LIMITED] = rate_limited_counter(app[keys.METRICS].registry)
     if not rules:

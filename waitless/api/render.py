@@ -48,17 +48,38 @@ def render(request: web.Request, template: str, context: dict[str, Any], *,
                         headers=PAGE_HEADERS)
 
 
-@web.middleware
-async def security_headers_middleware(request: web.Request,
-                                      handler: Callable) -> web.StreamResponse:
-    response = await handler(request)
+# Names no software or version: the version of Python and aiohttp helps only an attacker.
+SERVER_HEADER = "WaitLess"
+# Signed-in pages and the statistics API: private answers no cache (browser or proxy) keeps.
+NO_STORE_PREFIXES = ("/commissioners", "/v1/stats/")
+
+
+def apply_security_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """The headers every answer carries, whatever produced it (handler, error, static file)."""
+    response.headers["Server"] = SERVER_HEADER
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.content_type == "text/html":
         for name, value in PAGE_HEADERS.items():
             response.headers.setdefault(name, value)
+    if request.path == "/commissioners" or request.path.startswith(NO_STORE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request,
+                                      handler: Callable) -> web.StreamResponse:
+    response = await handler(request)
+    apply_security_headers(request, response)
     return response
 
 
+async def _on_prepare(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    # Again just before the headers go out: error answers made by an outer middleware (404,
+    # 405, 413, 500 turned into JSON) and anything else never passed through the middleware.
+    apply_security_headers(request, response)
+
+
 def setup_pages(app: web.Application) -> None:
-    """The page templates (static routes are in :mod:`waitless.api.routes`)."""
+    """The page templates (static routes are in :mod:`waitless.api.routes`) and headers."""
     app[TEMPLATES] = make_templates()
+    app.on_response_prepare.append(_on_prepare)

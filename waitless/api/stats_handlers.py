@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
@@ -27,6 +28,8 @@ from waitless.stats.events_stats import (
 )
 from waitless.stats.nhse import import_parsed, parse_provider_csv
 
+logger = logging.getLogger(__name__)
+
 # A monthly provider file is about 30 kB; a year of them fits with room to spare.
 UPLOAD_MAX_BYTES = 4 * 1024 * 1024
 CHOICE_MAX_BYTES = 1024
@@ -45,8 +48,11 @@ def stats_error_response(exc: Exception) -> web.Response:
     """The HTTP answer for a failure of a statistics request."""
     if isinstance(exc, WaitlessError):
         return response_for_error(exc)
-    # The database failed part-way through a request that had a pool.
-    return error_response(503, "database_unavailable", f"the database failed: {exc}")
+    # The database failed part-way through a request that had a pool. Its text names hosts
+    # and ports: logged, never answered.
+    logger.warning("statistics request failed on the database: %s", exc)
+    return error_response(503, "database_unavailable",
+                          "the database is unavailable; try again shortly")
 
 
 FAILURES = (WaitlessError, OSError, asyncpg.PostgresError, TimeoutError)

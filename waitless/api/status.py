@@ -20,6 +20,21 @@ def _rejections_by_site(feed_statuses: dict[str, dict]) -> dict[str, list[dict]]
     return by_site
 
 
+# What a public answer may say about a feed: codes and times, never an error's text (it names
+# hosts, ports and paths).
+_PUBLIC_FEED_KEYS = ("ok", "circuit", "last_ok_at", "last_payload_at", "newest_observed_at",
+                     "last_error_reason", "last_error_at", "consecutive_failures", "accepted",
+                     "not_modified", "errors_by_reason", "rejected_by_reason", "rejections")
+LIVE_STORE_DOWN = "live store unavailable"
+
+
+def public_feed_status(status: dict[str, Any]) -> dict[str, Any]:
+    """A feed's status without internals: ``last_error`` is the reason code, not the text."""
+    public = {key: status.get(key) for key in _PUBLIC_FEED_KEYS if key in status}
+    public["last_error"] = status.get("last_error_reason") if status.get("last_error") else None
+    return public
+
+
 def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> dict[str, Any]:
     """Every site with its services, hours, current wait and why a value was rejected.
 
@@ -60,14 +75,15 @@ def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> di
         "region": region.name,
         "generated_at": now.isoformat(),
         "snapshot_age_seconds": snapshot.age_seconds(),
-        "live_store_error": snapshot.error,
-        "feeds": snapshot.feed_statuses,
+        "live_store_error": LIVE_STORE_DOWN if snapshot.error else None,
+        "feeds": {name: public_feed_status(status)
+                  for name, status in snapshot.feed_statuses.items()},
         "sites": sites,
     }
 
 
 async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: EventLog,
-                    travel_note: str, travel_sources: dict[str, str]
+                    travel_sources: dict[str, str]
                     ) -> tuple[bool, dict[str, Any]]:
     """(ready, report). Ready means a live snapshot is loaded; the rest is reported as
     degraded so operators see it without the load balancer pulling a working instance."""
@@ -82,18 +98,23 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
     feeds = {name: {key: status.get(key) for key in (
         "ok", "circuit", "last_ok_at", "last_error_reason", "consecutive_failures")}
         for name, status in snapshot.feed_statuses.items()}
-    if any(not feed["ok"] for feed in feeds.values()):
+    # Feed health lives in the store: while it is down the feeds' state is unknown, which
+    # is not "healthy" (an empty table would look like it).
+    feeds_known = store_ok and not snapshot.error
+    if not feeds_known or any(not feed["ok"] for feed in feeds.values()):
         degraded.append("feeds")
     ready = snapshot.loaded_monotonic is not None
     return ready, {
         "status": "ready" if ready and not degraded else ("degraded" if ready else "not_ready"),
         "degraded": degraded,
-        "live_store": {"ok": store_ok, "error": snapshot.error,
+        # Errors as fixed words: the exception texts (hosts, ports, paths) go to the log only.
+        "live_store": {"ok": store_ok, "error": LIVE_STORE_DOWN if snapshot.error else None,
                        "snapshot_age_seconds": snapshot.age_seconds(),
                        "entries": len(snapshot.observations)},
         "database": {"configured": event_log.dsn is not None, "ok": event_log.database_ok,
-                     "error": event_log.last_error,
+                     "error": "database unavailable" if event_log.last_error else None,
                      "spooled_bytes": event_log.spool.size_bytes()},
-        "travel": {"sources": travel_sources, "note": travel_note},
+        "travel": {"sources": travel_sources},
         "feeds": feeds,
+        "feeds_known": feeds_known,
     }

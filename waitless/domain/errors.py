@@ -9,7 +9,7 @@
     ├── HoursError, PlaceError             opening-hours text, a place a patient typed
     ├── feeds.errors.FeedError             a feed cannot be fetched or parsed
     ├── routing.errors.RoutingError        graph builds, caches, coverage
-    ├── waitless.live.store.StoreError     the live store does not answer
+    ├── StoreError                         the live store does not answer (waitless.live.store)
     ├── waitless.events: DatabaseUnavailable, SpoolFull
     ├── waitless.stats.errors.StatsError   bad statistics requests or files
     └── waitless.api.query.QueryError      a bad query parameter
@@ -32,3 +32,11 @@ class ConfigError(WaitlessError, ValueError):
 
 class RegionError(ConfigError):
     """A region file that is missing, unreadable or inconsistent; the message names the key."""
+
+
+class StoreError(WaitlessError):
+    """The live store could not be reached or answered badly.
+
+    Defined here (re-exported by :mod:`waitless.live.store`) so the feed pollers, which may
+    import only ``waitless.domain``, can tell a store outage from a feed failure.
+    """

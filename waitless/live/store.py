@@ -13,14 +13,13 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from waitless.domain.errors import WaitlessError
+from waitless.domain.errors import StoreError
 from waitless.domain.observation import Observation
 
 HISTORY_MAX_ENTRIES = 50_000
 
 
-class StoreError(WaitlessError):
-    """The live store could not be reached or answered badly."""
+__all__ = ["HISTORY_MAX_ENTRIES", "LiveStore", "MemoryLiveStore", "StoreError"]
 
 
 class LiveStore(ABC):

@@ -82,12 +82,20 @@ GROUP BY 1
 """
 
 
+# Dates near date.max overflow when the range end (a day or a week later) is computed.
+_LAST_DATE = dt.date(9000, 12, 31)
+
+
 def parse_date(text: str | None, label: str) -> dt.date:
     try:
-        return dt.date.fromisoformat((text or "").strip())
+        value = dt.date.fromisoformat((text or "").strip())
     except ValueError as exc:
         msg = f"{label}: expected a date YYYY-MM-DD (got {text!r})"
         raise StatsQueryError(msg) from exc
+    if value > _LAST_DATE:
+        msg = f"{label}: dates after {_LAST_DATE} are not accepted (got {text!r})"
+        raise StatsQueryError(msg)
+    return value
 
 
 def validate_events_query(query: Any, *, today: dt.date) -> tuple[dt.date, dt.date, str]:

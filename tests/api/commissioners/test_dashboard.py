@@ -38,18 +38,19 @@ async def test_cookie_flags_and_wrong_token(aiohttp_client, make_app, db) -> Non
     assert "Path=/commissioners" in header and TOKEN not in header
 
 
-def test_session_values_are_signed_and_expire() -> None:
+async def test_session_values_are_signed_and_expire() -> None:
     revoked = RevokedSessions()
     value = new_session(TOKEN, hours=1, now_unix=1_000_000)
-    session_id, expires = check_session(value, TOKEN, revoked, now_unix=1_000_001)
+    session_id, expires = check_session(value, TOKEN, now_unix=1_000_001)
     assert expires == 1_000_000 + 3600
-    assert check_session(value, TOKEN, revoked, now_unix=1_003_600) is None  # expired
-    assert check_session(value, "another token", revoked, now_unix=1_000_001) is None
+    assert check_session(value, TOKEN, now_unix=1_003_600) is None  # expired
+    assert check_session(value, "another token", now_unix=1_000_001) is None
     sid, exp, mac = value.split(".")
-    assert check_session(f"{sid}.{int(exp) + 3600}.{mac}", TOKEN, revoked,
+    assert check_session(f"{sid}.{int(exp) + 3600}.{mac}", TOKEN,
                          now_unix=1_000_001) is None  # extended expiry breaks the mac
-    revoked.revoke(session_id, time.time() + 60)
-    assert check_session(value, TOKEN, revoked, now_unix=1_000_001) is None
+    assert not await revoked.is_revoked(session_id)
+    await revoked.revoke(session_id, time.time() + 60)
+    assert await revoked.is_revoked(session_id)
 
 
 async def test_pages_need_a_session_and_sign_out_ends_it(aiohttp_client, make_app,

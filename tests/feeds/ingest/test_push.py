@@ -135,8 +135,8 @@ async def test_native_push_with_bearer_token(client, clock: MovableClock) -> Non
 
 
 @pytest.mark.parametrize(("feed", "body", "token", "expected"), [
-    ("nope", bc_body(kch=10), None, (404, "unknown_feed")),
-    ("simulator", bc_body(kch=10), None, (404, "unknown_feed")),  # polled, not pushed
+    ("nope", bc_body(kch=10), None, (401, "unauthorized")),  # names no feed
+    ("simulator", bc_body(kch=10), None, (401, "unauthorized")),  # polled, not pushed
     ("kent-push", bc_body(None, kch=10), None, (401, "unauthorized")),
     ("kent-push", bc_body("wrong", kch=10), None, (401, "unauthorized")),
     ("kent-push", bc_body("s3cret", kch=10), "wrong", (401, "unauthorized")),
@@ -191,7 +191,8 @@ async def test_openapi_documents_the_push_endpoint(memory_client) -> None:
     _, spec = await get_json(memory_client, "/openapi.json")
     validate(spec)
     post = spec["paths"]["/v1/feeds/{feed}/observations"]["post"]
-    assert {"200", "400", "401", "404", "413"} <= set(post["responses"])
+    assert {"200", "400", "401", "413", "429"} <= set(post["responses"])
+    assert "404" not in post["responses"]  # an unknown feed is a 401: names stay secret
 
 
 @pytest.mark.parametrize("stamp", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+01:00"])
