@@ -133,3 +133,20 @@ def test_implausible_waits_are_flagged_and_never_ranked_as_fresh() -> None:
                                                        NOW + timedelta(hours=2))}
     assert {r["site_id"]: r for r in ask(region, snapshot={**LIVE, **future})["results"]}[
         "UTC1"]["wait_status"] == "implausible"
+
+
+async def test_page_and_vendored_assets_are_sent_compressed(page_client) -> None:
+    import gzip
+
+    from waitless.api.render import STATIC_DIR
+    vendor = STATIC_DIR / "vendor" / "nhsuk-frontend"
+    for name in ("nhsuk-frontend.min.css", "nhsuk-frontend.min.js"):
+        # The pre-compressed copy must be the current file, or browsers get a stale one.
+        assert gzip.decompress((vendor / f"{name}.gz").read_bytes()) == (vendor / name).read_bytes()
+        response = await page_client.get(f"/static/vendor/nhsuk-frontend/{name}",
+                                         headers={"Accept-Encoding": "gzip"})
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert (await response.read()) == (vendor / name).read_bytes()  # decoded by the client
+    page = await page_client.get("/", params={"place": "CT1"},
+                                 headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip" and 'id="answer"' in await page.text()
