@@ -158,3 +158,70 @@ async def test_offline_reload_shows_the_last_answer_with_its_age(served, browser
     assert " ago)" in notice
     await _check(page, "offline", PHONE)
     await context.close()
+
+
+@pytest.fixture
+def choices_dsn():
+    """A PostgreSQL database of this test's own, dropped afterwards."""
+    from tests.conftest import temporary_database
+    yield from temporary_database("choices")
+
+
+@pytest.fixture
+async def served_with_db(kent, fixed_now, tmp_path, choices_dsn):
+    """The app with its own database, so choices are recorded."""
+    from aiohttp import web
+
+    from tests.conftest import free_port
+    from waitless.api.app import create_app
+    from waitless.settings import Settings
+
+    from .conftest import seeded_store
+    dsn = choices_dsn
+    store = await seeded_store(kent, fixed_now)
+    app = create_app(Settings(spool_dir=str(tmp_path / "spool"), database_url=dsn),
+                     region=kent, live_store=store, clock=lambda: fixed_now)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}", dsn
+    await runner.cleanup()
+
+
+async def test_im_going_here_records_the_choice(served_with_db, browser) -> None:  # noqa: F811
+    import asyncpg
+
+    base, dsn = served_with_db
+    context = await browser.new_context(viewport=PHONE, bypass_csp=True)
+    page = await context.new_page()
+    await page.goto(base + "/?place=Canterbury")
+    await page.wait_for_selector("#answer")
+    event_id = await page.locator("#answer").get_attribute("data-event-id")
+    await page.get_by_role("button", name="I'm going here").click()
+    await page.get_by_text("Thank you: your choice helps the NHS plan.").wait_for()
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT site_id, kind, event_id::text AS event_id"
+                                " FROM patient_choices")
+    finally:
+        await conn.close()
+    assert [dict(r) for r in rows] == [{"site_id": "RVVKC", "kind": "utc",
+                                        "event_id": event_id}]
+    await _check(page, "chosen", PHONE)
+    await context.close()
+
+
+async def test_without_javascript_the_form_still_answers(served, browser) -> None:  # noqa: F811
+    context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(served + "/")
+    await page.get_by_label("Town or postcode").fill("CT1")
+    await page.get_by_label("Age of the patient (optional)").fill("18m")
+    await page.get_by_role("button", name="Find care").click()
+    await page.wait_for_selector("#answer")
+    assert (await page.locator("#answer-heading").inner_text()).startswith("Go to ")
+    assert not await page.get_by_role("button", name="I'm going here").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "issue15-no-js-390.png"))
+    await context.close()
