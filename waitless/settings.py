@@ -18,6 +18,9 @@ WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)  
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
 WAITLESS_PUSH_TOKENS       push-feed tokens: ``feed=token,feed=token2`` (a feed may    none (401)
                            have several, for rotation); never put them in a region
+WAITLESS_MAP_TILE_URL      tile layer under the patient page's map, an https URL with   none (SVG
+                           ``{z}/{x}/{y}``; its origin is added to the page's img-src    only)
+WAITLESS_MAP_ATTRIBUTION   the tile provider's required credit, shown under the map     none
 =========================  ==========================================================  =============
 
 Abuse limits (see :mod:`waitless.api.rate_limits`, :mod:`waitless.api.request_limits`,
@@ -91,6 +94,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     keepalive_seconds: float = 15.0
+    # Patient page map: no third-party tiles unless an operator turns them on.
+    map_tile_url: str | None = None
+    map_attribution: str | None = None
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -129,7 +135,17 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         keepalive_seconds=float(get("KEEPALIVE_SECONDS") or defaults.keepalive_seconds),
         push_tokens=parse_pairs(get("PUSH_TOKENS") or "", "WAITLESS_PUSH_TOKENS",
                                 "feed=token"),
+        map_tile_url=_tile_url(get("MAP_TILE_URL")),
+        map_attribution=get("MAP_ATTRIBUTION"),
     )
+
+
+def _tile_url(value: str | None) -> str | None:
+    if value is not None and not (value.startswith("https://")
+                                  and all(p in value for p in ("{z}", "{x}", "{y}"))):
+        msg = f"WAITLESS_MAP_TILE_URL must be an https URL with {{z}}, {{x}} and {{y}}: {value!r}"
+        raise ConfigError(msg)
+    return value
 
 
 def _rate(value: str | None, default: str | None) -> str | None:

@@ -16,7 +16,7 @@ from aiohttp import web
 from routing.errors import OutsideCoverage
 from waitless.api import keys
 from waitless.api.answer import answer_rank_request
-from waitless.api.page_map import answer_map
+from waitless.api.page_map import answer_map, tile_origin
 from waitless.api.page_view import answer_view
 from waitless.api.query import QueryError, parse_rank_query
 from waitless.api.render import render
@@ -133,6 +133,15 @@ async def patient_page_handler(request: web.Request) -> web.Response:
     if not answer["emergency"]:
         view = answer_view(answer, region, now)
         context["view"] = view
+        settings = app[keys.SETTINGS]
         context["map"] = answer_map(region, (rank_request.lat, rank_request.lon),
-                                    [view["best"], *view["similar"]][:5] if view["best"] else [])
-    return _page(request, context)
+                                    [view["best"], *view["similar"]][:5] if view["best"] else [],
+                                    tile_url=settings.map_tile_url)
+        context["map"]["attribution"] = settings.map_attribution
+    response = _page(request, context)
+    if context["map"] and context["map"]["tiles"]:
+        # The operator's tile server is the one third party the page may then load images from.
+        csp = response.headers["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = csp.replace(
+            "img-src 'self' data:", f"img-src 'self' data: {tile_origin(settings.map_tile_url)}")
+    return response

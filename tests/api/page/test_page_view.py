@@ -139,3 +139,66 @@ async def test_app_manifest_and_service_worker_are_served(page_client) -> None:
     worker = await page_client.get("/sw.js")
     assert worker.status == 200 and "javascript" in worker.headers["Content-Type"]
     assert "caches.open" in await worker.text()
+
+
+def test_tiles_are_off_by_default_and_cover_the_map_when_turned_on(kent) -> None:
+    options = [{"site_id": "RVVKC", "name": "K&C", "lat": 51.26659, "lon": 1.08710}]
+    assert answer_map(kent, CANTERBURY, options)["tiles"] == []
+    drawn = answer_map(kent, CANTERBURY, options,
+                       tile_url="https://tiles.example.org/{z}/{x}/{y}.png")
+    tiles = drawn["tiles"]
+    assert tiles and all(t["href"].startswith("https://tiles.example.org/") for t in tiles)
+    # Together the tiles cover the whole drawing (no blank edge), and the patient's tile
+    # is the one the standard slippy-map formula gives for their coordinates.
+    assert min(t["x"] for t in tiles) <= 0 and min(t["y"] for t in tiles) <= 0
+    assert max(t["x"] + t["width"] for t in tiles) >= WIDTH_PX
+    assert max(t["y"] + t["height"] for t in tiles) >= HEIGHT_PX
+    x, y = drawn["you"]
+    under = [t for t in tiles if t["x"] <= x <= t["x"] + t["width"]
+             and t["y"] <= y <= t["y"] + t["height"]]
+    zoom, col, row = (int(p) for p in under[0]["href"].removesuffix(".png").split("/")[-3:])
+    lat, lon = CANTERBURY
+    n = 2 ** zoom
+    assert col == int((lon + 180) / 360 * n)
+    assert row == int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+async def test_an_operator_tile_layer_is_allowed_by_the_page_csp(kent, fixed_now, tmp_path,
+                                                                 aiohttp_client) -> None:
+    from waitless.api.app import create_app
+    from waitless.settings import Settings
+
+    from .conftest import seeded_store
+    store = await seeded_store(kent, fixed_now)
+    settings = Settings(spool_dir=str(tmp_path / "spool"),
+                        map_tile_url="https://tiles.example.org/{z}/{x}/{y}.png",
+                        map_attribution="© Example contributors")
+    client = await aiohttp_client(create_app(settings, region=kent, live_store=store,
+                                             clock=lambda: fixed_now))
+    response = await client.get("/", params={"place": "CT1"})
+    html = await response.text()
+    assert '<image href="https://tiles.example.org/' in html
+    assert "Map tiles: © Example contributors." in html
+    csp = response.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://tiles.example.org;" in csp
+    assert "script-src 'self';" in csp  # nothing else loosened
+    plain = await client.get("/")  # no map on the form: the policy stays closed
+    assert "tiles.example.org" not in plain.headers["Content-Security-Policy"]
+
+
+async def test_by_default_the_map_asks_no_third_party(page_client) -> None:
+    response = await page_client.get("/", params={"place": "CT1"})
+    html = await response.text()
+    assert "<image" not in html
+    assert "img-src 'self' data:;" in response.headers["Content-Security-Policy"]
+
+
+def test_tile_url_setting_must_be_https_with_placeholders() -> None:
+    from waitless.domain.errors import ConfigError
+    from waitless.settings import settings_from_env
+    good = "https://tiles.example.org/{z}/{x}/{y}.png"
+    assert settings_from_env({"WAITLESS_MAP_TILE_URL": good}).map_tile_url == good
+    assert settings_from_env({}).map_tile_url is None
+    for bad in ("http://tiles.example.org/{z}/{x}/{y}.png", "https://tiles.example.org/"):
+        with pytest.raises(ConfigError, match="WAITLESS_MAP_TILE_URL"):
+            settings_from_env({"WAITLESS_MAP_TILE_URL": bad})
