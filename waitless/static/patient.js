@@ -91,6 +91,13 @@
         .then(function (html) {
           if (!html) { return; }
           var fresh = new DOMParser().parseFromString(html, "text/html");
+          var freshAnswer = fresh.getElementById("answer");
+          if (answer && freshAnswer && freshAnswer.getAttribute("data-best-site") !==
+              answer.getAttribute("data-best-site")) {
+            // The best place changed: its buttons and phone change too, so load it whole.
+            window.location.reload();
+            return;
+          }
           var current = document.getElementById("results");
           var freshResults = fresh.getElementById("results");
           // Keep open panels open across refreshes.

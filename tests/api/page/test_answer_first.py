@@ -97,6 +97,7 @@ async def test_device_location_survives_a_change_of_condition(served, browser) -
     await page.wait_for_selector("#answer")
     assert "condition=minor_burn" in page.url and f"lat={CANTERBURY[0]:.5f}" in page.url
     assert await page.locator("li.waitless-result").count() >= 1
+    await _check(page, "location-kept", PHONE)
     await context.close()
 
 
