@@ -226,3 +226,18 @@ async def test_without_javascript_the_form_still_answers(served, browser) -> Non
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "issue15-no-js-390.png"))
     await context.close()
+
+
+async def test_no_console_errors_under_the_real_csp(served, browser) -> None:  # noqa: F811
+    # The page's own policy is enforced here (no bypass): the NHS.UK font rules it used to
+    # refuse are gone, and the map is inline SVG, so nothing is blocked or logged.
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    for path in ("/", "/?place=CT1", "/?place=CT1&condition=chest_pain", "/privacy"):
+        await page.goto(served + path)
+        await page.wait_for_load_state("networkidle")
+    assert errors == []
+    await context.close()
