@@ -202,3 +202,25 @@ def test_tile_url_setting_must_be_https_with_placeholders() -> None:
     for bad in ("http://tiles.example.org/{z}/{x}/{y}.png", "https://tiles.example.org/"):
         with pytest.raises(ConfigError, match="WAITLESS_MAP_TILE_URL"):
             settings_from_env({"WAITLESS_MAP_TILE_URL": bad})
+
+
+async def test_a_bug_is_a_friendly_500_page_for_browsers_and_json_for_programs(
+        kent, fixed_now, tmp_path, aiohttp_client) -> None:
+    from waitless.api.app import create_app
+    from waitless.settings import Settings
+
+    from .conftest import seeded_store
+
+    async def broken(request):
+        raise RuntimeError("a bug")
+
+    app = create_app(Settings(spool_dir=str(tmp_path / "spool")), region=kent,
+                     live_store=await seeded_store(kent, fixed_now), clock=lambda: fixed_now)
+    app.router.add_get("/broken", broken)
+    client = await aiohttp_client(app)
+    page = await client.get("/broken", headers=BROWSER)
+    assert page.status == 500 and page.content_type == "text/html"
+    html = await page.text()
+    assert "Sorry, there is a problem with the service" in html and "a bug" not in html
+    api = await client.get("/broken")
+    assert api.status == 500 and (await api.json())["error"] == "internal_error"
