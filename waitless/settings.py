@@ -23,6 +23,9 @@ WAITLESS_LEADER_LEASE_SECONDS  ingest leader lease; a standby takes over within 
 WAITLESS_INGEST_METRICS_PORT  ``waitless ingest`` serves /metrics, /healthz here     none
 WAITLESS_PUSH_TOKENS       push-feed tokens: ``feed=token,feed=token2`` (a feed may    none (401)
                            have several, for rotation); never put them in a region
+WAITLESS_MAP_TILE_URL      tile layer under the patient page's map, an https URL with   none (SVG
+                           ``{z}/{x}/{y}``; its origin is added to the page's img-src    only)
+WAITLESS_MAP_ATTRIBUTION   the tile provider's required credit, shown under the map     none
 =========================  ==========================================================  =============
 
 Abuse limits (see :mod:`waitless.api.rate_limits`, :mod:`waitless.api.request_limits`,
@@ -104,6 +107,9 @@ class Settings:
     # Ingest leader election (waitless.live.leader): lease length in seconds; metrics port or None.
     leader_lease_seconds: float = 15.0
     ingest_metrics_port: int | None = None
+    # Patient page map: no third-party tiles unless an operator turns them on.
+    map_tile_url: str | None = None
+    map_attribution: str | None = None
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -147,7 +153,17 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         leader_lease_seconds=float(get("LEADER_LEASE_SECONDS")
                                    or defaults.leader_lease_seconds),
         ingest_metrics_port=int(get("INGEST_METRICS_PORT") or 0) or None,
+        map_tile_url=_tile_url(get("MAP_TILE_URL")),
+        map_attribution=get("MAP_ATTRIBUTION"),
     )
+
+
+def _tile_url(value: str | None) -> str | None:
+    if value is not None and not (value.startswith("https://")
+                                  and all(p in value for p in ("{z}", "{x}", "{y}"))):
+        msg = f"WAITLESS_MAP_TILE_URL must be an https URL with {{z}}, {{x}} and {{y}}: {value!r}"
+        raise ConfigError(msg)
+    return value
 
 
 def _rate(value: str | None, default: str | None) -> str | None:

@@ -21,6 +21,7 @@ from waitless.api.answer_json import answer_json
 from waitless.api.auth import setup_auth
 from waitless.api.cors import cors_middleware
 from waitless.api.errors import error_response, response_for_error
+from waitless.api.html_errors import negotiate_error
 from waitless.api.origin_check import origin_check_middleware
 from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
 from waitless.api.render import security_headers_middleware, setup_pages
@@ -82,7 +83,7 @@ def _route_name(request: web.Request) -> str:
 
 @web.middleware
 async def observe_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
-    """Count and time every request; turn errors on the API into JSON bodies."""
+    """Count and time every request; turn errors into JSON bodies (HTML pages for browsers)."""
     started = time.perf_counter()
     route = _route_name(request)
     metrics = request.app[keys.METRICS]
@@ -102,6 +103,7 @@ async def observe_middleware(request: web.Request, handler: Callable) -> web.Str
     except Exception:
         logger.exception("unhandled error on %s", request.path)
         response = error_response(500, "internal_error", "internal error; it has been logged")
+    response = negotiate_error(request, response)  # a browser gets an HTML page instead
     if request.app[keys.SETTINGS].bench_endpoints:
         response.headers["X-WaitLess-Worker"] = str(os.getpid())
     metrics.http_requests.labels(route, str(response.status)).inc()

@@ -1,22 +1,23 @@
-"""The patient page at ``/``: a form, and server-rendered results when the query has a location.
+"""The patient page at ``/``: the answer first, then the other options, then the search.
 
 Works without JavaScript (a plain GET form); ``/static/patient.js`` adds the device location
-button and auto-refresh. Ranking goes through :func:`waitless.api.answer.answer_rank_request`, the
-same function as ``/v1/rank``.
+button, focus on the answer, "I'm going here" and auto-refresh. Ranking goes through
+:func:`waitless.api.answer.answer_rank_request`, the same function as ``/v1/rank``; the words
+come from :mod:`waitless.api.page_view` and the map from :mod:`waitless.api.page_map`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
 from typing import Any
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from routing.errors import OutsideCoverage
 from waitless.api import keys
 from waitless.api.answer import answer_rank_request
+from waitless.api.page_map import answer_map, tile_origin
+from waitless.api.page_view import answer_view, minutes_text
 from waitless.api.query import QueryError, parse_rank_query
 from waitless.api.render import render
 from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE
@@ -24,71 +25,54 @@ from waitless.domain.places import Gazetteer, PlaceError, find_place
 
 PAGE_GAZETTEER = web.AppKey("page_gazetteer", Gazetteer | None)  # type: ignore[arg-type]
 
-KIND_LABELS = {"ed": "A&E (emergency department)", "utc": "Urgent treatment centre",
-               "miu": "Minor injury unit"}
-WAIT_KIND_LABELS = {"estimate": "estimated wait", "median": "median wait",
-                    "p95": "95 in 100 patients are seen within", "longest": "longest wait",
-                    "lower_bound": "at least", "upper_bound": "at most"}
-CONFIDENCE_TEXT = {"high": "High confidence: a recent figure and a steady pattern.",
-                   "medium": "Medium confidence: the wait can change before you arrive.",
-                   "low": "Low confidence: the figure is old or missing."}
 REFRESH_SECONDS = 120
+# "6 months", "18m", "2 years", "3y", "1.5": a number and an optional unit (years by default).
+_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|mo|mos|month|months|y|yr|yrs|year|years)?$")
+_FULL_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}$")
+# Patient-facing words for a bad field (the API's own messages name parameters, not people).
+_FIELD_MESSAGES = {
+    "lat": "We could not read your location. Type a town or postcode, or try "
+           "\"Use my location\" again.",
+    "lon": "We could not read your location. Type a town or postcode, or try "
+           "\"Use my location\" again.",
+    "age": "Enter the age in years, or in months for a baby or toddler, for example 6 months.",
+    "condition": "Choose a problem from the list, or \"Not sure or not listed\".",
+    "mode": "Choose how you will get there.",
+}
 
 
-def _minutes_text(minutes: float | None) -> str:
-    if minutes is None:
-        return "unknown"
-    whole = round(minutes)
-    if whole < 60:
-        return f"{whole} min"
-    return f"{whole // 60} hr {whole % 60} min" if whole % 60 else f"{whole // 60} hr"
+def age_in_years(text: str) -> str | None:
+    """The age a person typed, in years as text for the rank query (``None``: unreadable).
 
-
-def _clock(iso: str | None, tz: ZoneInfo) -> str | None:
-    return datetime.fromisoformat(iso).astimezone(tz).strftime("%H:%M") if iso else None
-
-
-def _directions(result: dict[str, Any]) -> dict[str, str]:
-    lat, lon = result["lat"], result["lon"]
-    return {
-        "maps": "https://www.google.com/maps/dir/?" + urlencode(
-            {"api": "1", "destination": f"{lat},{lon}"}),
-        "geo": f"geo:{lat},{lon}?q={lat},{lon}({result['name']})",
-    }
-
-
-def result_view(result: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
-    """What the template shows for one ranked result (text, not numbers to interpret)."""
-    status = result["wait_status"]
-    age = result["wait_age_minutes"]
-    if status == "unavailable":
-        reported = "No current figure from this site"
-    else:
-        kind = WAIT_KIND_LABELS.get(result["wait_kind"] or "estimate", "wait")
-        reported = (f"Reported {kind}: {_minutes_text(result['wait_minutes'])}, "
-                    f"{_minutes_text(age)} ago")
-    return {
-        **result,
-        "kind_label": KIND_LABELS[result["kind"]],
-        "open_text": ("Open 24 hours" if result["open_24h"] else
-                      f"Open until {_clock(result['open_until'], tz)}" if result["open_until"]
-                      else "Open"),
-        "reported_text": reported,
-        "stale": status != "live",
-        "expected_text": _minutes_text(result["predicted_wait_minutes"]),
-        "p90_text": (_minutes_text(result["predicted_wait_p90_minutes"])
-                     if result["predicted_wait_p90_minutes"] is not None else None),
-        "confidence_text": CONFIDENCE_TEXT[result["confidence"]],
-        "travel_text": _minutes_text(result["travel_minutes"]),
-        "total_text": _minutes_text(result["total_minutes"]),
-        "arrival_text": _clock(result["arrival_at"], tz),
-        "directions": _directions(result),
-    }
+    Parameters
+    ----------
+    text
+        "6 months", "18m", "2", "2 years"; months are divided by 12.
+    """
+    match = _AGE.match(text.strip().lower())
+    if match is None:
+        return None
+    value = float(match.group(1))
+    if (match.group(2) or "y").startswith("m"):
+        value /= 12
+    return f"{value:.4g}"
 
 
 def _form_values(query: Any) -> dict[str, str]:
     return {name: (query.get(name) or "").strip()
             for name in ("place", "lat", "lon", "condition", "age", "mode")}
+
+
+def _page(request: web.Request, context: dict[str, Any], *, status: int = 200) -> web.Response:
+    # Compressed: the answer page is ~50 KB of HTML, ~6 KB gzipped, on a phone's network.
+    # Safe from BREACH-style guessing: the page holds no secret (no token, no cookie value).
+    response = render(request, "patient/index.html", context, status=status)
+    response.enable_compression()
+    return response
+
+
+def _error(context: dict[str, Any], field: str, message: str) -> None:
+    context["error"] = {"field": field, "message": message}
 
 
 async def patient_page_handler(request: web.Request) -> web.Response:
@@ -97,14 +81,25 @@ async def patient_page_handler(request: web.Request) -> web.Response:
     form = _form_values(request.query)
     context: dict[str, Any] = {
         "region_title": region.title, "form": form, "error": None, "answer": None,
-        "results": [], "place": None, "advice": NHS_111_ADVICE,
+        "view": None, "map": None, "place": None, "place_note": None, "advice": NHS_111_ADVICE,
         "conditions": sorted(CONDITIONS.values(), key=lambda c: (c.red_flag, c.label)),
         "refresh_seconds": REFRESH_SECONDS, "has_gazetteer": app[PAGE_GAZETTEER] is not None,
         "updated_at": now.astimezone(region.timezone).strftime("%H:%M"),
+        "generated_at": now.isoformat(),
     }
-    if not (form["place"] or form["lat"] or form["lon"]):
-        return render(request, "patient/index.html", context)
-    query = {k: v for k, v in form.items() if v and k != "place"}
+    has_location = bool(form["place"] or (form["lat"] and form["lon"]))
+    if not has_location:
+        if "place" not in request.query and "lat" not in request.query:
+            return _page(request, context)  # a first visit: the form
+        _error(context, "place", "Enter a town or postcode, or use your location.")
+        return _page(request, context, status=400)
+    query = {k: v for k, v in form.items() if v and k not in ("place", "age")}
+    if form["age"]:
+        years = age_in_years(form["age"])
+        if years is None:
+            _error(context, "age", _FIELD_MESSAGES["age"])
+            return _page(request, context, status=400)
+        query["age"] = years
     if not (form["lat"] and form["lon"]):
         gazetteer = app[PAGE_GAZETTEER]
         try:
@@ -112,27 +107,44 @@ async def patient_page_handler(request: web.Request) -> web.Response:
                 raise PlaceError("Place search is not available here; use your location.")
             place = find_place(gazetteer, form["place"])
         except PlaceError as exc:
-            context["error"] = {"field": "place", "message": exc.message}
-            return render(request, "patient/index.html", context, status=400)
+            _error(context, "place", exc.message)
+            return _page(request, context, status=400)
         context["place"] = place
+        if _FULL_POSTCODE.match(form["place"].upper()) and place.kind == "district":
+            context["place_note"] = (
+                f"We do not look up full postcodes, so travel times are from the middle of "
+                f"the {place.name} area.")
         query.update(lat=str(place.lat), lon=str(place.lon))
     try:
         rank_request = parse_rank_query(query, now=now, tz=region.timezone)
     except QueryError as exc:
         app[keys.METRICS].rankings.labels("bad_request").inc()
         field = exc.field if exc.field in ("condition", "age", "mode") else "place"
-        context["error"] = {"field": field, "message": exc.message}
-        return render(request, "patient/index.html", context, status=400)
+        _error(context, field, _FIELD_MESSAGES.get(exc.field, exc.message))
+        return _page(request, context, status=400)
     try:
         answer = answer_rank_request(app, rank_request, now=now)
     except OutsideCoverage:
-        context["error"] = {"field": "place", "message": (
+        _error(context, "place", (
             f"Your location is outside {region.title}, which this service covers. "
-            "Call NHS 111 or use 111.nhs.uk to find care near you.")}
-        return render(request, "patient/index.html", context, status=422)
+            "Call NHS 111 or use 111.nhs.uk to find care near you."))
+        return _page(request, context, status=422)
     context["answer"] = answer
-    context["results"] = [result_view(r, region.timezone) for r in answer["results"]]
     walking = rank_request.mode == "walk"
     limit = region.ranking.max_walk_minutes if walking else region.ranking.max_travel_minutes
-    context["far_limit_text"] = f"{_minutes_text(limit)} {'on foot' if walking else 'by car'}"
-    return render(request, "patient/index.html", context)
+    context["far_limit_text"] = f"{minutes_text(limit)} {'on foot' if walking else 'by car'}"
+    if not answer["emergency"]:
+        view = answer_view(answer, region, now)
+        context["view"] = view
+        settings = app[keys.SETTINGS]
+        context["map"] = answer_map(region, (rank_request.lat, rank_request.lon),
+                                    [view["best"], *view["similar"]][:5] if view["best"] else [],
+                                    tile_url=settings.map_tile_url)
+        context["map"]["attribution"] = settings.map_attribution
+    response = _page(request, context)
+    if context["map"] and context["map"]["tiles"]:
+        # The operator's tile server is the one third party the page may then load images from.
+        csp = response.headers["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = csp.replace(
+            "img-src 'self' data:", f"img-src 'self' data: {tile_origin(settings.map_tile_url)}")
+    return response

@@ -9,6 +9,7 @@ from waitless.domain.conditions import CONDITIONS, default_treats
 from waitless.domain.errors import RegionError
 from waitless.domain.hours import HoursError, OpeningHours, parse_hours
 from waitless.domain.observation import SERVICE_KINDS
+from waitless.domain.site_contact import SiteContact, parse_contact
 
 # The youngest patient each kind of service sees unless a site says otherwise, years.
 _DEFAULT_MIN_AGE_YEARS = {"ed": 0.0, "utc": 0.0, "miu": 1.0}
@@ -36,6 +37,7 @@ class Site:
     postcode: str = ""
     operator: str = ""
     notes: str = ""
+    contact: SiteContact | None = None  # [sites.contact]: address, phone, web page
 
     @property
     def main_service(self) -> Service:
@@ -109,4 +111,5 @@ def parse_site(raw: dict[str, Any], index: int) -> Site:
         id=site_id, name=str(require(raw, "name", where)), lat=lat, lon=lon, services=services,
         town=raw.get("town", ""), postcode=raw.get("postcode", ""),
         operator=raw.get("operator", ""), notes=raw.get("notes", ""),
+        contact=parse_contact(raw.get("contact"), where),
     )

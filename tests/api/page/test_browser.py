@@ -70,9 +70,8 @@ async def test_geolocation_ranks_like_the_api(served, browser) -> None:
     expected = [r["site_id"] for r in (await api.json())["results"]]
     assert shown == expected
     assert shown[0] == "RVVKC"  # Kent and Canterbury, the nearest UTC
-    first = page.locator("li.waitless-result").first
-    maps = await first.get_by_role("link", name="Directions to Kent and Canterbury Hospital"
-                                   ).get_attribute("href")
+    maps = await page.locator("#answer").get_by_role(
+        "link", name="Directions to Kent and Canterbury Hospital").get_attribute("href")
     assert maps.startswith("https://www.google.com/maps/dir/?api=1&destination=51.26659")
     await context.close()
 
@@ -89,6 +88,7 @@ async def test_form_works_without_javascript(served, browser) -> None:
     ids = await _result_ids(page)
     assert len(ids) >= 10 and ids[0] == "RVVKC"
     assert await page.get_by_text("Expected wait when you arrive").count() == len(ids)
+    await page.locator("#search > summary").click()  # "Change search" opens without script
     await page.get_by_label("Town or postcode").fill("Atlantis")
     await page.get_by_role("button", name="Find care").click()
     assert await page.get_by_role("alert").filter(has_text="could not find").count() == 1
@@ -129,7 +129,13 @@ async def test_accessibility_and_phone_screenshot(served, browser) -> None:
     await page.screenshot(path=str(ARTIFACTS / "patient-page-phone.png"), full_page=False)
     await page.locator("li.waitless-result").first.screenshot(
         path=str(ARTIFACTS / "patient-page-phone-first-result.png"))
-    await page.keyboard.press("Tab")  # the skip link is the first stop
+    # With an answer, focus starts on it (screen readers read it first); Tab goes on to
+    # its Directions button. Without one, the skip link is the first stop.
+    assert await page.evaluate("() => document.activeElement.id") == "answer"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("() => document.activeElement.id") == "answer-directions"
+    await page.goto(served + "/")
+    await page.keyboard.press("Tab")
     focused = await page.evaluate("() => document.activeElement.textContent.trim()")
     assert focused == "Skip to main content"
     await context.close()

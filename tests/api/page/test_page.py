@@ -27,7 +27,9 @@ async def test_page_ranks_in_the_same_order_as_the_api(page_client) -> None:
     api = await (await page_client.get("/v1/rank", params={"lat": "51.27719",
                                                             "lon": "1.08733"})).json()
     assert shown == [r["site_id"] for r in api["results"]]
-    assert "near CT1" in html
+    assert "From CT1, by car" in html
+    # A full postcode is looked up as its district, and the page says so.
+    assert "We do not look up full postcodes" in html and "the CT1 area" in html
 
 
 async def test_page_logs_the_decision_like_the_api(page_client) -> None:
@@ -66,11 +68,11 @@ async def test_red_flag_on_the_page_is_999_without_ranking(page_client) -> None:
 
 async def test_results_show_age_kind_confidence_and_directions(page_client) -> None:
     html = await (await page_client.get("/", params={"place": "Canterbury"})).text()
-    assert "Reported estimated wait" in html and "2 min ago" in html
+    assert "The site&#39;s estimated wait" in html and "updated 2 minutes ago" in html
     assert "9 in 10 patients wait less than" in html
     assert "confidence" in html
-    assert "https://www.google.com/maps/dir/?api=1&amp;destination=51.26659%2C1.0871" in html
-    assert 'href="geo:51.26659,1.0871' in html
+    assert ("https://www.google.com/maps/dir/?api=1&amp;destination=51.26659%2C1.0871"
+            "&amp;travelmode=driving") in html
 
 
 @pytest.mark.parametrize("code", sorted(c for c, v in CONDITIONS.items() if v.red_flag))
@@ -131,3 +133,20 @@ def test_implausible_waits_are_flagged_and_never_ranked_as_fresh() -> None:
                                                        NOW + timedelta(hours=2))}
     assert {r["site_id"]: r for r in ask(region, snapshot={**LIVE, **future})["results"]}[
         "UTC1"]["wait_status"] == "implausible"
+
+
+async def test_page_and_vendored_assets_are_sent_compressed(page_client) -> None:
+    import gzip
+
+    from waitless.api.render import STATIC_DIR
+    vendor = STATIC_DIR / "vendor" / "nhsuk-frontend"
+    for name in ("nhsuk-frontend.min.css", "nhsuk-frontend.min.js"):
+        # The pre-compressed copy must be the current file, or browsers get a stale one.
+        assert gzip.decompress((vendor / f"{name}.gz").read_bytes()) == (vendor / name).read_bytes()
+        response = await page_client.get(f"/static/vendor/nhsuk-frontend/{name}",
+                                         headers={"Accept-Encoding": "gzip"})
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert (await response.read()) == (vendor / name).read_bytes()  # decoded by the client
+    page = await page_client.get("/", params={"place": "CT1"},
+                                 headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip" and 'id="answer"' in await page.text()
