@@ -16,7 +16,7 @@ async def test_walking_page_states_the_far_places_left_out(page_client) -> None:
     omitted, html = await _omitted(page_client, "walk")
     # From Canterbury only the city's own sites are within an hour on foot.
     assert omitted >= 10
-    shown = re.search(r'id="omitted-far">(\d+) more distant places are not listed: we list '
+    shown = re.search(r'id="omitted-far">(\d+) places were left out as too far to walk: we list '
                       r"places up to 1 hr on foot\.", html)
     assert shown is not None and int(shown[1]) == omitted
     assert html.count('data-site-id="') >= 1  # the near ones are still listed
