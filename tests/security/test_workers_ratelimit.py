@@ -73,7 +73,7 @@ def test_two_workers_hold_one_combined_limit(tmp_path, redis_prefix):
         assert all(count <= LIMIT + TOLERANCE for count in counts), counts
         if len(windows) == 1:
             assert LIMIT <= allowed <= LIMIT + TOLERANCE, allowed
-            assert LIMIT <= counts[0]
+            assert counts[0] >= LIMIT
         else:  # the bursts straddled the top of an hour: the limit started again
             assert len(windows) == 2 and allowed <= 2 * (LIMIT + TOLERANCE), (windows, allowed)
     finally:
