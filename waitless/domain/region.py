@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from waitless.domain.errors import RegionError
 from waitless.domain.graph_settings import GraphSettings, parse_graph
+from waitless.domain.load_aware_settings import LoadAwareSettings, parse_load_aware
 from waitless.domain.sites import Site, parse_site, require
 from waitless.domain.stats_settings import StatsConfig, parse_stats_config
 from waitless.domain.validation_settings import ValidationSettings, parse_validation
@@ -71,6 +72,8 @@ class Region:
     gazetteer_file
         ``[gazetteer] file``, resolved against the region file's folder (``None``: no place
         search).
+    load_aware
+        ``[load_aware]``: load-aware ranking (issue #17; off by default).
     """
 
     name: str
@@ -84,6 +87,7 @@ class Region:
     graph: GraphSettings = field(default_factory=GraphSettings)
     stats: StatsConfig | None = None
     gazetteer_file: str | None = None
+    load_aware: LoadAwareSettings = field(default_factory=LoadAwareSettings)
 
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)
@@ -197,11 +201,12 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
         graph=parse_graph(_table(data, "graph"), error=RegionError),
         stats=None if stats_raw is None else parse_stats_config(_table(data, "stats")),
         gazetteer_file=_gazetteer_file(_table(data, "gazetteer"), source_path),
+        load_aware=parse_load_aware(_table(data, "load_aware"), error=RegionError),
     )
 
 
 KNOWN_SECTIONS = frozenset({"region", "sites", "feeds", "ranking", "validation", "graph",
-                            "stats", "gazetteer"})
+                            "stats", "gazetteer", "load_aware"})
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
