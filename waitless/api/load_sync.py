@@ -38,8 +38,24 @@ def _hash_name(prefix: str, region: str, hour: int) -> str:
 
 async def sync_once(tracker: SentTracker, client: aioredis.Redis, prefix: str, region: str, *,
                     now_epoch_s: float, horizon_minutes: float) -> None:
-    """Flush unshared counts and read everyone's back (raises RedisError; counts not sent
-    stay unshared)."""
+    """Flush this worker's unshared counts into Redis and read everyone's totals back.
+
+    Parameters
+    ----------
+    tracker
+        This worker's counts.
+    client, prefix, region
+        The Redis connection, key prefix and region name the hashes are named after.
+    now_epoch_s
+        Now, in epoch seconds (the hours read back are those within the horizon of it).
+    horizon_minutes
+        How far back and ahead of now arrivals matter, in minutes (also the hashes' expiry).
+
+    Raises
+    ------
+    RedisError, OSError
+        Redis unreachable or failing; counts not sent stay unshared for the next call.
+    """
     unflushed = tracker.take_unflushed()
     ttl_s = int(horizon_minutes * 60 + 2 * _HOUR_S)
     try:
