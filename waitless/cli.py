@@ -22,6 +22,7 @@ from waitless.domain.region import load_region
 from waitless.events import cli as events_cli
 from waitless.ranking import cli as predict_cli
 from waitless.settings import Settings, settings_from_env
+from waitless.simulate import cli as simulate_cli
 from waitless.stats import cli as stats_cli
 
 logger = logging.getLogger("waitless")
@@ -235,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     routing_cli.register(commands)
     loadtest_cli.register(commands)
     predict_cli.register(commands)
+    simulate_cli.register(commands)
     return parser
 
 

@@ -16,6 +16,7 @@ from routing.errors import OutsideCoverage
 from routing.model import TravelModel
 from waitless.api import keys
 from waitless.api.answer_json import answer_json
+from waitless.api.load_sync import LOAD_VIEW, record_answer
 from waitless.domain.region import Region
 from waitless.ranking.event_row import ranking_event
 from waitless.ranking.privacy import coarse_cell
@@ -59,7 +60,9 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
         raise
     snapshot = app[keys.SNAPSHOT]
     answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
-                  travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
+                  travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history,
+                  load=app.get(LOAD_VIEW))
+    record_answer(app, answer)  # issue #17: this patient is now on their way (when enabled)
     event = ranking_event(region, answer,
                           centre_travel_seconds=_centre_travel(model, region, rank_request))
     app[keys.EVENT_LOG].record(event)

@@ -45,6 +45,7 @@ def result_json(result: RankedSite, travel_source: str) -> dict[str, Any]:
         "travel_source": travel_source,
         "arrival_at": result.arrival.isoformat(),
         "total_minutes": _round(result.total_minutes),
+        "load_adjustment_minutes": _round(result.load_adjustment_minutes),
     }
 
 

@@ -22,6 +22,7 @@ from waitless.api.auth import setup_auth
 from waitless.api.cors import cors_middleware
 from waitless.api.errors import error_response, response_for_error
 from waitless.api.html_errors import negotiate_error
+from waitless.api.load_sync import setup_load_aware
 from waitless.api.origin_check import origin_check_middleware
 from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
 from waitless.api.render import security_headers_middleware, setup_pages
@@ -213,6 +214,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
     setup_pages(app)
     setup_auth(app)
     setup_rate_limits(app)
+    setup_load_aware(app)  # issue #17: off unless the region's [load_aware] enables it
     setup_routes(app)
     logger.info("region %s: %d sites, %d feeds; %s", region.name, len(region.sites),
                 len(region.feeds), note)

@@ -45,6 +45,9 @@ _RESULT = {
         "travel_source": {"enum": ["road_graph", "estimate"]},
         "arrival_at": {"type": "string"},
         "total_minutes": {"type": "number"},
+        "load_adjustment_minutes": {"type": "number", "description":
+                                    "minutes added for patients WaitLess has sent here who "
+                                    "arrive first (0 when load-aware ranking is off)"},
     },
 }
 

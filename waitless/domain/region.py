@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from waitless.domain.coverage import CoverageSettings, parse_coverage
 from waitless.domain.errors import RegionError
 from waitless.domain.graph_settings import GraphSettings, parse_graph
+from waitless.domain.load_aware_settings import LoadAwareSettings, parse_load_aware
 from waitless.domain.sites import Site, parse_site, require
 from waitless.domain.stats_settings import StatsConfig, parse_stats_config
 from waitless.domain.validation_settings import ValidationSettings, parse_validation
@@ -74,6 +75,8 @@ class Region:
         search).
     coverage
         ``[coverage]``: the area the region answers for among several regions.
+    load_aware
+        ``[load_aware]``: load-aware ranking (issue #17; off by default).
     """
 
     name: str
@@ -88,6 +91,7 @@ class Region:
     stats: StatsConfig | None = None
     gazetteer_file: str | None = None
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
+    load_aware: LoadAwareSettings = field(default_factory=LoadAwareSettings)
 
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)
@@ -202,11 +206,12 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
         stats=None if stats_raw is None else parse_stats_config(_table(data, "stats")),
         gazetteer_file=_gazetteer_file(_table(data, "gazetteer"), source_path),
         coverage=parse_coverage(_table(data, "coverage"), error=RegionError),
+        load_aware=parse_load_aware(_table(data, "load_aware"), error=RegionError),
     )
 
 
 KNOWN_SECTIONS = frozenset({"region", "sites", "feeds", "ranking", "validation", "graph",
-                            "stats", "gazetteer", "coverage"})
+                            "stats", "gazetteer", "coverage", "load_aware"})
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -19,6 +19,7 @@ from waitless.domain.observation import Observation
 from waitless.domain.region import Region
 from waitless.domain.sites import Service, Site
 from waitless.ranking.history import ServiceHistory
+from waitless.ranking.load import LoadView
 from waitless.ranking.results import (
     EXCLUSION_REASONS,
     Emergency,
@@ -114,7 +115,8 @@ def _choose_service(region: Region, site: Site, request: RankRequest, arrival: d
 
 def rank(region: Region, snapshot: Mapping[str, Observation], request: RankRequest, *,
          travel_seconds: np.ndarray, travel_source: str, now: datetime,
-         history: Mapping[str, ServiceHistory] | None = None) -> RankAnswer:
+         history: Mapping[str, ServiceHistory] | None = None,
+         load: LoadView | None = None) -> RankAnswer:
     """Rank the region's sites for one patient.
 
     Parameters
@@ -134,6 +136,10 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
     history
         Recent readings and fitted model per ``site_id/service`` for predicting the wait at
         arrival; without it the live reading stands for the wait at arrival.
+    load
+        Patients already sent and not yet arrived (:mod:`waitless.ranking.load`, issue #17):
+        their expected extra wait (minutes) is added to the predicted wait (p50 and p90), so
+        to the total too. ``None``: no adjustment.
 
     Returns
     -------
@@ -164,8 +170,16 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
         wait = estimate_wait(region, service.kind, snapshot.get(key), now)
         expected = arrival_wait(region, wait, snapshot.get(key),
                                 (history or {}).get(key), now, arrival)
+        # Load-aware ranking (issue #17): patients sent here who arrive first.
+        load_minutes = (0.0 if load is None else
+                        load.adjustment_minutes(key, service.kind, snapshot.get(key),
+                                                arrival.timestamp()))
+        if load_minutes:
+            expected = replace(expected, p50_minutes=expected.p50_minutes + load_minutes,
+                               p90_minutes=None if expected.p90_minutes is None
+                               else expected.p90_minutes + load_minutes)
         results.append(RankedSite(site, service, wait, expected, seconds / 60, arrival,
-                                  closes_at))
+                                  closes_at, load_minutes))
     results.sort(key=lambda r: (round(r.total_minutes, 1), round(r.travel_minutes, 1)))
     return RankAnswer(request, now, travel_source, tuple(results[: request.limit]),
                       tuple(excluded), None, NHS_111_ADVICE,

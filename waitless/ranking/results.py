@@ -36,6 +36,10 @@ class RankedSite:
         When the patient would arrive.
     closes_at
         When the chosen service next closes after arrival, or ``None``.
+    load_adjustment_minutes
+        Minutes added for patients WaitLess has sent here who arrive first (issue #17; 0 when
+        load-aware ranking is off). Already included in ``expected`` (p50 and p90), hence in
+        :attr:`total_minutes`: reported, never added again.
     """
 
     site: Site
@@ -45,6 +49,7 @@ class RankedSite:
     travel_minutes: float
     arrival: datetime
     closes_at: datetime | None
+    load_adjustment_minutes: float = 0.0
 
     @property
     def total_minutes(self) -> float:

@@ -1,0 +1,62 @@
+"""``waitless simulate demand`` end to end, and its argument parsing."""
+
+from __future__ import annotations
+
+import xml.dom.minidom
+from pathlib import Path
+
+import orjson
+import pytest
+
+from waitless.cli import main, parse_args
+from waitless.simulate.cli import parse_policies, parse_seeds, parse_uptakes
+
+
+def test_arguments_parse_and_bad_ones_are_refused():
+    assert parse_seeds("1-5") == (1, 2, 3, 4, 5)
+    assert parse_seeds("3,1,3") == (3, 1)
+    assert parse_uptakes("0,0.025,0.6") == (0.0, 0.025, 0.6)
+    assert parse_policies("nearest,load-aware") == ("nearest", "load-aware")
+    for parse, bad in ((parse_seeds, "5-1"), (parse_uptakes, "0,1.5"),
+                       (parse_policies, "nearest,smart")):
+        with pytest.raises(ValueError):
+            parse(bad)
+
+
+def test_region_defaults_come_from_the_settings(monkeypatch, tmp_path: Path):
+    elsewhere = str(tmp_path / "north.toml")
+    monkeypatch.setenv("WAITLESS_REGION", elsewhere)
+    assert parse_args(["simulate", "demand"]).region == elsewhere
+    monkeypatch.delenv("WAITLESS_REGION")
+    assert parse_args(["simulate", "demand"]).region == "kent-medway"  # the settings' default
+    assert parse_args(["simulate", "demand", "--region", "x.toml"]).region == "x.toml"
+
+
+def test_demand_writes_rows_summary_and_plots(tmp_path: Path, capsys):
+    out = tmp_path / "sweep.json"
+    plots = tmp_path / "plots"
+    code = main(["simulate", "demand", "--days", "1", "--seeds", "1-2", "--uptake", "0,0.1",
+                 "--policies", "nearest,live", "--jobs", "1", "--quiet", "--json", str(out),
+                 "--plots", str(plots)])
+    assert code == 0
+    data = orjson.loads(out.read_bytes())
+    rows = data["rows"]
+    assert [(r["policy"], r["uptake"], r["seed"]) for r in rows] == [
+        ("nearest", 0.0, 1), ("nearest", 0.0, 2), ("nearest", 0.1, 1), ("nearest", 0.1, 2),
+        ("live", 0.0, 1), ("live", 0.0, 2), ("live", 0.1, 1), ("live", 0.1, 2)]
+    by = {(r["policy"], r["uptake"], r["seed"]): r for r in rows}
+    for seed in (1, 2):
+        # Nobody asks at uptake 0 or under "nearest": the same patients, the same outcome.
+        assert by[("live", 0.0, seed)] == {**by[("nearest", 0.0, seed)], "policy": "live"}
+        assert by[("live", 0.1, seed)]["users"] > 0
+        assert by[("nearest", 0.1, seed)]["patients"] == by[("live", 0.1, seed)]["patients"]
+    for r in rows:
+        assert r["p90_minutes"] >= r["mean_minutes"] > 0
+        assert 0 <= r["minor_at_ed_share"] <= 1 and r["oscillation_minutes"] >= 0
+    assert {e["policy"] for e in data["summary"]} == {"nearest", "live"}
+    assert "| 0.1 | live |" in capsys.readouterr().out
+    charts = sorted(p.name for p in plots.iterdir())
+    assert charts == ["waits-live-uptake-0.1.svg", "waits-live-uptake-0.svg",
+                      "waits-nearest-uptake-0.1.svg", "waits-nearest-uptake-0.svg"]
+    svg = xml.dom.minidom.parse(str(plots / "waits-live-uptake-0.1.svg"))
+    assert len(svg.getElementsByTagName("polyline")) == 3  # the three busiest services

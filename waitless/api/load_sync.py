@@ -1,0 +1,147 @@
+"""Sharing sent-not-arrived counts between API workers, off the request path.
+
+The pattern of :mod:`waitless.api.rate_limits`: a request reads and writes only this worker's
+:class:`~waitless.ranking.load.SentTracker`; a background task every ``sync_seconds`` adds the
+counts not yet shared into Redis (``HINCRBY`` into one hash per hour of expected arrival,
+``<prefix>:load:<region>:<hour>``, field ``<site_id/service>|<minute>``, expiring after the
+horizon) and reads back everyone's totals for the hours that still matter. A worker's own
+shared counts are subtracted from the totals it reads, so nothing is counted twice. Without
+Redis, or while it is unreachable, each worker counts only its own answers (the adjustment is
+then smaller, never wrong in sign) and keeps unshared counts for the next successful sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from waitless.api import keys
+from waitless.ranking.load import BUCKET_SECONDS, LoadView, SentTracker
+from waitless.ranking.results import RankAnswer
+
+logger = logging.getLogger(__name__)
+
+LOAD_VIEW = web.AppKey("load_view", LoadView)
+_HOUR_S = 3600
+
+
+def _hash_name(prefix: str, region: str, hour: int) -> str:
+    return f"{prefix}:load:{region}:{hour}"
+
+
+async def sync_once(tracker: SentTracker, client: aioredis.Redis, prefix: str, region: str, *,
+                    now_epoch_s: float, horizon_minutes: float) -> None:
+    """Flush this worker's unshared counts into Redis and read everyone's totals back.
+
+    Parameters
+    ----------
+    tracker
+        This worker's counts.
+    client, prefix, region
+        The Redis connection, key prefix and region name the hashes are named after.
+    now_epoch_s
+        Now, in epoch seconds (the hours read back are those within the horizon of it).
+    horizon_minutes
+        How far back and ahead of now arrivals matter, in minutes (also the hashes' expiry).
+
+    Raises
+    ------
+    RedisError, OSError
+        Redis unreachable or failing; counts not sent stay unshared for the next call.
+    """
+    unflushed = tracker.take_unflushed()
+    ttl_s = int(horizon_minutes * 60 + 2 * _HOUR_S)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for (key, bucket), count in unflushed.items():
+            name = _hash_name(prefix, region, bucket * BUCKET_SECONDS // _HOUR_S)
+            pipe.hincrby(name, f"{key}|{bucket}", count)
+            pipe.expire(name, ttl_s)
+        if unflushed:
+            await pipe.execute()
+    except BaseException:
+        for k, n in unflushed.items():  # not shared: try again next time
+            tracker.unflushed[k] = tracker.unflushed.get(k, 0) + n
+        raise
+    horizon_s = horizon_minutes * 60
+    first = int((now_epoch_s - horizon_s) // _HOUR_S)
+    last = int((now_epoch_s + horizon_s) // _HOUR_S)
+    pipe = client.pipeline(transaction=False)
+    for hour in range(first, last + 1):
+        pipe.hgetall(_hash_name(prefix, region, hour))
+    totals: dict[tuple[str, int], int] = {}
+    for table in await pipe.execute():
+        for field, value in table.items():
+            key, _, bucket = field.decode().rpartition("|")
+            totals[(key, int(bucket))] = int(value)
+    tracker.set_peer_totals(totals)
+    tracker.prune()
+
+
+def setup_load_aware(app: web.Application) -> None:
+    """When the region's ``[load_aware]`` table enables it (validated with the region), give
+    rankings a load view and start sharing counts (with Redis)."""
+    settings = app[keys.REGION].load_aware
+    if not settings.enabled:
+        return
+    clock = app[keys.CLOCK]  # the app's clock, so tests and replays control time
+    app[LOAD_VIEW] = LoadView(SentTracker(lambda: clock().timestamp(), settings.horizon_minutes),
+                              settings)
+    app.cleanup_ctx.append(_sync_ctx)
+
+
+async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
+    view = app[LOAD_VIEW]
+    app_settings = app[keys.SETTINGS]
+    client = (aioredis.from_url(app_settings.redis_url, socket_timeout=2,
+                                socket_connect_timeout=2) if app_settings.redis_url else None)
+    clock = app[keys.CLOCK]
+    task = asyncio.create_task(_forever(view, client, app_settings.redis_prefix,
+                                        app[keys.REGION].name, lambda: clock().timestamp()),
+                               name="load-aware-sync")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+    if client is not None:
+        await client.aclose()
+
+
+async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
+                   region: str, clock: Callable[[], float]) -> None:
+    period = view.settings.sync_seconds
+    failing = False
+    while True:
+        await asyncio.sleep(period - time.time() % period + 0.02)
+        if client is None:
+            view.tracker.take_unflushed()  # alone: nothing to share
+            view.tracker.prune()
+            continue
+        try:
+            await sync_once(view.tracker, client, prefix, region, now_epoch_s=clock(),
+                            horizon_minutes=view.settings.horizon_minutes)
+        except (RedisError, OSError) as exc:
+            if not failing:
+                logger.warning("load-aware counts not shared (Redis: %s); counting this "
+                               "worker's answers only until it answers", exc)
+            failing = True
+        else:
+            if failing:
+                logger.info("load-aware counts shared through Redis again")
+            failing = False
+
+
+def record_answer(app: web.Application, answer: RankAnswer) -> None:
+    """Count the first result of a ranking as a patient on their way (when enabled)."""
+    view = app.get(LOAD_VIEW)
+    if view is None or not answer.results:
+        return
+    first = answer.results[0]
+    view.tracker.record(f"{first.site.id}/{first.service.kind}", first.arrival.timestamp())

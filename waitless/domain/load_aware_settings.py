@@ -1,0 +1,83 @@
+"""The region file's ``[load_aware]`` table: load-aware ranking (issue #17, ``docs/herding.md``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from waitless.domain.errors import WaitlessError
+
+DEFAULT_MINUTES_PER_PATIENT = {"ed": 9.0, "utc": 6.0, "miu": 7.0}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadAwareSettings:
+    """The region's ``[load_aware]`` table.
+
+    Attributes
+    ----------
+    enabled
+        Whether rankings add the adjustment (off unless the simulation shows it never hurts).
+    follow_rate
+        Share (0-1) of answers whose first result the patient goes to.
+    minutes_per_patient
+        Per service kind, minutes one more queued patient adds, when the feed gives no
+        queue length to derive it from.
+    horizon_minutes
+        How long a sent patient is remembered after their expected arrival is due, minutes;
+        also the longest trip counted.
+    max_adjustment_minutes
+        Upper bound on the adjustment, in minutes.
+    sync_seconds
+        How often API workers share their counts, seconds (see :mod:`waitless.api.load_sync`).
+    """
+
+    enabled: bool = False
+    follow_rate: float = 0.5
+    minutes_per_patient: dict[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_MINUTES_PER_PATIENT))
+    horizon_minutes: float = 240.0
+    max_adjustment_minutes: float = 240.0
+    sync_seconds: float = 2.0
+
+
+def parse_load_aware(raw: Mapping[str, Any] | None, *,
+                     error: type[WaitlessError]) -> LoadAwareSettings:
+    """Validate a ``[load_aware]`` table (``None`` or empty: defaults, adjustment off).
+
+    Raises
+    ------
+    error
+        On unknown keys or values out of range, naming the key.
+    """
+    raw = dict(raw or {})
+    known = {f.name for f in fields(LoadAwareSettings)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        msg = f"[load_aware]: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
+        raise error(msg)
+    given = raw.pop("minutes_per_patient", {})
+    if not isinstance(given, dict):
+        raise error("[load_aware]: minutes_per_patient must be a table")
+    per_patient = {**DEFAULT_MINUTES_PER_PATIENT, **given}
+    if set(per_patient) - set(DEFAULT_MINUTES_PER_PATIENT) or not all(
+            _finite(v) and v > 0 for v in per_patient.values()):
+        msg = "[load_aware]: minutes_per_patient needs positive numbers for ed, utc, miu"
+        raise error(msg)
+    settings = LoadAwareSettings(minutes_per_patient={k: float(v) for k, v in per_patient.items()},
+                                 **raw)
+    if not isinstance(settings.enabled, bool):
+        raise error("[load_aware]: enabled must be true or false")
+    if not (_finite(settings.follow_rate) and 0 <= settings.follow_rate <= 1):
+        raise error("[load_aware]: follow_rate must be between 0 and 1")
+    for name in ("horizon_minutes", "max_adjustment_minutes", "sync_seconds"):
+        if not (_finite(getattr(settings, name)) and getattr(settings, name) > 0):
+            msg = f"[load_aware]: {name} must be a positive number of minutes/seconds"
+            raise error(msg)
+    return settings
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

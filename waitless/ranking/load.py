@@ -1,0 +1,141 @@
+"""Load-aware ranking: the wait added by patients WaitLess has sent and who have not arrived.
+
+A published wait describes the queue when it was observed. Patients WaitLess sends to a service
+after that instant, who will arrive there before the patient now being ranked, are not in it:
+each of them (if they follow the answer) joins the queue ahead of this patient. So
+(see ``docs/herding.md``)::
+
+    load_adjustment_minutes = follow_rate x pending x minutes_per_patient
+
+where ``pending`` counts answers naming the service first whose expected arrival lies in
+``(observed_at, arrival]`` of this patient, ``follow_rate`` is the share of answers whose first
+result is followed (from recorded choices; a region setting until measured) and
+``minutes_per_patient`` is how much one more patient in the queue adds to the wait: the
+published wait divided by the published queue length where both exist, else the region's
+default for the service kind. Capped at ``max_adjustment_minutes``.
+
+Nothing here does I/O: :class:`SentTracker` keeps counts in memory with an injected clock;
+:mod:`waitless.api.load_sync` shares them between workers off the request path. The
+settings are the region's ``[load_aware]`` table
+(:class:`~waitless.domain.load_aware_settings.LoadAwareSettings`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from waitless.domain.load_aware_settings import LoadAwareSettings
+from waitless.domain.observation import Observation
+
+BUCKET_SECONDS = 60  # arrivals are counted per minute of expected arrival
+
+
+def minutes_per_patient(kind: str, obs: Observation | None,
+                        settings: LoadAwareSettings) -> float:
+    """Minutes one more queued patient adds: published wait / queue length, else the default.
+
+    The derived figure is kept within a quarter and four times the default, so one odd
+    reading (a queue of one with a long wait) cannot make a single patient worth hours.
+    """
+    default = settings.minutes_per_patient[kind]
+    if (obs is None or obs.wait_minutes is None or not obs.patients_waiting
+            or obs.wait_minutes <= 0):
+        return default
+    return min(max(obs.wait_minutes / obs.patients_waiting, default / 4), default * 4)
+
+
+def extra_wait_minutes(pending_patients: float, follow_rate: float, per_patient_minutes: float,
+                       cap_minutes: float) -> float:
+    """The load adjustment in minutes: ``follow_rate x pending x per_patient``, capped."""
+    return min(max(pending_patients, 0.0) * follow_rate * per_patient_minutes, cap_minutes)
+
+
+class SentTracker:
+    """Patients sent to each service and their expected arrival, counted per minute.
+
+    ``local`` counts are this process's answers; ``peer`` counts are everyone else's as last
+    read back from the shared store (:mod:`waitless.api.load_sync`); ``unflushed`` are
+    local counts not yet shared.
+
+    Parameters
+    ----------
+    clock
+        Epoch seconds now (injected so tests and the simulation control time).
+    horizon_minutes
+        Entries whose arrival bucket is older than this are dropped.
+    """
+
+    def __init__(self, clock: Callable[[], float], horizon_minutes: float = 240.0) -> None:
+        self._clock = clock
+        self._horizon_s = horizon_minutes * 60
+        self.local: dict[str, dict[int, int]] = {}
+        self.peer: dict[str, dict[int, int]] = {}
+        self.unflushed: dict[tuple[str, int], int] = {}
+
+    def record(self, key: str, arrival_epoch_s: float) -> None:
+        """One answer named ``key`` (``site_id/service``) first; the patient would arrive then."""
+        bucket = int(arrival_epoch_s // BUCKET_SECONDS)
+        per_key = self.local.setdefault(key, {})
+        per_key[bucket] = per_key.get(bucket, 0) + 1
+        self.unflushed[(key, bucket)] = self.unflushed.get((key, bucket), 0) + 1
+
+    def pending(self, key: str, after_epoch_s: float, until_epoch_s: float) -> int:
+        """Patients sent to ``key`` expected to arrive in ``(after, until]`` (minute buckets)."""
+        lo = int(after_epoch_s // BUCKET_SECONDS)
+        hi = int(until_epoch_s // BUCKET_SECONDS)
+        if hi <= lo:
+            return 0
+        total = 0
+        for counts in (self.local.get(key), self.peer.get(key)):
+            if counts:
+                total += sum(n for b, n in counts.items() if lo < b <= hi)
+        return total
+
+    def take_unflushed(self) -> dict[tuple[str, int], int]:
+        """Local counts not yet shared (and forget them as unshared)."""
+        taken, self.unflushed = self.unflushed, {}
+        return taken
+
+    def set_peer_totals(self, totals: Mapping[tuple[str, int], int]) -> None:
+        """Everyone's shared totals, read back; this process's own shares are subtracted
+        (it counts them locally), so nothing is counted twice."""
+        peer: dict[str, dict[int, int]] = {}
+        for (key, bucket), n in totals.items():
+            own = self.local.get(key, {}).get(bucket, 0) - self.unflushed.get((key, bucket), 0)
+            if n - own > 0:
+                peer.setdefault(key, {})[bucket] = n - own
+        self.peer = peer
+
+    def prune(self) -> None:
+        """Drop buckets older than the horizon."""
+        oldest = int((self._clock() - self._horizon_s) // BUCKET_SECONDS)
+        for store in (self.local, self.peer):
+            for key in list(store):
+                kept = {b: n for b, n in store[key].items() if b >= oldest}
+                if kept:
+                    store[key] = kept
+                else:
+                    del store[key]
+
+
+@dataclass
+class LoadView:
+    """What :func:`waitless.ranking.rank.rank` asks: the adjustment for one service at one
+    arrival, in minutes."""
+
+    tracker: SentTracker
+    settings: LoadAwareSettings
+
+    def adjustment_minutes(self, key: str, kind: str, obs: Observation | None,
+                           arrival_epoch_s: float) -> float:
+        """Extra minutes for a patient arriving at ``arrival_epoch_s``; 0 without a reading
+        (an assumed wait already allows for a busy service)."""
+        if obs is None or obs.wait_minutes is None:
+            return 0.0
+        pending = self.tracker.pending(key, obs.observed_at.timestamp(), arrival_epoch_s)
+        if not pending:
+            return 0.0
+        return extra_wait_minutes(pending, self.settings.follow_rate,
+                                  minutes_per_patient(kind, obs, self.settings),
+                                  self.settings.max_adjustment_minutes)

@@ -1,0 +1,119 @@
+"""``waitless simulate demand``: the herding study (see ``docs/herding.md``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from waitless.simulate import metrics
+from waitless.simulate.model import POLICIES
+from waitless.simulate.plots import write_plots
+from waitless.simulate.sweep import PLOT_SAMPLE_MINUTES, SweepConfig, default_jobs, run_sweep
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``"1-5"`` -> (1, 2, 3, 4, 5); ``"1,3,7"`` -> (1, 3, 7)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = (int(x) for x in part.split("-", 1))
+            if hi < lo:
+                raise ValueError(f"--seeds: empty range {part!r}")
+            seeds.extend(range(lo, hi + 1))
+        elif part:
+            seeds.append(int(part))
+    if not seeds:
+        raise ValueError("--seeds: no seeds given")
+    return tuple(dict.fromkeys(seeds))
+
+
+def parse_uptakes(text: str) -> tuple[float, ...]:
+    """``"0,0.025,0.1"`` -> shares between 0 and 1."""
+    values = tuple(float(x) for x in text.split(",") if x.strip())
+    if not values or any(not 0 <= v <= 1 for v in values):
+        raise ValueError("--uptake: give shares between 0 and 1, comma separated")
+    return values
+
+
+def parse_policies(text: str) -> tuple[str, ...]:
+    values = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in values if p not in POLICIES]
+    if not values or unknown:
+        raise ValueError(f"--policies: unknown {unknown}; choose from {', '.join(POLICIES)}")
+    return values
+
+
+class Progress:
+    """A one-line progress bar on stderr (runs done / total, elapsed, estimate left)."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.started = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self.started
+        left = elapsed / done * (total - done) if done else 0.0
+        filled = int(30 * done / total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs "
+                          f"{elapsed:5.0f} s elapsed, ~{left:4.0f} s left")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def cmd_demand(args: argparse.Namespace) -> int:
+    config = SweepConfig(region=args.region, days=args.days, seeds=parse_seeds(args.seeds),
+                         uptakes=parse_uptakes(args.uptake),
+                         policies=parse_policies(args.policies), compliance=args.compliance,
+                         jobs=args.jobs or default_jobs())
+    if not 0 <= config.compliance <= 1 or config.days < 1:
+        raise ValueError("--compliance must be 0-1 and --days at least 1")
+    started = time.monotonic()
+    rows, charts = run_sweep(config, None if args.quiet else Progress())
+    seconds = time.monotonic() - started
+    summary = metrics.summarise(rows)
+    print(metrics.table(summary))
+    print(f"\n{len(rows)} runs, {config.days} days each, {config.jobs} process(es): "
+          f"{seconds:.0f} s")
+    if args.json:
+        Path(args.json).write_bytes(orjson.dumps(
+            {"config": {**config.__dict__, "seconds": round(seconds, 1)}, "rows": rows,
+             "summary": summary}, option=orjson.OPT_INDENT_2))
+    if args.plots:
+        write_plots(Path(args.plots), charts, PLOT_SAMPLE_MINUTES)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``simulate demand`` to the ``waitless`` command line."""
+    simulate = subparsers.add_parser("simulate", help="simulations of the region",
+                                     description="Simulations of the region.")
+    commands = simulate.add_subparsers(dest="simulate_command", metavar="COMMAND", required=True)
+    demand = commands.add_parser(
+        "demand", help="herding study: policies x uptake x seeds through the region's queues",
+        description="Discrete-event simulation of patients, sites and the real ranking; "
+                    "prints a summary table (mean ± 95%% interval over seeds).")
+    # Left unset here: waitless.cli fills it from the settings ($WAITLESS_REGION), like the
+    # other sub-commands.
+    demand.add_argument("--region", default=None,
+                        help="bundled region name or region TOML path "
+                             "(default: $WAITLESS_REGION or kent-medway)")
+    demand.add_argument("--days", type=int, default=7, help="counted days (default 7)")
+    demand.add_argument("--seeds", default="1-5", help="e.g. 1-5 or 1,3,7 (default 1-5)")
+    demand.add_argument("--uptake", default="0,0.025,0.1,0.3,0.6",
+                        help="shares asking WaitLess (default 0,0.025,0.1,0.3,0.6)")
+    demand.add_argument("--policies", default=",".join(POLICIES),
+                        help=f"comma separated (default {','.join(POLICIES)})")
+    demand.add_argument("--compliance", type=float, default=0.7,
+                        help="share of askers following the first answer (default 0.7)")
+    demand.add_argument("--jobs", type=int, default=None,
+                        help="worker processes (default: the usable cores)")
+    demand.add_argument("--json", default=None, help="write rows and summary to this file")
+    demand.add_argument("--plots", default=None, help="write SVG charts into this folder")
+    demand.add_argument("--quiet", action="store_true", help="no progress bar")
+    demand.set_defaults(func=cmd_demand)
