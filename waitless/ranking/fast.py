@@ -1,0 +1,265 @@
+"""The ranking request path on the compiled state: a few numbers per site, pre-rendered JSON.
+
+Per request: arrival per candidate site (travel from the caller), eligibility and opening-hours
+lookups, the predicted wait at arrival, the total, a sort, and the JSON joined from the pieces
+compiled in :mod:`waitless.ranking.compiled` with the few per-request numbers. The answer is the
+same, byte for byte, as ``orjson.dumps(answer_json(rank(...)))`` (the reference, kept in
+:mod:`waitless.ranking.rank` and checked against this path by a property test). Requests the
+compiled state does not cover (a 999 condition, a ``depart_at`` in a zone other than the
+region's or a fixed offset) return ``None``: the caller answers them with the reference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import orjson
+
+from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE
+from waitless.domain.observation import Observation
+from waitless.domain.region import Region, Service, Site
+from waitless.ranking.compiled import (
+    CompiledRegion,
+    CompiledService,
+    CompiledState,
+    compile_region,
+    compile_state,
+)
+from waitless.ranking.compiled_hours import US, abs_us, wall_us
+from waitless.ranking.history import ServiceHistory
+from waitless.ranking.rank import RankRequest, _candidate_indices, _hours_check
+from waitless.ranking.results import EXCLUSION_REASONS
+
+_REASON_ORDER = {reason: i for i, reason in enumerate(EXCLUSION_REASONS)}
+_DAY_US = 86_400_000_000
+_ALWAYS = object()  # the closing of a round-the-clock service: never shown, open_24h
+
+
+def _num(value: float | None) -> bytes:
+    return b"null" if value is None else orjson.dumps(round(value, 1))
+
+
+@dataclass(slots=True)
+class FastResult:
+    """One ranked site: the compiled service and the per-request numbers."""
+
+    compiled: CompiledService
+    site: Site
+    travel_minutes: float
+    total_minutes: float
+    json: bytes
+
+    @property
+    def service(self) -> Service:
+        return self.compiled.service
+
+
+@dataclass(slots=True)
+class FastAnswer:
+    """A ranking answered on the compiled state: results in order (shown ones only), the body
+    without ``region``/``event_id``, as pieces for :meth:`body_json`."""
+
+    request: RankRequest
+    now: datetime
+    travel_source: str
+    results: list[FastResult]
+    results_json: bytes
+    excluded_json: bytes
+    omitted_far_sites: int
+    emergency: None = None  # a 999 answer always comes from the reference
+
+    @property
+    def generated_at(self) -> datetime:
+        return self.now
+
+    def body_json(self, region_name: str, event_id: str) -> bytes:
+        """The ``/v1/rank`` body with the fields the API adds."""
+        request = self.request
+        return orjson.dumps({
+            "origin": {"lat": request.lat, "lon": request.lon, "mode": request.mode},
+            "generated_at": self.now.isoformat(),
+            "depart_at": request.depart_at.isoformat(),
+            "condition": request.condition,
+            "age": request.age_years,
+            "results": orjson.Fragment(self.results_json),
+            "excluded": orjson.Fragment(self.excluded_json),
+            "emergency": None,
+            "advice": NHS_111_ADVICE,
+            "omitted_far_sites": self.omitted_far_sites,
+            "region": region_name,
+            "event_id": event_id,
+        })
+
+
+class FastRanker:
+    """Answers rank requests for one region from a compiled state it keeps up to date.
+
+    The state is recompiled when the snapshot's observations or the prediction histories are
+    replaced (every reload replaces them) or ``now`` leaves the state's validity window; the
+    region's hours tables when the local date moves.
+    """
+
+    def __init__(self, region: Region) -> None:
+        self.region = region
+        self._static: CompiledRegion | None = None
+        self._state: CompiledState | None = None
+        self.compiles = 0
+        self.fallbacks = 0
+
+    def state(self, observations: Mapping[str, Observation],
+              history: Mapping[str, ServiceHistory] | None, now: datetime) -> CompiledState | None:
+        """The compiled state for ``now`` (``None`` within a millisecond of a boundary)."""
+        now_us = abs_us(now)
+        state = self._state
+        if state is not None and state.valid_for(observations, history, now_us):
+            return state
+        today = now.astimezone(self.region.timezone).date()
+        if self._static is None or self._static.around != today:
+            self._static = compile_region(self.region, today)
+        state = compile_state(self._static, observations, history, now)
+        self.compiles += 1
+        if state.until_us <= now_us:
+            return None
+        self._state = state
+        return state
+
+    def answer(self, request: RankRequest, observations: Mapping[str, Observation], *,
+               travel_seconds: np.ndarray, travel_source: str, now: datetime,
+               history: Mapping[str, ServiceHistory] | None) -> FastAnswer | None:
+        """Rank like :func:`waitless.ranking.rank.rank`; ``None`` where the reference must."""
+        region = self.region
+        depart = request.depart_at
+        same_zone = depart.tzinfo is region.timezone
+        condition = CONDITIONS.get(request.condition) if request.condition else None
+        if ((condition is not None and condition.red_flag)
+                or not (same_zone or isinstance(depart.tzinfo, timezone))):
+            self.fallbacks += 1
+            return None
+        state = self.state(observations, history, now)
+        if state is None:
+            self.fallbacks += 1
+            return None
+        seconds_list = travel_seconds.tolist()
+        settings = region.ranking
+        if len(seconds_list) <= settings.max_candidates:
+            limit_s = settings.max_travel_minutes * 60
+            candidates = [i for i, s in enumerate(seconds_list)
+                          if not (math.isfinite(s) and s > limit_s)]
+        else:
+            candidates = _candidate_indices(region, travel_seconds)
+        ranked, excluded = _rank_sites(state, request, seconds_list, candidates, now,
+                                       same_zone, orjson.dumps(travel_source))
+        ranked.sort(key=lambda r: (round(r.total_minutes, 1), round(r.travel_minutes, 1)))
+        shown = ranked[: request.limit]
+        static = state.static
+        return FastAnswer(
+            request, now, travel_source, shown,
+            b"[" + b",".join(r.json for r in shown) + b"]",
+            b"[" + b",".join(static.excluded_json[e] for e in excluded) + b"]",
+            len(region.sites) - len(candidates))
+
+
+def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[float],
+                candidates: list[int], now: datetime, same_zone: bool,
+                source_json: bytes) -> tuple[list[FastResult], list[tuple[int, str]]]:
+    """Choose the service at each candidate site (as ``rank._choose_service``) and price it."""
+    static = state.static
+    region = static.region
+    tz = region.timezone
+    depart = request.depart_at
+    depart_wall = wall_us(depart) if same_zone else 0
+    depart_abs = abs_us(depart)
+    margin_us = timedelta(minutes=region.ranking.closing_margin_minutes) // US
+    condition, age = request.condition, request.age_years
+    offsets = static.offsets
+    ranked: list[FastResult] = []
+    excluded: list[tuple[int, str]] = []
+    for i in candidates:
+        seconds = seconds_list[i]
+        if not math.isfinite(seconds):
+            excluded.append((i, "unreachable"))
+            continue
+        step = timedelta(seconds=seconds)
+        step_us = step // US
+        arrival_abs = depart_abs + step_us
+        if same_zone:
+            arrival_wall: int | None = depart_wall + step_us
+        else:
+            offset = offsets.offset_us(arrival_abs)
+            arrival_wall = None if offset is None else arrival_abs + offset
+        best: tuple[CompiledService, Any, bool] | None = None
+        reason_best: str | None = None
+        for cs in state.sites[i]:
+            service = cs.service
+            reason = None
+            closing: Any = None
+            open_24h = False
+            if condition is not None and condition not in service.treats:
+                reason = "cannot_treat"
+            elif age is not None and age < service.min_age_years:
+                reason = "below_min_age"
+            elif cs.table is None:
+                closing, open_24h = _ALWAYS, True
+            else:
+                covered = False
+                if arrival_wall is not None:
+                    covered, closing = cs.table.lookup(arrival_wall)
+                if not covered:  # outside the tables' window: the reference check
+                    reason, closes_at = _hours_check(region, service, depart + step)
+                    if closes_at is not None:
+                        closing = closes_at
+                        open_24h = closes_at - (depart + step) > timedelta(days=1)
+                elif closing is None:
+                    reason = "closed_at_arrival"
+                else:
+                    left = (closing.wall_us - arrival_wall if same_zone
+                            else closing.abs_us - arrival_abs)
+                    if left < margin_us:
+                        reason = "closes_soon_after_arrival"
+                    open_24h = left > _DAY_US
+            if reason is None and cs.reported_closed:
+                reason = "reported_closed"
+            if reason is None:
+                if best is None or cs.preference < best[0].preference:
+                    best = (cs, closing, open_24h)
+            elif reason_best is None or _REASON_ORDER[reason] < _REASON_ORDER[reason_best]:
+                reason_best = reason
+        if best is None:
+            excluded.append((i, reason_best))
+            continue
+        ranked.append(_price(best, region.sites[i], depart + step, seconds, now, tz,
+                             source_json))
+    return ranked, excluded
+
+
+def _price(best: tuple[CompiledService, Any, bool], site: Site, arrival: datetime,
+           seconds: float, now: datetime, tz: Any, source_json: bytes) -> FastResult:
+    """Predicted wait, total and the result's JSON."""
+    cs, closing, open_24h = best
+    horizon_minutes = max((arrival - now).total_seconds() / 60, 0.0)
+    expected = cs.expected(horizon_minutes, tz)
+    travel_minutes = seconds / 60
+    total = travel_minutes + expected.p50_minutes
+    if cs.extra_minutes:
+        total += cs.extra_minutes
+    if open_24h or closing is _ALWAYS or closing is None:
+        until = b"null"
+    elif isinstance(closing, datetime):
+        until = orjson.dumps(closing.isoformat())
+    else:
+        until = closing.iso_json
+    body = b"".join((
+        cs.head_json, until, b',"open_24h":true' if open_24h else b',"open_24h":false',
+        cs.wait_json, _num(expected.p50_minutes),
+        b',"predicted_wait_p90_minutes":', _num(expected.p90_minutes),
+        b',"prediction_method":"', expected.method.encode(),
+        b'","confidence":"', expected.confidence.encode(),
+        b'","travel_minutes":', _num(travel_minutes),
+        b',"travel_source":', source_json, b',"arrival_at":"', arrival.isoformat().encode(),
+        b'","total_minutes":', _num(total), b"}"))
+    return FastResult(cs, site, travel_minutes, total, body)
