@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
+import orjson
 from aiohttp import web
 
 from routing.errors import OutsideCoverage
@@ -30,6 +31,34 @@ def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float
     return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])
 
 
+def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
+                     now: datetime) -> bytes:
+    """:func:`answer_rank_request` as JSON bytes, from the compiled ranking state
+    (:mod:`waitless.ranking.fast`, the same bytes as the reference) where it applies.
+
+    Raises
+    ------
+    OutsideCoverage
+        When the origin is outside the travel model's coverage (counted as such).
+    """
+    region = app[keys.REGION]
+    model = app[keys.TRAVEL][rank_request.mode]
+    try:
+        travel = travel_for_region(model, region, rank_request.lat, rank_request.lon)
+    except OutsideCoverage:
+        app[keys.METRICS].rankings.labels("outside_coverage").inc()
+        raise
+    fast = app[keys.FAST_RANKER].answer(
+        rank_request, app[keys.SNAPSHOT].observations, travel_seconds=travel,
+        travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
+    if fast is None:  # a 999 answer, or a departure time the compiled state does not cover
+        return orjson.dumps(_answer(app, rank_request, travel, model.source, now))
+    event = ranking_event(region, fast, travel_seconds=travel)
+    app[keys.EVENT_LOG].record(event)
+    app[keys.METRICS].rankings.labels("ranked").inc()
+    return fast.body_json(region.name, event["event_id"])
+
+
 def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
                         now: datetime) -> dict:
     """Rank for one patient from the app's snapshot, log the decision and count it.
@@ -46,9 +75,16 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
     except OutsideCoverage:
         app[keys.METRICS].rankings.labels("outside_coverage").inc()
         raise
+    return _answer(app, rank_request, travel, model.source, now)
+
+
+def _answer(app: web.Application, rank_request: RankRequest, travel: np.ndarray,
+            travel_source: str, now: datetime) -> dict:
+    """The reference path: rank, log the event, count, and the body as a dict."""
+    region = app[keys.REGION]
     snapshot = app[keys.SNAPSHOT]
     answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
-                  travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
+                  travel_source=travel_source, now=now, history=app[keys.PREDICTIONS].history)
     event = ranking_event(region, answer, travel_seconds=travel)
     app[keys.EVENT_LOG].record(event)
     app[keys.METRICS].rankings.labels("emergency" if answer.emergency else "ranked").inc()

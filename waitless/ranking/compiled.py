@@ -15,7 +15,7 @@ that does not depend on the origin.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -84,11 +84,13 @@ class CompiledService:
     head_json: bytes = b""          # '{"site_id":...,"open":true,"open_until":'
     wait_json: bytes = b""          # ',"hours_verified":...,"predicted_wait_minutes":'
 
-    def expected(self, horizon_minutes: float, tz: ZoneInfo) -> ArrivalWait:
-        """The predicted wait at an arrival ``horizon_minutes`` after now (as
-        :func:`waitless.ranking.waits.arrival_wait` computes it)."""
-        if self.fixed is not None:
-            return self.fixed
+    def expected(self, horizon_minutes: float, tz: ZoneInfo
+                 ) -> tuple[float, float | None, str, str]:
+        """(p50, p90, method, confidence) of the wait at an arrival ``horizon_minutes`` after
+        now, as :func:`waitless.ranking.waits.arrival_wait` computes them."""
+        fixed = self.fixed
+        if fixed is not None:
+            return fixed.p50_minutes, fixed.p90_minutes, fixed.method, fixed.confidence
         p50, method = self.forecast.p50_at(horizon_minutes, tz, self.model.profile)
         if self.p90_horizons:
             horizons = self.p90_horizons
@@ -105,7 +107,7 @@ class CompiledService:
             level = "high"
         else:
             level = "medium"
-        return ArrivalWait(p50, p90, method, level)
+        return p50, p90, method, level
 
 
 @dataclass(slots=True)
@@ -117,7 +119,7 @@ class CompiledRegion:
     tables: dict[tuple[int, str], HoursTable | None]
     offsets: OffsetTable
     excluded_json: dict[tuple[int, str], bytes]
-    has_ed: np.ndarray
+    heads: dict[tuple[int, str], bytes]
 
 
 def compile_region(region: Region, around: date) -> CompiledRegion:
@@ -128,27 +130,42 @@ def compile_region(region: Region, around: date) -> CompiledRegion:
                                            "reason": reason, "detail": detail})
                 for i, site in enumerate(region.sites)
                 for reason, detail in EXCLUSION_REASONS.items()}
-    has_ed = np.array([site.service("ed") is not None for site in region.sites])
-    return CompiledRegion(region, around, tables, compile_offsets(tz, around), excluded, has_ed)
+    heads = {(i, s.kind): _head_json(region, i, s)
+             for i, site in enumerate(region.sites) for s in site.services}
+    return CompiledRegion(region, around, tables, compile_offsets(tz, around), excluded, heads)
 
 
 @dataclass(slots=True)
 class CompiledState:
-    """The compiled ranking state for one snapshot, valid for ``now`` in
-    ``[from_us, until_us)`` (absolute microseconds)."""
+    """The compiled ranking state for one snapshot and forecast bucket: valid for ``now`` in
+    ``[from_us, until_us)`` (absolute microseconds). Sites are compiled when a request first
+    needs them and recompiled when ``now`` leaves their own window (a wait turning stale, its
+    age rounding to the next 0.1 minute), so a 500-site region only compiles the sites
+    requests reach."""
 
     static: CompiledRegion
     observations: Mapping[str, Observation]
     history: Mapping[str, ServiceHistory] | None
-    now: datetime
     from_us: int
     until_us: int
-    sites: list[list[CompiledService]] = field(default_factory=list)
+    sites: list[list[CompiledService] | None]
+    site_from_us: list[int]
+    site_until_us: list[int]
 
     def valid_for(self, observations: Mapping[str, Observation],
                   history: Mapping[str, ServiceHistory] | None, now_us: int) -> bool:
         return (observations is self.observations and history is self.history
                 and self.from_us <= now_us < self.until_us)
+
+    def site(self, index: int, now: datetime, now_us: int) -> list[CompiledService]:
+        """The compiled services of site ``index``, valid at ``now``."""
+        services = self.sites[index]
+        if (services is None or now_us < self.site_from_us[index]
+                or now_us >= self.site_until_us[index]):
+            services, until_us = compile_site(self, index, now, now_us)
+            self.sites[index] = services
+            self.site_from_us[index], self.site_until_us[index] = now_us, until_us
+        return services
 
 
 def _head_json(region: Region, site_index: int, service: Service) -> bytes:
@@ -192,8 +209,6 @@ def _observation_boundaries(bounds: _Boundaries, region: Region, obs: Observatio
     bounds.at(observed_us + settings.stale_after_minutes * minute_us)   # fresh / stale
     bounds.at(observed_us + _HIGH_CONFIDENCE_AGE_MINUTES * minute_us)   # confidence
     bounds.at(observed_us - FUTURE_TOLERANCE // US)                     # implausible (future)
-    if wait.status in ("live", "stale"):
-        bounds.at(observed_us)  # the age stops being clamped at zero
     if wait.age_minutes is not None:  # the displayed age rounds to the next 0.1 minute
         bounds.at(observed_us + (round(wait.age_minutes, 1) + 0.05) * minute_us)
 
@@ -207,33 +222,40 @@ def _p90_table(model: WaitModel) -> tuple[tuple[int, ...], tuple[float, ...]]:
 
 def compile_state(static: CompiledRegion, observations: Mapping[str, Observation],
                   history: Mapping[str, ServiceHistory] | None, now: datetime) -> CompiledState:
-    """Compile the ranking state for ``now`` (see the module docstring)."""
-    region = static.region
+    """The state for ``now``'s forecast bucket; sites are compiled on first use."""
     now_us = abs_us(now)
-    bounds = _Boundaries(now_us)
     bucket = int(now.timestamp() // FORECAST_BUCKET_SECONDS)
+    bounds = _Boundaries(now_us)
     bounds.at((bucket + 1) * FORECAST_BUCKET_SECONDS * 1_000_000)
-    state = CompiledState(static, observations, history, now, now_us, now_us)
+    n = len(static.region.sites)
+    return CompiledState(static, observations, history, now_us, bounds.until_us,
+                         [None] * n, [0] * n, [0] * n)
+
+
+def compile_site(state: CompiledState, index: int, now: datetime, now_us: int
+                 ) -> tuple[list[CompiledService], int]:
+    """One site's services compiled at ``now``, and until when (microseconds) they hold."""
+    static = state.static
+    region = static.region
+    site = region.sites[index]
+    bounds = _Boundaries(now_us)
     stale_after = region.ranking.stale_after_minutes
-    for i, site in enumerate(region.sites):
-        compiled: list[CompiledService] = []
-        for service in site.services:
-            key = f"{site.id}/{service.kind}"
-            obs = observations.get(key)
-            wait = estimate_wait(region, service.kind, obs, now)
-            closed = (obs is not None and obs.status == "closed"
-                      and (now - obs.observed_at).total_seconds() / 60 <= stale_after)
-            item = CompiledService(i, service, _KIND_PREFERENCE[service.kind],
-                                   static.tables[(i, service.kind)], closed, wait, None)
-            if obs is not None:
-                _observation_boundaries(bounds, region, obs, wait)
-            _compile_expected(item, region, obs, (history or {}).get(key), now)
-            item.head_json = _head_json(region, i, service)
-            item.wait_json = _wait_json(service, wait)
-            compiled.append(item)
-        state.sites.append(compiled)
-    state.until_us = bounds.until_us
-    return state
+    compiled: list[CompiledService] = []
+    for service in site.services:
+        key = f"{site.id}/{service.kind}"
+        obs = state.observations.get(key)
+        wait = estimate_wait(region, service.kind, obs, now)
+        closed = (obs is not None and obs.status == "closed"
+                  and (now - obs.observed_at).total_seconds() / 60 <= stale_after)
+        item = CompiledService(index, service, _KIND_PREFERENCE[service.kind],
+                               static.tables[(index, service.kind)], closed, wait, None)
+        if obs is not None:
+            _observation_boundaries(bounds, region, obs, wait)
+        _compile_expected(item, region, obs, (state.history or {}).get(key), now)
+        item.head_json = static.heads[(index, service.kind)]
+        item.wait_json = _wait_json(service, wait)
+        compiled.append(item)
+    return compiled, bounds.until_us
 
 
 def _compile_expected(item: CompiledService, region: Region, obs: Observation | None,

@@ -5,8 +5,8 @@ lookups, the predicted wait at arrival, the total, a sort, and the JSON joined f
 compiled in :mod:`waitless.ranking.compiled` with the few per-request numbers. The answer is the
 same, byte for byte, as ``orjson.dumps(answer_json(rank(...)))`` (the reference, kept in
 :mod:`waitless.ranking.rank` and checked against this path by a property test). Requests the
-compiled state does not cover (a 999 condition, a ``depart_at`` in a zone other than the
-region's or a fixed offset) return ``None``: the caller answers them with the reference.
+compiled state does not cover (a 999 condition, or a ``depart_at`` in a zone other than
+the region's or a fixed offset) return ``None``: the caller answers them with the reference.
 """
 
 from __future__ import annotations
@@ -52,11 +52,35 @@ class FastResult:
     site: Site
     travel_minutes: float
     total_minutes: float
-    json: bytes
+    closing: Any          # Closing, a datetime (reference fallback), _ALWAYS or None
+    open_24h: bool
+    arrival: datetime
+    expected: tuple[float, float | None, str, str]  # p50, p90, method, confidence
 
     @property
     def service(self) -> Service:
         return self.compiled.service
+
+    def json(self, source_json: bytes) -> bytes:
+        """This result as the JSON object ``answer_json`` would make of it."""
+        closing, open_24h = self.closing, self.open_24h
+        if open_24h or closing is _ALWAYS or closing is None:
+            until = b"null"
+        elif isinstance(closing, datetime):
+            until = orjson.dumps(closing.isoformat())
+        else:
+            until = closing.iso_json
+        p50, p90, method, confidence = self.expected
+        return b"".join((
+            self.compiled.head_json, until,
+            b',"open_24h":true' if open_24h else b',"open_24h":false',
+            self.compiled.wait_json, orjson.dumps(round(p50, 1)),
+            b',"predicted_wait_p90_minutes":', _num(p90),
+            b',"prediction_method":"', method.encode(), b'","confidence":"', confidence.encode(),
+            b'","travel_minutes":', orjson.dumps(round(self.travel_minutes, 1)),
+            b',"travel_source":', source_json, b',"arrival_at":"',
+            self.arrival.isoformat().encode(), b'","total_minutes":',
+            orjson.dumps(round(self.total_minutes, 1)), b"}"))
 
 
 @dataclass(slots=True)
@@ -112,8 +136,8 @@ class FastRanker:
         self.fallbacks = 0
 
     def state(self, observations: Mapping[str, Observation],
-              history: Mapping[str, ServiceHistory] | None, now: datetime) -> CompiledState | None:
-        """The compiled state for ``now`` (``None`` within a millisecond of a boundary)."""
+              history: Mapping[str, ServiceHistory] | None, now: datetime) -> CompiledState:
+        """The compiled state for ``now``."""
         now_us = abs_us(now)
         state = self._state
         if state is not None and state.valid_for(observations, history, now_us):
@@ -121,12 +145,9 @@ class FastRanker:
         today = now.astimezone(self.region.timezone).date()
         if self._static is None or self._static.around != today:
             self._static = compile_region(self.region, today)
-        state = compile_state(self._static, observations, history, now)
+        self._state = compile_state(self._static, observations, history, now)
         self.compiles += 1
-        if state.until_us <= now_us:
-            return None
-        self._state = state
-        return state
+        return self._state
 
     def answer(self, request: RankRequest, observations: Mapping[str, Observation], *,
                travel_seconds: np.ndarray, travel_source: str, now: datetime,
@@ -141,9 +162,6 @@ class FastRanker:
             self.fallbacks += 1
             return None
         state = self.state(observations, history, now)
-        if state is None:
-            self.fallbacks += 1
-            return None
         seconds_list = travel_seconds.tolist()
         settings = region.ranking
         if len(seconds_list) <= settings.max_candidates:
@@ -153,20 +171,21 @@ class FastRanker:
         else:
             candidates = _candidate_indices(region, travel_seconds)
         ranked, excluded = _rank_sites(state, request, seconds_list, candidates, now,
-                                       same_zone, orjson.dumps(travel_source))
+                                       same_zone)
         ranked.sort(key=lambda r: (round(r.total_minutes, 1), round(r.travel_minutes, 1)))
         shown = ranked[: request.limit]
         static = state.static
+        source_json = orjson.dumps(travel_source)
         return FastAnswer(
             request, now, travel_source, shown,
-            b"[" + b",".join(r.json for r in shown) + b"]",
+            b"[" + b",".join([r.json(source_json) for r in shown]) + b"]",
             b"[" + b",".join(static.excluded_json[e] for e in excluded) + b"]",
             len(region.sites) - len(candidates))
 
 
 def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[float],
-                candidates: list[int], now: datetime, same_zone: bool,
-                source_json: bytes) -> tuple[list[FastResult], list[tuple[int, str]]]:
+                candidates: list[int], now: datetime, same_zone: bool
+                ) -> tuple[list[FastResult], list[tuple[int, str]]]:
     """Choose the service at each candidate site (as ``rank._choose_service``) and price it."""
     static = state.static
     region = static.region
@@ -177,6 +196,7 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
     margin_us = timedelta(minutes=region.ranking.closing_margin_minutes) // US
     condition, age = request.condition, request.age_years
     offsets = static.offsets
+    now_us = abs_us(now)
     ranked: list[FastResult] = []
     excluded: list[tuple[int, str]] = []
     for i in candidates:
@@ -194,7 +214,7 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
             arrival_wall = None if offset is None else arrival_abs + offset
         best: tuple[CompiledService, Any, bool] | None = None
         reason_best: str | None = None
-        for cs in state.sites[i]:
+        for cs in state.site(i, now, now_us):
             service = cs.service
             reason = None
             closing: Any = None
@@ -232,34 +252,13 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
         if best is None:
             excluded.append((i, reason_best))
             continue
-        ranked.append(_price(best, region.sites[i], depart + step, seconds, now, tz,
-                             source_json))
+        cs, closing, open_24h = best
+        arrival = depart + step
+        expected = cs.expected(max((arrival - now).total_seconds() / 60, 0.0), tz)
+        travel_minutes = seconds / 60
+        total = travel_minutes + expected[0]
+        if cs.extra_minutes:
+            total += cs.extra_minutes
+        ranked.append(FastResult(cs, region.sites[i], travel_minutes, total, closing, open_24h,
+                                 arrival, expected))
     return ranked, excluded
-
-
-def _price(best: tuple[CompiledService, Any, bool], site: Site, arrival: datetime,
-           seconds: float, now: datetime, tz: Any, source_json: bytes) -> FastResult:
-    """Predicted wait, total and the result's JSON."""
-    cs, closing, open_24h = best
-    horizon_minutes = max((arrival - now).total_seconds() / 60, 0.0)
-    expected = cs.expected(horizon_minutes, tz)
-    travel_minutes = seconds / 60
-    total = travel_minutes + expected.p50_minutes
-    if cs.extra_minutes:
-        total += cs.extra_minutes
-    if open_24h or closing is _ALWAYS or closing is None:
-        until = b"null"
-    elif isinstance(closing, datetime):
-        until = orjson.dumps(closing.isoformat())
-    else:
-        until = closing.iso_json
-    body = b"".join((
-        cs.head_json, until, b',"open_24h":true' if open_24h else b',"open_24h":false',
-        cs.wait_json, _num(expected.p50_minutes),
-        b',"predicted_wait_p90_minutes":', _num(expected.p90_minutes),
-        b',"prediction_method":"', expected.method.encode(),
-        b'","confidence":"', expected.confidence.encode(),
-        b'","travel_minutes":', _num(travel_minutes),
-        b',"travel_source":', source_json, b',"arrival_at":"', arrival.isoformat().encode(),
-        b'","total_minutes":', _num(total), b"}"))
-    return FastResult(cs, site, travel_minutes, total, body)
