@@ -15,7 +15,7 @@ that does not depend on the origin.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -83,6 +83,8 @@ class CompiledService:
     extra_minutes: float = 0.0
     head_json: bytes = b""          # '{"site_id":...,"open":true,"open_until":'
     wait_json: bytes = b""          # ',"hours_verified":...,"predicted_wait_minutes":'
+    # head + open_until + open_24h + wait JSON per (closing, open_24h) seen by requests.
+    prefixes: dict[tuple[int, bool], bytes] = field(default_factory=dict)
 
     def expected(self, horizon_minutes: float, tz: ZoneInfo
                  ) -> tuple[float, float | None, str, str]:
@@ -93,9 +95,11 @@ class CompiledService:
             return fixed.p50_minutes, fixed.p90_minutes, fixed.method, fixed.confidence
         p50, method = self.forecast.p50_at(horizon_minutes, tz, self.model.profile)
         if self.p90_horizons:
-            horizons = self.p90_horizons
-            k = next((i for i, h in enumerate(horizons) if h >= horizon_minutes),
-                     len(horizons) - 1)
+            k = len(self.p90_horizons) - 1
+            for i, h in enumerate(self.p90_horizons):  # the first horizon at or past arrival
+                if h >= horizon_minutes:
+                    k = i
+                    break
             p90 = (p50 + 1) * self.p90_factors[k] - 1
         else:
             p90 = p50 * P90_FALLBACK_RATIO

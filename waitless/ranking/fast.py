@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from waitless.ranking.results import EXCLUSION_REASONS
 _REASON_ORDER = {reason: i for i, reason in enumerate(EXCLUSION_REASONS)}
 _DAY_US = 86_400_000_000
 _ALWAYS = object()  # the closing of a round-the-clock service: never shown, open_24h
+_sort_key = attrgetter("key")
 
 
 def _num(value: float | None) -> bytes:
@@ -56,6 +58,7 @@ class FastResult:
     open_24h: bool
     arrival: datetime
     expected: tuple[float, float | None, str, str]  # p50, p90, method, confidence
+    key: tuple[float, float]  # the reference's sort key: total and travel to 0.1 minute
 
     @property
     def service(self) -> Service:
@@ -64,23 +67,30 @@ class FastResult:
     def json(self, source_json: bytes) -> bytes:
         """This result as the JSON object ``answer_json`` would make of it."""
         closing, open_24h = self.closing, self.open_24h
-        if open_24h or closing is _ALWAYS or closing is None:
-            until = b"null"
-        elif isinstance(closing, datetime):
-            until = orjson.dumps(closing.isoformat())
-        else:
-            until = closing.iso_json
+        compiled = self.compiled
+        cache_key = (id(closing), open_24h)
+        prefix = compiled.prefixes.get(cache_key)
+        if prefix is None:
+            if open_24h or closing is _ALWAYS or closing is None:
+                until = b"null"
+            elif isinstance(closing, datetime):  # the reference's own (uncached) closing
+                until = orjson.dumps(closing.isoformat())
+            else:
+                until = closing.iso_json
+            prefix = b"".join((compiled.head_json, until,
+                               b',"open_24h":true' if open_24h else b',"open_24h":false',
+                               compiled.wait_json))
+            if not isinstance(closing, datetime):
+                compiled.prefixes[cache_key] = prefix
         p50, p90, method, confidence = self.expected
+        total, travel = self.key
         return b"".join((
-            self.compiled.head_json, until,
-            b',"open_24h":true' if open_24h else b',"open_24h":false',
-            self.compiled.wait_json, orjson.dumps(round(p50, 1)),
+            prefix, orjson.dumps(round(p50, 1)),
             b',"predicted_wait_p90_minutes":', _num(p90),
             b',"prediction_method":"', method.encode(), b'","confidence":"', confidence.encode(),
-            b'","travel_minutes":', orjson.dumps(round(self.travel_minutes, 1)),
+            b'","travel_minutes":', orjson.dumps(travel),
             b',"travel_source":', source_json, b',"arrival_at":"',
-            self.arrival.isoformat().encode(), b'","total_minutes":',
-            orjson.dumps(round(self.total_minutes, 1)), b"}"))
+            self.arrival.isoformat().encode(), b'","total_minutes":', orjson.dumps(total), b"}"))
 
 
 @dataclass(slots=True)
@@ -172,7 +182,7 @@ class FastRanker:
             candidates = _candidate_indices(region, travel_seconds)
         ranked, excluded = _rank_sites(state, request, seconds_list, candidates, now,
                                        same_zone)
-        ranked.sort(key=lambda r: (round(r.total_minutes, 1), round(r.travel_minutes, 1)))
+        ranked.sort(key=_sort_key)
         shown = ranked[: request.limit]
         static = state.static
         source_json = orjson.dumps(travel_source)
@@ -181,6 +191,20 @@ class FastRanker:
             b"[" + b",".join([r.json(source_json) for r in shown]) + b"]",
             b"[" + b",".join(static.excluded_json[e] for e in excluded) + b"]",
             len(region.sites) - len(candidates))
+
+
+def travel_microseconds(seconds: list[float]) -> list[int]:
+    """``timedelta(seconds=s)`` in whole microseconds for every finite ``s``, at once.
+
+    As CPython's ``timedelta`` does: whole seconds exactly, then the fraction times 10**6 in
+    floating point, rounded half to even (the whole seconds contribute an even number, so
+    the parity CPython's tie rule looks at is the fraction's). Infinite entries give 0.
+    """
+    values = np.array(seconds, dtype=float)
+    values[~np.isfinite(values)] = 0.0
+    whole = np.trunc(values)
+    return (whole.astype(np.int64) * 1_000_000
+            + np.rint((values - whole) * 1e6).astype(np.int64)).tolist()
 
 
 def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[float],
@@ -197,6 +221,7 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
     condition, age = request.condition, request.age_years
     offsets = static.offsets
     now_us = abs_us(now)
+    steps_us = travel_microseconds(seconds_list)
     ranked: list[FastResult] = []
     excluded: list[tuple[int, str]] = []
     for i in candidates:
@@ -204,8 +229,8 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
         if not math.isfinite(seconds):
             excluded.append((i, "unreachable"))
             continue
-        step = timedelta(seconds=seconds)
-        step_us = step // US
+        step_us = steps_us[i]
+        step = timedelta(microseconds=step_us)
         arrival_abs = depart_abs + step_us
         if same_zone:
             arrival_wall: int | None = depart_wall + step_us
@@ -260,5 +285,5 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
         if cs.extra_minutes:
             total += cs.extra_minutes
         ranked.append(FastResult(cs, region.sites[i], travel_minutes, total, closing, open_24h,
-                                 arrival, expected))
+                                 arrival, expected, (round(total, 1), round(travel_minutes, 1))))
     return ranked, excluded
