@@ -23,10 +23,10 @@ from waitless.api.answer_json import answer_json
 from waitless.domain.conditions import CONDITIONS
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region, load_region, parse_region
-from waitless.ranking.event_row import ranking_event
+from waitless.ranking.event_row import _nearest_sites, ranking_event
 from waitless.ranking.fast import FastRanker, travel_microseconds
 from waitless.ranking.history import PredictionState
-from waitless.ranking.rank import RankRequest, rank
+from waitless.ranking.rank import RankRequest, nearest_sites, rank
 
 # Instants the histories end at: an ordinary weekday, and half an hour before each 2026 UK
 # daylight-saving change (29 March and 25 October, 01:00 UTC).
@@ -177,6 +177,7 @@ def _check(case: tuple[Region, list[PredictionState], EstimateTravel], scene: di
         reference_row = ranking_event(region, expected, travel_seconds=travel)
         fast_row.pop("event_id"), reference_row.pop("event_id")
         assert fast_row == reference_row
+        assert _nearest_sites(region, travel)[:2] == nearest_sites(region, travel)
 
 
 def _settings(examples: int) -> settings:

@@ -21,11 +21,22 @@ from waitless.domain.region import Region
 from waitless.ranking.event_row import ranking_event
 from waitless.ranking.rank import RankRequest, rank
 
+_SITE_IDS: dict[int, tuple[Region, tuple[str, ...]]] = {}
+
+
+def region_site_ids(region: Region) -> tuple[str, ...]:
+    """The region's site ids in order, made once per region rather than per request."""
+    cached = _SITE_IDS.get(id(region))
+    if cached is None or cached[0] is not region:
+        cached = (region, tuple(s.id for s in region.sites))
+        _SITE_IDS[id(region)] = cached
+    return cached[1]
+
 
 def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float) -> np.ndarray:
     """Travel seconds in ``region.sites`` order, whatever order the model keeps."""
     seconds = model.travel_seconds(lat, lon)
-    if model.site_ids == tuple(s.id for s in region.sites):
+    if model.site_ids == region_site_ids(region):
         return seconds
     index = {site_id: i for i, site_id in enumerate(model.site_ids)}
     return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
 import numpy as np
 
-from waitless.domain.region import Region
+from waitless.domain.region import Region, Site
 from waitless.ranking.privacy import age_band, coarse_cell
-from waitless.ranking.rank import nearest_sites
 from waitless.ranking.results import RankAnswer
 
 _ID_BYTES = 16
@@ -41,6 +41,27 @@ def new_event_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+# Per region (by identity): which sites have an ED, so a request need not ask each site.
+_HAS_ED: dict[int, tuple[Region, tuple[bool, ...]]] = {}
+
+
+def _nearest_sites(region: Region, travel_seconds: np.ndarray
+                   ) -> tuple[Site | None, Site | None, int | None]:
+    """As :func:`waitless.ranking.rank.nearest_sites` (the same ``argsort``), in plain Python
+    over lists, plus the nearest ED's index (site ids are unique, so it is the one
+    ``region.sites.index`` would find)."""
+    cached = _HAS_ED.get(id(region))
+    if cached is None or cached[0] is not region:
+        cached = (region, tuple(site.service("ed") is not None for site in region.sites))
+        _HAS_ED[id(region)] = cached
+    has_ed = cached[1]
+    order = np.argsort(travel_seconds).tolist()
+    seconds = travel_seconds.tolist()
+    nearest = region.sites[order[0]] if math.isfinite(seconds[order[0]]) else None
+    ed_index = next((i for i in order if math.isfinite(seconds[i]) and has_ed[i]), None)
+    return nearest, None if ed_index is None else region.sites[ed_index], ed_index
+
+
 def ranking_event(region: Region, answer: RankAnswer, *, travel_seconds: np.ndarray
                   ) -> dict[str, Any]:
     """The event-log row for one answered ranking.
@@ -56,11 +77,11 @@ def ranking_event(region: Region, answer: RankAnswer, *, travel_seconds: np.ndar
     """
     request = answer.request
     cell, cell_lat, cell_lon = coarse_cell(request.lat, request.lon)
-    nearest, nearest_ed = nearest_sites(region, travel_seconds)
+    nearest, nearest_ed, ed_index = _nearest_sites(region, travel_seconds)
     top = answer.results[0] if answer.results else None
     ed_minutes = None
     if nearest_ed is not None:
-        ed_minutes = float(travel_seconds[region.sites.index(nearest_ed)]) / 60
+        ed_minutes = float(travel_seconds[ed_index]) / 60
     return {
         "event_id": new_event_id(),
         "occurred_at": answer.generated_at.isoformat(),
