@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from feeds.adapters.native import parse
+from feeds.ingest import with_service_kinds
 from feeds.simulator import native_document
 from waitless.api import keys
 from waitless.api.answer import travel_for_region
@@ -16,7 +17,6 @@ from waitless.api.answer_json import answer_json
 from waitless.api.app import create_app
 from waitless.api.query import parse_rank_query
 from waitless.domain.region import Region
-from waitless.live.ingest import normalise
 from waitless.live.store import MemoryLiveStore
 from waitless.ranking.rank import rank
 from waitless.settings import Settings
@@ -34,7 +34,7 @@ QUERIES = (
 async def app_client(aiohttp_client, kent: Region, fixed_now: datetime, tmp_path: Path):
     store = MemoryLiveStore()
     document = orjson.dumps(native_document(kent, seed=5, now=fixed_now - timedelta(minutes=2)))
-    accepted, _ = normalise(kent, parse(document, feed_name="sim"))
+    accepted = with_service_kinds(kent, parse(document, feed_name="sim"))
     await store.write(kent.name, accepted)
     app = create_app(Settings(spool_dir=str(tmp_path / "spool")), region=kent,
                      live_store=store, clock=lambda: fixed_now)

@@ -23,7 +23,8 @@ import numpy as np
 import orjson
 
 from waitless.domain.observation import Observation
-from waitless.domain.region import Region, Service
+from waitless.domain.region import Region
+from waitless.domain.sites import Service
 from waitless.ranking.compiled_hours import (
     US,
     HoursTable,

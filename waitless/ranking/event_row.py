@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from waitless.domain.region import Region, Site
+from waitless.domain.region import Region
+from waitless.domain.sites import Site
 from waitless.ranking.privacy import age_band, coarse_cell
 from waitless.ranking.results import RankAnswer
 

@@ -23,7 +23,8 @@ import orjson
 
 from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE
 from waitless.domain.observation import Observation
-from waitless.domain.region import Region, Service, Site
+from waitless.domain.region import Region
+from waitless.domain.sites import Service, Site
 from waitless.ranking.compiled import (
     CompiledRegion,
     CompiledService,
