@@ -77,21 +77,61 @@ async def _snapshot(region: Region) -> tuple[LiveSnapshot, PredictionState]:
 
 
 def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
-    """Median and p90 microseconds of travel estimate + ranking per request."""
+    """Median and p90 microseconds per request of ranking compute alone (travel times given),
+    for the reference (``rank`` + ``answer_json`` + ``orjson.dumps``) and the compiled fast path
+    (``FastRanker.answer`` + ``body_json``), both producing the same bytes; plus the fast path
+    with the straight-line travel estimate included. Wall-clock (``perf_counter``) and this
+    thread's CPU time (``thread_time``: less sensitive to other load on the machine)."""
+    from waitless.api.answer_json import answer_json
+    from waitless.ranking.fast import FastRanker
+
     snapshot, predictions = asyncio.run(_snapshot(region))
     model = EstimateTravel.for_sites(region.sites, max_origin_distance_m=400_000)
     queries = [parse_rank_query(dict(_query(p)), now=NOW, tz=region.timezone)
                for p in rank_paths(region, requests, seed=2, now=NOW)]
+    travel = [model.travel_seconds(q.lat, q.lon) for q in queries]
+    ranker = FastRanker(region)
+    observations, history = snapshot.observations, predictions.history
+
+    def reference(request: object, seconds: np.ndarray) -> bytes:
+        answer = rank(region, observations, request, travel_seconds=seconds,
+                      travel_source=model.source, now=NOW, history=history)
+        return orjson.dumps({**answer_json(answer), "region": region.name, "event_id": "-"})
+
+    def fast(request: object, seconds: np.ndarray) -> bytes:
+        made = ranker.answer(request, observations, travel_seconds=seconds,
+                             travel_source=model.source, now=NOW, history=history)
+        return reference(request, seconds) if made is None else made.body_json(region.name, "-")
+
+    def fast_with_travel(request: object, _: np.ndarray) -> bytes:
+        return fast(request, model.travel_seconds(request.lat, request.lon))
+
+    result: dict[str, float] = {"sites": len(region.sites)}
+    for name, run in (("reference", reference), ("fast", fast),
+                      ("fast_with_travel", fast_with_travel)):
+        for clock_name, clock in (("wall", time.perf_counter_ns), ("cpu", time.thread_time_ns)):
+            times = []
+            for request, seconds in zip(queries, travel, strict=True):
+                start = clock()
+                run(request, seconds)
+                times.append((clock() - start) / 1000)
+            times.sort()
+            result[f"{name}_{clock_name}_median_us"] = round(statistics.median(times), 1)
+            result[f"{name}_{clock_name}_p90_us"] = round(times[int(0.9 * len(times))], 1)
+    result["rss_mb"] = round(rss_mb(), 1)
+    return result
+
+
+def calibration_us() -> float:
+    """Median µs of a fixed piece of pure Python (``sum(range(1000))``): how fast this machine
+    runs Python right now, to read the other figures against (about 10 µs on an idle core of
+    a recent server CPU)."""
     times = []
-    for request in queries:
+    for _ in range(2000):
         start = time.perf_counter_ns()
-        seconds = model.travel_seconds(request.lat, request.lon)
-        rank(region, snapshot.observations, request, travel_seconds=seconds,
-             travel_source=model.source, now=NOW, history=predictions.history)
+        sum(range(1000))
         times.append((time.perf_counter_ns() - start) / 1000)
-    times.sort()
-    return {"sites": len(region.sites), "median_us": statistics.median(times),
-            "p90_us": times[int(0.9 * len(times))], "rss_mb": rss_mb()}
+    return round(statistics.median(times), 1)
 
 
 def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
@@ -165,10 +205,14 @@ def main() -> None:
                         help="also measure a synthetic road graph of this many nodes")
     args = parser.parse_args()
     kent = load_region(DEFAULT_REGION)
+    print("calibration: sum(range(1000)) median µs", calibration_us(), "; load average",
+          os.getloadavg())
     print("stages (median µs)", stage_costs_us(kent), "road-graph query",
           road_graph_query_us())
     for region in (kent, synthetic_region(500)):
         print(region.name, ranking_cost_us(region))
+    print("calibration after: sum(range(1000)) median µs", calibration_us(), "; load average",
+          os.getloadavg())
     if args.rss_graph_nodes:
         print("graph", graph_rss(args.rss_graph_nodes))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
+import orjson
 from aiohttp import web
 
 from routing.errors import OutsideCoverage
@@ -22,11 +23,22 @@ from waitless.ranking.event_row import ranking_event
 from waitless.ranking.privacy import coarse_cell
 from waitless.ranking.rank import RankRequest, rank
 
+_SITE_IDS: dict[int, tuple[Region, tuple[str, ...]]] = {}
+
+
+def region_site_ids(region: Region) -> tuple[str, ...]:
+    """The region's site ids in order, made once per region rather than per request."""
+    cached = _SITE_IDS.get(id(region))
+    if cached is None or cached[0] is not region:
+        cached = (region, tuple(s.id for s in region.sites))
+        _SITE_IDS[id(region)] = cached
+    return cached[1]
+
 
 def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float) -> np.ndarray:
     """Travel seconds in ``region.sites`` order, whatever order the model keeps."""
     seconds = model.travel_seconds(lat, lon)
-    if model.site_ids == tuple(s.id for s in region.sites):
+    if model.site_ids == region_site_ids(region):
         return seconds
     index = {site_id: i for i, site_id in enumerate(model.site_ids)}
     return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])
@@ -40,6 +52,38 @@ def _centre_travel(model: TravelModel, region: Region, rank_request: RankRequest
         return travel_for_region(model, region, lat, lon)
     except OutsideCoverage:
         return None
+
+
+def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
+                     now: datetime) -> bytes:
+    """:func:`answer_rank_request` as JSON bytes, from the compiled ranking state
+    (:mod:`waitless.ranking.fast`, the same bytes as the reference) where it applies.
+
+    Raises
+    ------
+    OutsideCoverage
+        When the origin is outside the travel model's coverage (counted as such).
+    """
+    region = app[keys.REGION]
+    model = app[keys.TRAVEL][rank_request.mode]
+    try:
+        travel = travel_for_region(model, region, rank_request.lat, rank_request.lon)
+    except OutsideCoverage:
+        app[keys.METRICS].rankings.labels("outside_coverage").inc()
+        raise
+    if app.get(LOAD_VIEW) is not None:
+        # Load-aware ranking (issue 17) is applied by the reference path only.
+        return orjson.dumps(_answer(app, rank_request, travel, model.source, now))
+    fast = app[keys.FAST_RANKER].answer(
+        rank_request, app[keys.SNAPSHOT].observations, travel_seconds=travel,
+        travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
+    if fast is None:  # a 999 answer, or a departure time the compiled state does not cover
+        return orjson.dumps(_answer(app, rank_request, travel, model.source, now))
+    event = ranking_event(region, fast,
+                          centre_travel_seconds=_centre_travel(model, region, rank_request))
+    app[keys.EVENT_LOG].record(event)
+    app[keys.METRICS].rankings.labels("ranked").inc()
+    return fast.body_json(region.name, event["event_id"])
 
 
 def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
@@ -58,13 +102,20 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
     except OutsideCoverage:
         app[keys.METRICS].rankings.labels("outside_coverage").inc()
         raise
+    return _answer(app, rank_request, travel, model.source, now)
+
+
+def _answer(app: web.Application, rank_request: RankRequest, travel: np.ndarray,
+            travel_source: str, now: datetime) -> dict:
+    """The reference path: rank, log the event, count, and the body as a dict."""
+    region = app[keys.REGION]
     snapshot = app[keys.SNAPSHOT]
     answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
-                  travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history,
-                  load=app.get(LOAD_VIEW))
+                  travel_source=travel_source, now=now,
+                  history=app[keys.PREDICTIONS].history, load=app.get(LOAD_VIEW))
     record_answer(app, answer)  # issue #17: this patient is now on their way (when enabled)
-    event = ranking_event(region, answer,
-                          centre_travel_seconds=_centre_travel(model, region, rank_request))
+    event = ranking_event(region, answer, centre_travel_seconds=_centre_travel(
+        app[keys.TRAVEL][rank_request.mode], region, rank_request))
     app[keys.EVENT_LOG].record(event)
     app[keys.METRICS].rankings.labels("emergency" if answer.emergency else "ranked").inc()
     body = answer_json(answer)

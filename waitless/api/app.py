@@ -39,6 +39,7 @@ from waitless.live.redis_store import RedisLiveStore
 from waitless.live.snapshot import LiveSnapshot, follow, reload
 from waitless.live.store import LiveStore, MemoryLiveStore
 from waitless.metrics import Metrics
+from waitless.ranking.fast import FastRanker
 from waitless.ranking.history import PredictionState
 from waitless.ranking.rank import RankRequest, rank
 from waitless.settings import Settings
@@ -149,6 +150,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
     app[keys.METRICS] = Metrics()
     app[keys.SNAPSHOT] = LiveSnapshot()
     app[keys.PREDICTIONS] = PredictionState(region.timezone)
+    app[keys.FAST_RANKER] = FastRanker(region)
     app[keys.SNAPSHOT].on_readings.append(app[keys.PREDICTIONS].add_readings)
     app[keys.METRICS].watch_feeds(lambda: (app[keys.SNAPSHOT].feed_statuses,
                                            app[keys.SNAPSHOT].observations, clock()))

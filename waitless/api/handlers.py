@@ -6,7 +6,7 @@ from aiohttp import web
 
 from routing.errors import OutsideCoverage
 from waitless.api import keys
-from waitless.api.answer import answer_rank_request
+from waitless.api.answer import answer_rank_body
 from waitless.api.errors import error_response, json_response
 from waitless.api.openapi import openapi_document
 from waitless.api.page import PAGE_GAZETTEER
@@ -27,10 +27,10 @@ async def rank_handler(request: web.Request) -> web.Response:
         app[keys.METRICS].rankings.labels("bad_request").inc()
         return error_response(400, "bad_request", exc.message, field=exc.field)
     try:
-        answer = answer_rank_request(app, rank_request, now=now)
+        body = answer_rank_body(app, rank_request, now=now)
     except OutsideCoverage as exc:
         return error_response(422, "outside_coverage", str(exc))
-    return json_response(answer)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def places_handler(request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from waitless.events.log import EventLog
 from waitless.live.snapshot import LiveSnapshot
 from waitless.live.store import LiveStore
 from waitless.metrics import Metrics
+from waitless.ranking.fast import FastRanker
 from waitless.ranking.history import PredictionState
 from waitless.settings import Settings
 
@@ -26,6 +27,8 @@ METRICS = web.AppKey("metrics", Metrics)
 LIVE_STORE = web.AppKey("live_store", LiveStore)
 SNAPSHOT = web.AppKey("snapshot", LiveSnapshot)
 PREDICTIONS = web.AppKey("predictions", PredictionState)
+# The compiled ranking state and its request path (issue 12).
+FAST_RANKER = web.AppKey("fast_ranker", FastRanker)
 EVENT_LOG = web.AppKey("event_log", EventLog)
 TRAVEL = web.AppKey("travel", dict[str, TravelModel])
 TRAVEL_NOTE = web.AppKey("travel_note", str)

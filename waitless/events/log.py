@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,9 @@ from waitless.events.spool import Spool, SpoolFull
 from waitless.metrics import Metrics
 
 logger = logging.getLogger(__name__)
+# The spool keeps its size without touching the filesystem; it recounts the directory (which
+# other workers write to as well) this often.
+SPOOL_RESCAN_SECONDS = 60.0
 
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("event_id", "uuid"),
@@ -105,6 +109,7 @@ class EventLog:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
+        self._rescanned = time.monotonic()
 
     @property
     def dsn(self) -> str | None:
@@ -192,7 +197,11 @@ class EventLog:
             except (SpoolFull, OSError) as exc:
                 logger.error("event log: %s; %d events dropped", exc, len(batch))
                 self.metrics.events_dropped.inc(len(batch))
-        self.metrics.spool_bytes.set(await asyncio.to_thread(self.spool.size_bytes))
+        if time.monotonic() - self._rescanned >= SPOOL_RESCAN_SECONDS:
+            # Workers share the spool directory: now and then recount what the others wrote.
+            await asyncio.to_thread(self.spool.rescan)
+            self._rescanned = time.monotonic()
+        self.metrics.spool_bytes.set(self.spool.size_bytes())
 
     async def replay_spool(self) -> int:
         """Move spooled segments into PostgreSQL, oldest first; return events replayed."""
@@ -207,7 +216,7 @@ class EventLog:
             replayed += len(events)
         if replayed:
             logger.info("event log: replayed %d spooled events", replayed)
-            self.metrics.spool_bytes.set(await asyncio.to_thread(self.spool.size_bytes))
+            self.metrics.spool_bytes.set(self.spool.size_bytes())
         return replayed
 
     async def _run(self) -> None:

@@ -33,13 +33,28 @@ class Spool:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self._seq = count()
+        self._sizes: dict[Path, int] = {}
+        self.rescan()
 
     def segments(self) -> list[Path]:
         """Segment files, oldest first."""
         return sorted(self.directory.glob(f"*{_SUFFIX}"))
 
     def size_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.segments() if p.exists())
+        """Bytes in the segments this spool knows of, without touching the filesystem (the
+        total is kept up to date by :meth:`append` and :meth:`remove`)."""
+        return sum(self._sizes.values())
+
+    def rescan(self) -> int:
+        """Recount from the directory (other processes may share it); return the total."""
+        sizes = {}
+        for path in self.segments():
+            try:
+                sizes[path] = path.stat().st_size
+            except FileNotFoundError:  # replayed and removed by another process meanwhile
+                continue
+        self._sizes = sizes
+        return self.size_bytes()
 
     def append(self, events: Sequence[dict[str, Any]]) -> Path:
         """Write one batch as a new segment; raise :class:`SpoolFull` past the limit."""
@@ -55,6 +70,7 @@ class Spool:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, final)
+        self._sizes[final] = len(data)
         dir_fd = os.open(self.directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
@@ -66,9 +82,9 @@ class Spool:
     def read(segment: Path) -> list[dict[str, Any]]:
         return [orjson.loads(line) for line in segment.read_bytes().splitlines() if line]
 
-    @staticmethod
-    def remove(segment: Path) -> None:
+    def remove(self, segment: Path) -> None:
         segment.unlink(missing_ok=True)
+        self._sizes.pop(segment, None)
 
     def event_count(self) -> int:
         return sum(len(self.read(p)) for p in self.segments())

@@ -8,15 +8,65 @@ from the origin, stored to a fraction, located origins within metres). Minutes a
 
 from __future__ import annotations
 
-import uuid
+import math
+import os
 from typing import Any
 
 import numpy as np
 
 from waitless.domain.region import Region
+from waitless.domain.sites import Site
 from waitless.ranking.privacy import age_band, coarse_cell
-from waitless.ranking.rank import nearest_sites
 from waitless.ranking.results import RankAnswer
+
+_ID_BYTES = 16
+_ID_BATCH = 256
+_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_BITS = (0x4000 << 64) | (0x8000 << 48)  # UUID version 4, RFC 4122 variant
+_random = b""
+_offset = 0
+
+
+def _reset_ids() -> None:
+    global _random, _offset
+    _random, _offset = b"", 0
+
+
+# A forked worker must never reuse its parent's random bytes.
+os.register_at_fork(after_in_child=_reset_ids)
+
+
+def new_event_id() -> str:
+    """A random version-4 UUID string, as ``str(uuid.uuid4())``, from random bytes read from
+    the OS 256 ids at a time (one system call per 256 requests instead of one each)."""
+    global _random, _offset
+    if _offset >= len(_random):
+        _random, _offset = os.urandom(_ID_BYTES * _ID_BATCH), 0
+    value = int.from_bytes(_random[_offset:_offset + _ID_BYTES])
+    _offset += _ID_BYTES
+    h = f"{(value & _VERSION_MASK) | _VERSION_BITS:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# Per region (by identity): which sites have an ED, so a request need not ask each site.
+_HAS_ED: dict[int, tuple[Region, tuple[bool, ...]]] = {}
+
+
+def _nearest_sites(region: Region, travel_seconds: np.ndarray
+                   ) -> tuple[Site | None, Site | None, int | None]:
+    """As :func:`waitless.ranking.rank.nearest_sites` (the same ``argsort``), in plain Python
+    over lists, plus the nearest ED's index (site ids are unique, so it is the one
+    ``region.sites.index`` would find)."""
+    cached = _HAS_ED.get(id(region))
+    if cached is None or cached[0] is not region:
+        cached = (region, tuple(site.service("ed") is not None for site in region.sites))
+        _HAS_ED[id(region)] = cached
+    has_ed = cached[1]
+    order = np.argsort(travel_seconds).tolist()
+    seconds = travel_seconds.tolist()
+    nearest = region.sites[order[0]] if math.isfinite(seconds[order[0]]) else None
+    ed_index = next((i for i in order if math.isfinite(seconds[i]) and has_ed[i]), None)
+    return nearest, None if ed_index is None else region.sites[ed_index], ed_index
 
 
 def _whole_minutes(value: float | None) -> float | None:
@@ -30,7 +80,9 @@ def ranking_event(region: Region, answer: RankAnswer, *,
     Parameters
     ----------
     answer
-        The ranking (its request and travel source are recorded, coarsened).
+        The ranking (its request and travel source are recorded, coarsened): a
+        :class:`RankAnswer` or the fast path's :class:`~waitless.ranking.fast.FastAnswer`,
+        which has the same attributes for this.
     centre_travel_seconds
         Travel time in seconds from the centre of the origin's grid cell to each site, in
         ``region.sites`` order; ``None`` when the centre is outside the travel model's
@@ -40,7 +92,7 @@ def ranking_event(region: Region, answer: RankAnswer, *,
     cell, cell_lat, cell_lon = coarse_cell(request.lat, request.lon)
     travel = (np.full(len(region.sites), np.inf) if centre_travel_seconds is None
               else centre_travel_seconds)
-    nearest, nearest_ed = nearest_sites(region, travel)
+    nearest, nearest_ed, ed_index = _nearest_sites(region, travel)
     top = answer.results[0] if answer.results else None
 
     def total_from_centre(site_id: str) -> float | None:
@@ -49,13 +101,14 @@ def ranking_event(region: Region, answer: RankAnswer, *,
         if row is None:
             return None
         index = next(i for i, s in enumerate(region.sites) if s.id == site_id)
-        return _whole_minutes(float(travel[index]) / 60 + row.expected.p50_minutes)
+        waiting_minutes = row.total_minutes - row.travel_minutes  # predicted wait at arrival
+        return _whole_minutes(float(travel[index]) / 60 + waiting_minutes)
 
     ed_minutes = None
     if nearest_ed is not None:
-        ed_minutes = _whole_minutes(float(travel[region.sites.index(nearest_ed)]) / 60)
+        ed_minutes = _whole_minutes(float(travel[ed_index]) / 60)
     return {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "occurred_at": answer.generated_at.isoformat(),
         "region": region.name,
         "origin_cell": cell,

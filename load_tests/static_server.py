@@ -1,0 +1,56 @@
+"""A plain aiohttp + uvloop server answering every GET with one fixed body: the ceiling
+``/v1/rank`` is measured against (scripts/bench-rank-serve.sh).
+
+    python -m load_tests.static_server --body var/bench/rank-body.json --port 18090 --processes 2
+
+The processes share the port with ``reuse_port`` (as gunicorn's workers share theirs), and
+nothing else runs in them: no middlewares, no parsing, no logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import signal
+from pathlib import Path
+
+import uvloop
+from aiohttp import web
+
+
+def _serve(body: bytes, host: str, port: int) -> None:
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    web.run_app(app, host=host, port=port, reuse_port=True, access_log=None, print=None,
+                loop=uvloop.new_event_loop())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--body", required=True, help="file whose bytes every answer carries")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18090)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    body = Path(args.body).read_bytes()
+    workers = [multiprocessing.Process(target=_serve, args=(body, args.host, args.port))
+               for _ in range(args.processes)]
+    for worker in workers:
+        worker.start()
+
+    def stop(*_: object) -> None:
+        for worker in workers:
+            worker.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.join()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""The spool keeps its size without stat-ing files on every flush, and recounts on request."""
+
+from __future__ import annotations
+
+import uuid
+
+from waitless.events.spool import Spool
+from waitless.ranking.event_row import new_event_id
+
+
+def test_size_follows_appends_and_removals(tmp_path):
+    spool = Spool(tmp_path, max_bytes=10_000)
+    first = spool.append([{"event_id": "a", "n": 1}])
+    second = spool.append([{"event_id": "b", "n": 22}, {"event_id": "c", "n": 333}])
+    on_disk = first.stat().st_size + second.stat().st_size
+    assert spool.size_bytes() == on_disk
+    spool.remove(first)
+    assert spool.size_bytes() == second.stat().st_size
+    spool.remove(second)
+    assert spool.size_bytes() == 0
+
+
+def test_rescan_counts_segments_written_by_another_process(tmp_path):
+    ours = Spool(tmp_path, max_bytes=10_000)
+    theirs = Spool(tmp_path, max_bytes=10_000)  # another worker sharing the directory
+    written = theirs.append([{"event_id": "x"}])
+    assert ours.size_bytes() == 0  # not seen until the periodic recount
+    assert ours.rescan() == written.stat().st_size
+    # A segment the other worker replays and deletes drops out at the next recount.
+    theirs.remove(written)
+    assert ours.rescan() == 0
+
+
+def test_event_ids_are_distinct_version_4_uuids():
+    ids = [new_event_id() for _ in range(3000)]  # crosses several 256-id refills
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+        assert str(parsed) == text
