@@ -91,7 +91,9 @@ class FastResult:
             b',"prediction_method":"', method.encode(), b'","confidence":"', confidence.encode(),
             b'","travel_minutes":', orjson.dumps(travel),
             b',"travel_source":', source_json, b',"arrival_at":"',
-            self.arrival.isoformat().encode(), b'","total_minutes":', orjson.dumps(total), b"}"))
+            self.arrival.isoformat().encode(), b'","total_minutes":', orjson.dumps(total),
+            # Load-aware answers (issue 17) take the reference path: here the term is always 0.
+            b',"load_adjustment_minutes":0.0}'))
 
 
 @dataclass(slots=True)
@@ -176,11 +178,12 @@ class FastRanker:
         seconds_list = travel_seconds.tolist()
         settings = region.ranking
         if len(seconds_list) <= settings.max_candidates:
-            limit_s = settings.max_travel_minutes * 60
+            limit_s = (settings.max_walk_minutes if request.mode == "walk"
+                       else settings.max_travel_minutes) * 60
             candidates = [i for i, s in enumerate(seconds_list)
                           if not (math.isfinite(s) and s > limit_s)]
         else:
-            candidates = _candidate_indices(region, travel_seconds)
+            candidates = _candidate_indices(region, travel_seconds, request.mode)
         ranked, excluded = _rank_sites(state, request, seconds_list, candidates, now,
                                        same_zone)
         ranked.sort(key=_sort_key)
