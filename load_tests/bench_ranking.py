@@ -153,7 +153,7 @@ def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
         answer = rank(region, snapshot.observations, request, travel_seconds=seconds,
                       travel_source=model.source, now=NOW, history=predictions.history)
         t3 = time.perf_counter_ns()
-        ranking_event(region, answer, travel_seconds=seconds)
+        ranking_event(region, answer, centre_travel_seconds=seconds)
         t4 = time.perf_counter_ns()
         orjson.dumps(answer_json(answer))
         t5 = time.perf_counter_ns()
