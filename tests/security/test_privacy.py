@@ -59,8 +59,10 @@ async def test_no_coordinates_or_addresses_in_logs(make_client, caplog_debug) ->
 
 async def test_database_rows_hold_only_the_coarse_cell(make_client, pg_dsn: str) -> None:
     client = await make_client(database_url=pg_dsn, trusted_proxies=("127.0.0.1",))
-    event_id = await _exercise(client)
     conn = await asyncpg.connect(pg_dsn)
+    # The session's database is shared: count only what this test's requests wrote.
+    await conn.execute("DELETE FROM ranking_events")
+    event_id = await _exercise(client)
     try:
         for _ in range(100):
             rows = await conn.fetch("SELECT * FROM ranking_events")
