@@ -54,6 +54,18 @@ def _centre_travel(model: TravelModel, region: Region, rank_request: RankRequest
         return None
 
 
+def _travel(app: web.Application, rank_request: RankRequest
+            ) -> tuple[TravelModel, np.ndarray]:
+    """The request's travel model and its travel seconds to every site (counting a miss)."""
+    model = app[keys.TRAVEL][rank_request.mode]
+    try:
+        return model, travel_for_region(model, app[keys.REGION], rank_request.lat,
+                                        rank_request.lon)
+    except OutsideCoverage:
+        app[keys.METRICS].rankings.labels("outside_coverage").inc()
+        raise
+
+
 def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
                      now: datetime) -> bytes:
     """:func:`answer_rank_request` as JSON bytes, from the compiled ranking state
@@ -65,25 +77,19 @@ def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
         When the origin is outside the travel model's coverage (counted as such).
     """
     region = app[keys.REGION]
-    model = app[keys.TRAVEL][rank_request.mode]
-    try:
-        travel = travel_for_region(model, region, rank_request.lat, rank_request.lon)
-    except OutsideCoverage:
-        app[keys.METRICS].rankings.labels("outside_coverage").inc()
-        raise
-    if app.get(LOAD_VIEW) is not None:
-        # Load-aware ranking (issue 17) is applied by the reference path only.
-        return orjson.dumps(_answer(app, rank_request, travel, model.source, now))
-    fast = app[keys.FAST_RANKER].answer(
-        rank_request, app[keys.SNAPSHOT].observations, travel_seconds=travel,
-        travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
-    if fast is None:  # a 999 answer, or a departure time the compiled state does not cover
-        return orjson.dumps(_answer(app, rank_request, travel, model.source, now))
-    event = ranking_event(region, fast,
-                          centre_travel_seconds=_centre_travel(model, region, rank_request))
-    app[keys.EVENT_LOG].record(event)
-    app[keys.METRICS].rankings.labels("ranked").inc()
-    return fast.body_json(region.name, event["event_id"])
+    model, travel = _travel(app, rank_request)
+    # Load-aware ranking (issue 17) is applied by the reference path only.
+    if app.get(LOAD_VIEW) is None:
+        fast = app[keys.FAST_RANKER].answer(
+            rank_request, app[keys.SNAPSHOT].observations, travel_seconds=travel,
+            travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
+        if fast is not None:  # None: a 999 answer, or a departure the state does not cover
+            event = ranking_event(region, fast, centre_travel_seconds=_centre_travel(
+                model, region, rank_request))
+            app[keys.EVENT_LOG].record(event)
+            app[keys.METRICS].rankings.labels("ranked").inc()
+            return fast.body_json(region.name, event["event_id"])
+    return orjson.dumps(_answer(app, rank_request, model, travel, now))
 
 
 def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
@@ -95,27 +101,21 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
     OutsideCoverage
         When the origin is outside the travel model's coverage (counted as such).
     """
-    region = app[keys.REGION]
-    model = app[keys.TRAVEL][rank_request.mode]
-    try:
-        travel = travel_for_region(model, region, rank_request.lat, rank_request.lon)
-    except OutsideCoverage:
-        app[keys.METRICS].rankings.labels("outside_coverage").inc()
-        raise
-    return _answer(app, rank_request, travel, model.source, now)
+    model, travel = _travel(app, rank_request)
+    return _answer(app, rank_request, model, travel, now)
 
 
-def _answer(app: web.Application, rank_request: RankRequest, travel: np.ndarray,
-            travel_source: str, now: datetime) -> dict:
+def _answer(app: web.Application, rank_request: RankRequest, model: TravelModel,
+            travel: np.ndarray, now: datetime) -> dict:
     """The reference path: rank, log the event, count, and the body as a dict."""
     region = app[keys.REGION]
     snapshot = app[keys.SNAPSHOT]
     answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
-                  travel_source=travel_source, now=now,
+                  travel_source=model.source, now=now,
                   history=app[keys.PREDICTIONS].history, load=app.get(LOAD_VIEW))
     record_answer(app, answer)  # issue #17: this patient is now on their way (when enabled)
-    event = ranking_event(region, answer, centre_travel_seconds=_centre_travel(
-        app[keys.TRAVEL][rank_request.mode], region, rank_request))
+    event = ranking_event(region, answer,
+                          centre_travel_seconds=_centre_travel(model, region, rank_request))
     app[keys.EVENT_LOG].record(event)
     app[keys.METRICS].rankings.labels("emergency" if answer.emergency else "ranked").inc()
     body = answer_json(answer)
