@@ -16,9 +16,11 @@ import numpy as np
 
 from routing import io
 from routing.build import build_mode
-from routing.entries import entry_table, snap_site_entries
+from routing.entries import SiteEntries, entry_table, snap_site_entries
 from routing.graph import GraphSource
-from routing.snap import EdgeSegments, EdgeSnapper
+from routing.segments import EdgeSegments
+from routing.snap import EdgeSnapper
+from routing.snapcache import save_snapper
 from routing.table import GraphArrays, csr_from_edges, largest_strong_component
 from routing.travel import RoadGraphTravel
 
@@ -45,6 +47,19 @@ def synthetic_graph(n_nodes: int, *, seed: int = 0) -> GraphArrays:
     w = np.concatenate([seconds, seconds[~one_way]])
     arrays = GraphArrays(lat, lon, csr_from_edges(u, v, w, side * side), np.arange(side * side))
     return largest_strong_component(arrays)
+
+
+def synthetic_site_table(arrays: GraphArrays, picks: np.ndarray, site_ids: list[str]
+                         ) -> tuple[EdgeSnapper, np.ndarray, SiteEntries, np.ndarray]:
+    """Sites at the nodes ``picks`` entered at their nearest edges, as `waitless graph build`
+    enters real sites: the snapper (for origins), the seconds table (nodes x sites), the
+    entries and each site's snap distance in meters."""
+    segments = EdgeSegments.from_arrays(arrays)
+    snapper = EdgeSnapper(segments)
+    entries, snap_m = snap_site_entries(snapper, site_ids, arrays.node_lat[picks],
+                                        arrays.node_lon[picks], max_snap_m=2000,
+                                        access_speed_kph=20.0)
+    return snapper, entry_table(arrays.csr, segments, entries, len(site_ids)), entries, snap_m
 
 
 def _query_us(model: RoadGraphTravel, lats: np.ndarray, lons: np.ndarray) -> float:
@@ -74,15 +89,11 @@ def bench_synthetic(cache: Path, n_nodes: int, n_sites: int) -> dict[str, float]
     picks = rng.choice(arrays.n_nodes, n_sites, replace=False)
     site_ids = [f"S{i}" for i in range(n_sites)]
     start = time.perf_counter()
-    segments = EdgeSegments.from_arrays(arrays)
-    entries, snap_m = snap_site_entries(EdgeSnapper(segments), site_ids, arrays.node_lat[picks],
-                                        arrays.node_lon[picks], max_snap_m=2000,
-                                        access_speed_kph=20.0)
-    table = entry_table(arrays.csr, segments, entries, n_sites)
+    snapper, table, entries, snap_m = synthetic_site_table(arrays, picks, site_ids)
     table_s = time.perf_counter() - start
     directory = io.mode_dir(cache, "synthetic", "drive")
     io.save_graph(directory, arrays)
-    segments.save(directory)
+    save_snapper(directory, snapper)
     io.save_table(directory, table, {
         "region": "synthetic", "mode": "drive", "graph": {"key": {"source": {"synthetic": True}}},
         "site_ids": site_ids, "sites_hash": "synthetic", "site_entries": entries.to_json(),

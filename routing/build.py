@@ -18,7 +18,9 @@ from routing.config import MODES
 from routing.entries import entry_table, snap_site_entries
 from routing.errors import GraphBuildError, GraphCacheError
 from routing.graph import GraphSource, graph_arrays, raw_graph, routable_graph
-from routing.snap import EdgeSegments, EdgeSnapper
+from routing.segments import EdgeSegments
+from routing.snap import EdgeSnapper
+from routing.snapcache import read_snap_index, save_snapper
 from routing.table import GraphArrays
 from waitless.domain.graph_settings import GraphSettings
 
@@ -77,7 +79,8 @@ def _fresh_graph(source: GraphSource, mode: str, settings: GraphSettings, direct
     G, origins = routable_graph(raw_graph(source, mode, progress), mode, settings, progress)
     arrays = graph_arrays(G)
     io.save_graph(directory, arrays)
-    EdgeSegments.from_graph(G).save(directory)
+    progress(f"[{mode}] indexing the edges for snapping")
+    save_snapper(directory, EdgeSnapper(EdgeSegments.from_graph(G)))
     timestamp = None
     if source.osm_file is not None:
         timestamp = osm_timestamp(source.osm_file)
@@ -91,6 +94,22 @@ def _fresh_graph(source: GraphSource, mode: str, settings: GraphSettings, direct
         "build_seconds": round(time.perf_counter() - started, 3),
     }
     return G, arrays, graph_meta
+
+
+def _indexed_snapper(directory: Path, mode: str, progress: Progress) -> EdgeSnapper:
+    # The cache's snapping index, written first when missing, stale or damaged (caches from
+    # before the index, reused with --reuse-graph, get one this way).
+    try:
+        found = read_snap_index(directory)
+    except GraphCacheError as exc:
+        progress(f"[{mode}] rewriting the snapping index ({exc})")
+        found = None
+    if found is None:
+        progress(f"[{mode}] indexing the cached edges for snapping")
+        save_snapper(directory, EdgeSnapper(EdgeSegments.load(directory)))
+        found = read_snap_index(directory)
+    segments, index = found
+    return EdgeSnapper(segments, index=index)
 
 
 def build_mode(region: Any, mode: str, *, source: GraphSource | None,
@@ -139,13 +158,14 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
         G, arrays, graph_meta = _fresh_graph(source, mode, settings, directory, progress)
     started = time.perf_counter()
     try:
-        segments = EdgeSegments.load(directory)
+        snapper = _indexed_snapper(directory, mode, progress)
     except GraphCacheError as exc:
         raise GraphBuildError(str(exc)) from exc
+    segments = snapper.segments
     sites = region.sites
     site_ids = [s.id for s in sites]
     entries, snap_m = snap_site_entries(
-        EdgeSnapper(segments), site_ids, np.array([s.lat for s in sites]),
+        snapper, site_ids, np.array([s.lat for s in sites]),
         np.array([s.lon for s in sites]), max_snap_m=settings.max_snap_m,
         access_speed_kph=settings.access_speed_for(mode))
     progress(f"[{mode}] Dijkstra from {len(sites)} sites over {arrays.n_nodes:,} nodes")

@@ -16,11 +16,11 @@ import numpy as np
 
 from routing.distance import haversine_m
 from routing.errors import OutsideCoverage
-from routing.model import TravelModel
+from routing.model import TravelModel, WrappedTravel
 
 
 @dataclass(frozen=True, eq=False)
-class SiteReach:
+class SiteReach(WrappedTravel):
     """A travel model that refuses origins farther than a limit from every site.
 
     Attributes
@@ -45,14 +45,6 @@ class SiteReach:
                   max_origin_distance_m: float) -> SiteReach:
         return cls(model, np.array([s.lat for s in sites], dtype=float),
                    np.array([s.lon for s in sites], dtype=float), max_origin_distance_m)
-
-    @property
-    def source(self) -> str:
-        return self.model.source
-
-    @property
-    def mode(self) -> str:
-        return self.model.mode
 
     @property
     def site_ids(self) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ import numpy as np
 from scipy.sparse import csr_array
 
 from routing.errors import GraphBuildError
-from routing.snap import EdgeSegments, EdgeSnapper, Snap
+from routing.segments import EdgeSegments
+from routing.snap import EdgeSnapper, Snap
 from routing.table import csr_from_edges, site_table
 
 
@@ -32,7 +33,7 @@ class SiteEntries:
     site
         Site index (column of the table).
     edge
-        Edge index in :class:`routing.snap.EdgeSegments`.
+        Edge index in :class:`routing.segments.EdgeSegments`.
     along_s
         Seconds from the edge's tail to the site's projection onto it.
     leg_s

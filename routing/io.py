@@ -11,6 +11,9 @@ nodes.npy
 edges.npz
     Every directed edge as straight segments with seconds (:mod:`routing.snap`), for
     snapping origins and sites onto roads.
+snap/
+    The same segments and their snapping index as uncompressed arrays, memory-mapped at load
+    (:mod:`routing.snapcache`); optional: a cache without it builds the index at load.
 table.npy
     Seconds from each node to each site's snapped position plus its leg to the site,
     ``(n_nodes, n_sites)`` float32, row-major so one query reads contiguous rows.
@@ -110,5 +113,5 @@ def read_meta(directory: Path) -> dict[str, Any]:
 
 
 def cache_size_bytes(directory: Path) -> int:
-    """Total size of the cache files in bytes."""
-    return sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+    """Total size of the cache files in bytes, the ``snap/`` index included."""
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())

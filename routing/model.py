@@ -33,3 +33,17 @@ class TravelModel(Protocol):
             When the origin lies outside the model's coverage.
         """
         ...
+
+
+class WrappedTravel:
+    """Base of a travel model that wraps another (``model``) and keeps its label and mode."""
+
+    model: TravelModel
+
+    @property
+    def source(self) -> str:
+        return self.model.source
+
+    @property
+    def mode(self) -> str:
+        return self.model.mode

@@ -14,7 +14,8 @@ from routing.entries import SiteEntries, origin_seconds
 from routing.errors import GraphCacheError, OutsideCoverage
 from routing.estimate import EstimateTravel
 from routing.model import TravelModel
-from routing.snap import EdgeSegments, EdgeSnapper, Snap
+from routing.snap import EdgeSnapper, Snap
+from routing.snapcache import load_snapper
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +36,7 @@ class RoadGraphTravel:
     table
         Seconds from each node to each site, ``(n_nodes, n_sites)`` float32, memory-mapped.
     snapper
-        Nearest-edge lookups over the graph's edges.
+        Nearest-edge lookups over the graph's edges (index memory-mapped from ``snap/``).
     entries
         Where each site sits on its edge(s), for origins on the same edge.
     access_speed_kph
@@ -76,7 +77,8 @@ class RoadGraphTravel:
         Raises
         ------
         GraphCacheError
-            When the cache is missing, unreadable or for other sites.
+            When the cache is missing, unreadable or for other sites, or its snapping index
+            is damaged (a cache without one still loads: the index is built in memory).
         """
         directory = io.mode_dir(cache_root, region_name, mode)
         meta = io.read_meta(directory)
@@ -96,7 +98,7 @@ class RoadGraphTravel:
             raise GraphCacheError(msg)
         speed_kph = access_speed_kph or meta["access_speed_kph"]
         return cls(site_ids=tuple(meta["site_ids"]), mode=mode, table=table,
-                   snapper=EdgeSnapper(EdgeSegments.load(directory)),
+                   snapper=load_snapper(directory),
                    entries=SiteEntries.from_json(meta["site_entries"]),
                    access_speed_kph=speed_kph, max_snap_m=max_snap_m or meta["max_snap_m"],
                    meta=meta)

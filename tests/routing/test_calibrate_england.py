@@ -5,6 +5,8 @@ import pytest
 
 from routing import calibrate_england as ce
 from routing import estimate
+from routing.distance import haversine_m
+from routing.england_pairs import Pairs, authority_of
 
 
 def test_drive_seconds_is_continuous_and_banded():
@@ -21,7 +23,7 @@ def test_estimate_travel_uses_the_england_defaults():
     model = estimate.EstimateTravel(site_ids=("a",), site_lats=np.array([51.3]),
                                     site_lons=np.array([0.5]))
     seconds = model.travel_seconds(51.3, 0.5 + 0.1)  # about 7 km due east
-    straight = ce.haversine_m(51.3, 0.6, np.array([51.3]), np.array([0.5]))
+    straight = haversine_m(51.3, 0.6, np.array([51.3]), np.array([0.5]))
     (_, town), (_, middle), _ = estimate.DRIVE_SECONDS_PER_KM_BANDS
     assert 2_000 < straight[0] < 10_000
     expected = estimate.DRIVE_FIXED_SECONDS + 2 * town + (straight[0] / 1000 - 2) * middle
@@ -43,7 +45,7 @@ def test_fit_recovers_known_constants_from_noisy_times():
     ("Medway 016D", "Medway"), ("Tonbridge and Malling 012B", "Tonbridge and Malling"),
     ("Shepway 010A", "Shepway"), ("City of London 001A", "City of London")])
 def test_authority_from_lsoa_name(name, authority):
-    assert ce.authority_of(name) == authority
+    assert authority_of(name) == authority
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,47 @@ def test_held_out_kent_medway_median_meets_the_target(calibration):
     assert calibration.held_out["p90_pct"] < 26.0
 
 
-@pytest.mark.xfail(strict=True, reason="held-out p90 is 25.4 %, just over the 25 % target "
+@pytest.mark.xfail(strict=True, reason="held-out p90 is 25.4 %, just over the 25 % target; "
+                   "the model chosen by cross-validation (--cv) scores 25.2 % "
                    "(docs/routing.md); strict, so meeting it flags this test to be updated")
 def test_held_out_kent_medway_p90_meets_the_target(calibration):
     assert calibration.held_out["p90_pct"] <= ce.TARGET_P90_PCT
+
+
+def _synthetic_pairs(rng, site_seconds_per_log_lsoa):
+    """Three health regions plus a held-out one; truth is banded distance + a site term."""
+    n = 6_000
+    straight = rng.uniform(400, 80_000, n)
+    site_lsoas = rng.integers(5, 400, n)
+    seconds = (estimate.drive_seconds(straight, 300.0, [(2_000.0, 100.0), (10_000.0, 70.0),
+                                                       (float("inf"), 45.0)])
+               + site_seconds_per_log_lsoa * np.log1p(site_lsoas)) * rng.lognormal(0, 0.05, n)
+    region = np.array(["a", "b", "c", "kent"], dtype=object)[np.arange(n) % 4]
+    return Pairs(straight, seconds, region == "kent", 0, region, site_lsoas)
+
+
+def test_out_of_fold_prediction_never_sees_its_own_group():
+    rng = np.random.default_rng(3)
+    straight = rng.uniform(1_000, 50_000, 3_000)
+    groups = np.array(["a", "b", "c"], dtype=object)[np.arange(3_000) % 3]
+    seconds = estimate.drive_seconds(straight) * np.where(groups == "c", 1.5, 1.0)
+    X = ce.design(straight)
+    predicted = ce.out_of_fold_seconds(X, seconds, groups)
+    # Group c (50 % slower) is predicted from a and b alone, so it comes out a third fast;
+    # a fit that saw c would sit in between.
+    assert np.median(predicted[groups == "c"] / seconds[groups == "c"]) == pytest.approx(
+        1 / 1.5, rel=0.01)
+    assert np.median(predicted[groups == "a"] / seconds[groups == "a"]) > 0.99
+
+
+def test_cross_validation_picks_the_site_term_only_when_it_exists():
+    with_site = ce.cross_validate(_synthetic_pairs(np.random.default_rng(4), 60.0))
+    assert with_site.chosen == "knots 2, 10 km + site density"
+    assert with_site.chosen_coefficients[-1] == pytest.approx(60.0, rel=0.1)
+    assert with_site.chosen_held_out["pairs"] == 1_500
+    assert with_site.chosen_held_out["p90_pct"] < 10
+    without = ce.cross_validate(_synthetic_pairs(np.random.default_rng(4), 0.0))
+    assert without.by_candidate["affine"]["p90_pct"] > without.by_candidate[without.chosen][
+        "p90_pct"]
+    assert all(set(s) == {"median_pct", "p90_pct", "pairs"} for s in without.by_candidate.values())
+    assert {s["pairs"] for s in without.by_candidate.values()} == {4_500}

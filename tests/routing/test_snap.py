@@ -5,7 +5,8 @@ import pytest
 
 from routing.bench import synthetic_graph
 from routing.errors import GraphCacheError
-from routing.snap import SNAP_TIE_M, EdgeSegments, EdgeSnapper, twin_segments
+from routing.segments import EdgeSegments
+from routing.snap import SNAP_TIE_M, EdgeSnapper, twin_segments
 from routing.table import unit_xyz_m
 
 
