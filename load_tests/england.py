@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 
 from routing import io
-from routing.bench import synthetic_graph
-from routing.entries import entry_table, snap_site_entries
-from routing.snap import EdgeSegments, EdgeSnapper
+from routing.bench import synthetic_graph, synthetic_site_table
+from routing.snapcache import save_snapper
 from waitless.domain.region import load_region
 
 READY_TIMEOUT_SECONDS = 300.0
@@ -70,19 +69,15 @@ def build_region(root: Path, n_nodes: int, n_sites: int, *, seed: int = 1) -> di
     region_file.write_text(region_toml("synthetic-england", sites))
     region = load_region(str(region_file))
     # As `routing.bench` and `waitless graph build` do: sites enter the graph at their nearest
-    # edges, and the edge segments are saved for snapping origins the same way.
+    # edges, and the edge segments and their snapping index are saved for origins.
     started = time.perf_counter()
-    segments = EdgeSegments.from_arrays(arrays)
-    entries, snap_m = snap_site_entries(EdgeSnapper(segments), site_ids, arrays.node_lat[picks],
-                                        arrays.node_lon[picks], max_snap_m=2000,
-                                        access_speed_kph=20.0)
-    table = entry_table(arrays.csr, segments, entries, n_sites)
+    snapper, table, entries, snap_m = synthetic_site_table(arrays, picks, site_ids)
     table_s = time.perf_counter() - started
     cache = root / "cache"
     for mode in ("drive", "walk"):
         directory = io.mode_dir(cache, region.name, mode)
         io.save_graph(directory, arrays)
-        segments.save(directory)
+        save_snapper(directory, snapper)
         io.save_table(directory, table, {
             "region": region.name, "mode": mode,
             "graph": {"key": {"source": {"synthetic": True}}, "osm_timestamp": None},

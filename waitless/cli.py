@@ -32,8 +32,16 @@ DEFAULT_SIMULATOR_PORT = 8081
 
 def _add_region(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", default=None,
-                        help="bundled region name or region TOML path "
-                             "(default: $WAITLESS_REGION or kent-medway)")
+                        help="bundled region name or region TOML path (default: "
+                             "$WAITLESS_REGION, the first of $WAITLESS_REGIONS, or kent-medway)")
+
+
+def _add_regions(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", dest="regions", action="append", default=None,
+                        metavar="REGION",
+                        help="bundled region name or region TOML path; repeat to serve several "
+                             "regions, the first being the primary (default: "
+                             "$WAITLESS_REGIONS, $WAITLESS_REGION or kent-medway)")
 
 
 def _add_listen(parser: argparse.ArgumentParser, default_port: int | None = None) -> None:
@@ -52,12 +60,14 @@ def _apply_defaults(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    regions = getattr(args, "regions", None)  # `serve --region A --region B`
     settings = args.settings.with_overrides(
-        region=getattr(args, "region", None), host=getattr(args, "host", None),
-        port=getattr(args, "port", None))
+        region=regions[0] if regions else getattr(args, "region", None),
+        extra_regions=tuple(regions[1:]) if regions else None,
+        host=getattr(args, "host", None), port=getattr(args, "port", None))
     # What is configured, never the values of URLs or tokens (they may hold secrets).
-    logger.debug("settings: region %s; live store %s; events %s; rate limit %s",
-                 settings.region, "redis" if settings.redis_url else "in-process",
+    logger.debug("settings: regions %s; live store %s; events %s; rate limit %s",
+                 ", ".join(settings.regions), "redis" if settings.redis_url else "in-process",
                  "postgresql" if settings.database_url else "spool",
                  settings.rate_limit or "off")
     return settings
@@ -196,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the API (reads live state from Redis)",
                                 description="Serve the ranking API, site list, health and "
                                             "metrics endpoints.")
-    _add_region(serve)
+    _add_regions(serve)
     _add_listen(serve)
     serve.add_argument("--workers", type=int, default=None,
                        help="worker processes sharing the port (default: one per core "

@@ -4,6 +4,9 @@
 variable                   meaning                                                     default
 =========================  ==========================================================  =============
 WAITLESS_REGION            bundled region name or path to a region TOML file           kent-medway
+WAITLESS_REGIONS           several regions for ``serve`` (comma list, names or paths;  the one
+                           the first is the primary); takes the place of               region
+                           WAITLESS_REGION
 WAITLESS_REDIS_URL         live store in Redis (``redis://host:port/db``)              in-process
 WAITLESS_REDIS_PREFIX      prefix for every Redis key this service writes              waitless
 WAITLESS_DATABASE_URL      PostgreSQL for the event log (``postgresql://...``)         spool only
@@ -72,6 +75,8 @@ from waitless.domain.region import DEFAULT_REGION
 @dataclass(frozen=True, slots=True)
 class Settings:
     region: str = DEFAULT_REGION
+    # Regions ``serve`` answers besides ``region`` (the primary), each chosen by the origin.
+    extra_regions: tuple[str, ...] = ()
     redis_url: str | None = None
     redis_prefix: str = "waitless"
     database_url: str | None = None
@@ -111,6 +116,11 @@ class Settings:
     map_tile_url: str | None = None
     map_attribution: str | None = None
 
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Every region ``serve`` answers, the primary (``region``) first."""
+        return (self.region, *self.extra_regions)
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -124,8 +134,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         return value or None
 
     defaults = Settings()
+    regions = _regions(get("REGION"), get("REGIONS"))
     return Settings(
-        region=get("REGION") or defaults.region,
+        region=regions[0] if regions else defaults.region,
+        extra_regions=regions[1:],
         redis_url=get("REDIS_URL"),
         redis_prefix=get("REDIS_PREFIX") or defaults.redis_prefix,
         database_url=get("DATABASE_URL"),
@@ -156,6 +168,18 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         map_tile_url=_tile_url(get("MAP_TILE_URL")),
         map_attribution=get("MAP_ATTRIBUTION"),
     )
+
+
+def _regions(single: str | None, several: str | None) -> tuple[str, ...]:
+    """Region names or paths from ``WAITLESS_REGION`` or ``WAITLESS_REGIONS`` (not both)."""
+    if single and several:
+        msg = "set WAITLESS_REGION or WAITLESS_REGIONS, not both (WAITLESS_REGIONS lists all)"
+        raise ConfigError(msg)
+    regions = _comma_list(several) if several else (single,) if single else ()
+    if len(set(regions)) != len(regions):
+        msg = f"WAITLESS_REGIONS names a region twice: {several!r}"
+        raise ConfigError(msg)
+    return regions
 
 
 def _tile_url(value: str | None) -> str | None:

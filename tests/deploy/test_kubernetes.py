@@ -18,6 +18,7 @@ from tests.conftest import REPO_ROOT, temporary_database
 from waitless.cli import build_parser, main
 from waitless.domain.region import parse_region
 from waitless.events.migrations import MIGRATIONS
+from waitless.settings import settings_from_env
 
 K8S = REPO_ROOT / "deploy" / "kubernetes"
 # The oldest Kubernetes release still in common support, and the newest the package knows.
@@ -187,8 +188,11 @@ def test_the_ingestor_runs_two_replicas_that_elect_a_leader() -> None:
     ingest = objects[("Deployment", "waitless-ingest")]
     assert ingest["spec"]["replicas"] == 2
     (container,) = pod_spec(ingest)["containers"]
-    assert container["args"] == ["waitless", "ingest"]
     env = literal_env()
+    # Each ingestor names its region: the primary here, one Deployment per further region.
+    args = build_parser().parse_args(container["args"][1:])
+    assert (args.command, args.region) == ("ingest",
+                                           settings_from_env(env).region)
     port = container["ports"][0]
     assert env["WAITLESS_INGEST_METRICS_PORT"] == str(port["containerPort"])
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
@@ -204,18 +208,20 @@ def test_regions_come_from_a_config_map_and_secrets_from_secrets() -> None:
     regions = next(g for g in kustomization()["configMapGenerator"]
                    if g["name"] == "waitless-regions")
     names = {Path(f).name for f in regions["files"]}
-    region_path = Path(env["WAITLESS_REGION"])
-    assert region_path.name in names
+    # WAITLESS_REGIONS lists every region the API serves: each a file of the ConfigMap.
+    served = [Path(p) for p in settings_from_env(env).regions]
+    assert {p.name for p in served} <= names
     for obj in workloads():
         for container in pod_spec(obj)["containers"]:
             for mount in container.get("volumeMounts", []):
                 if mount["name"] == "regions":
-                    assert Path(mount["mountPath"]) == region_path.parent
+                    assert {Path(mount["mountPath"])} == {p.parent for p in served}
     # The shipped region is the bundled one (operators replace both with their own).
     for name in names:
         assert (K8S / "regions" / name).read_bytes() == (
             REPO_ROOT / "waitless" / "regions" / name).read_bytes(), name
-    parse_region(tomllib.loads((K8S / "regions" / region_path.name).read_text()))
+    for path in served:
+        parse_region(tomllib.loads((K8S / "regions" / path.name).read_text()))
     secret_keys = set(yaml.safe_load((K8S / "examples" / "secret.yaml").read_text())
                       ["stringData"])
     secret_vars = {"WAITLESS_REDIS_URL", "WAITLESS_DATABASE_URL", "WAITLESS_COMMISSIONER_TOKEN",

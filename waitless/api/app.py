@@ -25,10 +25,11 @@ from waitless.api.html_errors import negotiate_error
 from waitless.api.load_sync import setup_load_aware
 from waitless.api.origin_check import origin_check_middleware
 from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
+from waitless.api.regions import ServedRegion, served_regions
 from waitless.api.render import security_headers_middleware, setup_pages
 from waitless.api.request_limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
 from waitless.api.routes import setup_routes
-from waitless.domain.errors import WaitlessError
+from waitless.domain.errors import ConfigError, WaitlessError
 from waitless.domain.region import FeedConfig, Region, load_region
 from waitless.events.db import Database
 from waitless.events.log import EventLog
@@ -41,6 +42,7 @@ from waitless.live.store import LiveStore, MemoryLiveStore
 from waitless.metrics import Metrics
 from waitless.ranking.fast import FastRanker
 from waitless.ranking.history import PredictionState
+from waitless.ranking.multiregion import RegionSet
 from waitless.ranking.rank import RankRequest, rank
 from waitless.settings import Settings
 
@@ -108,12 +110,12 @@ async def observe_middleware(request: web.Request, handler: Callable) -> web.Str
     response = negotiate_error(request, response)  # a browser gets an HTML page instead
     if request.app[keys.SETTINGS].bench_endpoints:
         response.headers["X-WaitLess-Worker"] = str(os.getpid())
-    metrics.http_requests.labels(route, str(response.status)).inc()
-    metrics.http_latency.labels(route).observe(time.perf_counter() - started)
+    metrics.observe_request(route, response.status, time.perf_counter() - started)
     return response
 
 
 def create_app(settings: Settings, *, region: Region | None = None,
+               regions: Sequence[Region] | None = None,
                live_store: LiveStore | None = None, run_ingest: bool = False,
                ingest_feeds: Sequence[FeedConfig] | None = None,
                clock: Callable[[], datetime] = _utc_now,
@@ -125,17 +127,23 @@ def create_app(settings: Settings, *, region: Region | None = None,
     settings
         Frozen settings (see :mod:`waitless.settings`).
     region
-        The region to serve; loaded from ``settings.region`` when not given.
+        The one region to serve; without it (and without ``regions``) every region of
+        ``settings.regions`` is loaded and served.
+    regions
+        Several regions to serve instead, the first being the primary (the patient page's
+        place search, the dashboard, statistics, push feeds and ingest use it alone); a
+        ranking goes to the region whose coverage holds the origin.
     live_store
         A store to use (and leave open); made from settings when not given.
     run_ingest
-        Also poll the region's feeds in this process (the embedded single-process mode).
+        Also poll the primary region's feeds in this process (the embedded single-process mode).
     ingest_feeds
         Feeds to poll instead of the region's own (``waitless dev`` points at its simulator).
     clock
         Source of "now" (tests pin it).
     travel
-        Travel models by mode; loaded for the region when not given.
+        Travel models by mode for one region; loaded for the region when not given (and
+        always, per region, when several are served).
     """
     # Outermost first: every answer, a 429 or 414 too, is counted and carries the headers.
     app = web.Application(middlewares=[observe_middleware, security_headers_middleware,
@@ -143,25 +151,32 @@ def create_app(settings: Settings, *, region: Region | None = None,
                                        rate_limit_middleware, origin_check_middleware],
                           client_max_size=MAX_BODY_BYTES,
                           handler_args=handler_args(settings.keepalive_seconds))
-    region = region or load_region(settings.region)
+    if regions is None:
+        regions = [region] if region else [load_region(name) for name in settings.regions]
+    region = regions[0]
+    if len(regions) == 1:
+        served, notes = _one_region(region, settings, travel)
+    else:
+        if travel is not None:
+            msg = "travel models are loaded per region when several regions are served"
+            raise ConfigError(msg)
+        app[keys.REGION_SET] = RegionSet(regions)
+        served, notes = served_regions(app[keys.REGION_SET], settings.graph_cache)
+    primary = served[region.name]
     app[keys.SETTINGS] = settings
     app[keys.REGION] = region
+    app[keys.SERVED] = served
     app[keys.CLOCK] = clock
     app[keys.METRICS] = Metrics()
-    app[keys.SNAPSHOT] = LiveSnapshot()
-    app[keys.PREDICTIONS] = PredictionState(region.timezone)
-    app[keys.FAST_RANKER] = FastRanker(region)
-    app[keys.SNAPSHOT].on_readings.append(app[keys.PREDICTIONS].add_readings)
+    app[keys.SNAPSHOT] = primary.snapshots[region.name]
+    app[keys.PREDICTIONS] = primary.predictions[region.name]
     app[keys.METRICS].watch_feeds(lambda: (app[keys.SNAPSHOT].feed_statuses,
                                            app[keys.SNAPSHOT].observations, clock()))
-    if travel is None:
-        travel, note = load_travel_models(region, settings)
-    else:
-        note = "travel models supplied by the caller"
-    app[keys.TRAVEL] = travel
-    app[keys.TRAVEL_NOTE] = note
+    app[keys.TRAVEL] = primary.travel
+    app[keys.TRAVEL_NOTE] = (notes[region.name] if len(notes) == 1
+                             else "; ".join(f"{name}: {text}" for name, text in notes.items()))
     if settings.bench_endpoints:
-        app[keys.BENCH_BODY] = bench_body(region, travel["drive"], clock())
+        app[keys.BENCH_BODY] = bench_body(region, primary.travel["drive"], clock())
 
     async def live_store_ctx(app: web.Application) -> AsyncIterator[None]:
         owned = live_store is None
@@ -192,14 +207,18 @@ def create_app(settings: Settings, *, region: Region | None = None,
             await cancel_and_wait(task)
 
     async def snapshot_ctx(app: web.Application) -> AsyncIterator[None]:
-        # Load once before serving so the first request already sees live state.
-        await reload(app[keys.SNAPSHOT], app[keys.LIVE_STORE], region.name, app[keys.METRICS])
-        task = asyncio.create_task(follow(
-            app[keys.SNAPSHOT], app[keys.LIVE_STORE], region.name,
-            refresh_seconds=settings.snapshot_refresh_seconds, metrics=app[keys.METRICS]),
-            name="snapshot")
+        # One snapshot per region, following that region's keys in the live store. Loaded
+        # once before serving so the first request already sees live state.
+        tasks = []
+        for name, snapshot in primary.snapshots.items():
+            await reload(snapshot, app[keys.LIVE_STORE], name, app[keys.METRICS])
+            tasks.append(asyncio.create_task(follow(
+                snapshot, app[keys.LIVE_STORE], name,
+                refresh_seconds=settings.snapshot_refresh_seconds, metrics=app[keys.METRICS]),
+                name=f"snapshot-{name}"))
         yield
-        await cancel_and_wait(task)
+        for task in tasks:
+            await cancel_and_wait(task)
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         # One pool for the event log and the statistics; closed after both have stopped.
@@ -218,6 +237,21 @@ def create_app(settings: Settings, *, region: Region | None = None,
     setup_rate_limits(app)
     setup_load_aware(app)  # issue #17: off unless the region's [load_aware] enables it
     setup_routes(app)
-    logger.info("region %s: %d sites, %d feeds; %s", region.name, len(region.sites),
-                len(region.feeds), note)
+    for one in regions:
+        logger.info("region %s: %d sites (%d ranked), %d feeds; %s", one.name, len(one.sites),
+                    len(served[one.name].region.sites), len(one.feeds), notes[one.name])
     return app
+
+
+def _one_region(region: Region, settings: Settings, travel: dict[str, TravelModel] | None
+                ) -> tuple[dict[str, ServedRegion], dict[str, str]]:
+    """The one region served, ranked on its own snapshot, and its travel note."""
+    if travel is None:
+        travel, note = load_travel_models(region, settings)
+    else:
+        note = "travel models supplied by the caller"
+    snapshot, predictions = LiveSnapshot(), PredictionState(region.timezone)
+    snapshot.on_readings.append(predictions.add_readings)
+    served = ServedRegion(region, travel, FastRanker(region), {region.name: snapshot},
+                          {region.name: predictions}, {})
+    return {region.name: served}, {region.name: note}

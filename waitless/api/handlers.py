@@ -11,7 +11,12 @@ from waitless.api.errors import error_response, json_response
 from waitless.api.openapi import openapi_document
 from waitless.api.page import PAGE_GAZETTEER
 from waitless.api.query import QueryError, parse_rank_query
-from waitless.api.status import readiness, sites_status
+from waitless.api.status import (
+    readiness,
+    regions_readiness,
+    regions_sites_status,
+    sites_status,
+)
 from waitless.domain.conditions import CONDITIONS
 from waitless.domain.places import PlaceError, find_place
 from waitless.metrics import CONTENT_TYPE_LATEST
@@ -24,7 +29,7 @@ async def rank_handler(request: web.Request) -> web.Response:
     try:
         rank_request = parse_rank_query(request.query, now=now, tz=region.timezone)
     except QueryError as exc:
-        app[keys.METRICS].rankings.labels("bad_request").inc()
+        app[keys.METRICS].count_ranking("bad_request")
         return error_response(400, "bad_request", exc.message, field=exc.field)
     try:
         body = answer_rank_body(app, rank_request, now=now)
@@ -47,8 +52,13 @@ async def places_handler(request: web.Request) -> web.Response:
 
 
 async def sites_handler(request: web.Request) -> web.Response:
-    app = request.app
-    return json_response(sites_status(app[keys.REGION], app[keys.SNAPSHOT], now=app[keys.CLOCK]()))
+    app, now = request.app, request.app[keys.CLOCK]()
+    region_set = app.get(keys.REGION_SET)
+    if region_set is None:
+        return json_response(sites_status(app[keys.REGION], app[keys.SNAPSHOT], now=now))
+    snapshots = app[keys.SERVED][app[keys.REGION].name].snapshots  # one per region
+    return json_response(regions_sites_status(
+        [(region, snapshots[name]) for name, region in region_set.regions.items()], now=now))
 
 
 async def conditions_handler(_: web.Request) -> web.Response:
@@ -67,6 +77,17 @@ async def readyz_handler(request: web.Request) -> web.Response:
     ready, body = await readiness(
         snapshot=app[keys.SNAPSHOT], store=app[keys.LIVE_STORE], event_log=app[keys.EVENT_LOG],
         travel_sources={m: t.source for m, t in app[keys.TRAVEL].items()})
+    if app.get(keys.REGION_SET) is not None:
+        served = app[keys.SERVED]
+        all_loaded, degraded, body["regions"] = regions_readiness(
+            served[app[keys.REGION].name].snapshots,
+            {name: {m: t.source for m, t in one.travel.items()} for name, one in served.items()})
+        ready = ready and all_loaded
+        body["degraded"] = sorted({*body["degraded"], *degraded})
+        if not ready:
+            body["status"] = "not_ready"
+        elif body["degraded"]:
+            body["status"] = "degraded"
     return json_response(body, status=200 if ready else 503)
 
 

@@ -8,14 +8,15 @@ from datetime import datetime
 from aiohttp import web
 
 from routing.model import TravelModel
+from waitless.api.regions import ServedRegion
 from waitless.domain.region import Region
 from waitless.events.db import Database
 from waitless.events.log import EventLog
 from waitless.live.snapshot import LiveSnapshot
 from waitless.live.store import LiveStore
 from waitless.metrics import Metrics
-from waitless.ranking.fast import FastRanker
 from waitless.ranking.history import PredictionState
+from waitless.ranking.multiregion import RegionSet
 from waitless.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -27,8 +28,10 @@ METRICS = web.AppKey("metrics", Metrics)
 LIVE_STORE = web.AppKey("live_store", LiveStore)
 SNAPSHOT = web.AppKey("snapshot", LiveSnapshot)
 PREDICTIONS = web.AppKey("predictions", PredictionState)
-# The compiled ranking state and its request path (issue 12).
-FAST_RANKER = web.AppKey("fast_ranker", FastRanker)
+# Every region ranked here by name (the primary alone unless several are served, issue 18),
+# and with several the choice among them by the origin.
+SERVED = web.AppKey("served", dict[str, ServedRegion])
+REGION_SET = web.AppKey("region_set", RegionSet)
 EVENT_LOG = web.AppKey("event_log", EventLog)
 TRAVEL = web.AppKey("travel", dict[str, TravelModel])
 TRAVEL_NOTE = web.AppKey("travel_note", str)

@@ -118,7 +118,7 @@ async def patient_page_handler(request: web.Request) -> web.Response:
     try:
         rank_request = parse_rank_query(query, now=now, tz=region.timezone)
     except QueryError as exc:
-        app[keys.METRICS].rankings.labels("bad_request").inc()
+        app[keys.METRICS].count_ranking("bad_request")
         field = exc.field if exc.field in ("condition", "age", "mode") else "place"
         _error(context, field, _FIELD_MESSAGES.get(exc.field, exc.message))
         return _page(request, context, status=400)
@@ -130,6 +130,9 @@ async def patient_page_handler(request: web.Request) -> web.Response:
             "Call NHS 111 or use 111.nhs.uk to find care near you."))
         return _page(request, context, status=422)
     context["answer"] = answer
+    # With several regions served the answer may come from another region, or list a
+    # neighbour's border sites: describe it with the region that ranked it.
+    region = app[keys.SERVED][answer["region"]].region
     walking = rank_request.mode == "walk"
     limit = region.ranking.max_walk_minutes if walking else region.ranking.max_travel_minutes
     context["far_limit_text"] = f"{minutes_text(limit)} {'on foot' if walking else 'by car'}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -66,7 +67,7 @@ def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> di
                 "feed": obs.feed if obs else None,
             })
         sites.append({
-            "site_id": site.id, "name": site.name, "town": site.town,
+            "site_id": site.id, "region": region.name, "name": site.name, "town": site.town,
             "postcode": site.postcode, "lat": site.lat, "lon": site.lon,
             "operator": site.operator, "services": services,
             "rejections": rejections.get(site.id, []),
@@ -80,6 +81,17 @@ def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> di
                   for name, status in snapshot.feed_statuses.items()},
         "sites": sites,
     }
+
+
+def regions_sites_status(parts: Sequence[tuple[Region, LiveSnapshot]], *, now: datetime
+                         ) -> dict[str, Any]:
+    """:func:`sites_status` of several regions served together: the first region's report
+    with every region's sites (each naming its ``region``) and, under ``regions``, each
+    region's snapshot age, live-store error and feeds."""
+    reports = [sites_status(region, snapshot, now=now) for region, snapshot in parts]
+    return {**reports[0], "sites": [site for report in reports for site in report["sites"]],
+            "regions": {report["region"]: {key: report[key] for key in (
+                "snapshot_age_seconds", "live_store_error", "feeds")} for report in reports}}
 
 
 async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: EventLog,
@@ -118,3 +130,26 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
         "feeds": feeds,
         "feeds_known": feeds_known,
     }
+
+
+def regions_readiness(snapshots: Mapping[str, LiveSnapshot],
+                      travel_sources: Mapping[str, dict[str, str]]
+                      ) -> tuple[bool, list[str], dict[str, Any]]:
+    """Readiness of several regions served together: (all loaded, degraded parts, report).
+
+    Each region's snapshot must be loaded for the process to be ready (a region with no live
+    state would answer with assumed waits only); unhealthy feeds or estimated travel of any
+    region are reported as degraded, like the primary's.
+    """
+    report, degraded = {}, set()
+    for name, snapshot in snapshots.items():
+        feeds_ok = all(status.get("ok") for status in snapshot.feed_statuses.values())
+        report[name] = {"loaded": snapshot.loaded_monotonic is not None,
+                        "snapshot_age_seconds": snapshot.age_seconds(),
+                        "entries": len(snapshot.observations), "feeds_ok": feeds_ok,
+                        "travel": dict(travel_sources[name])}
+        if not feeds_ok:
+            degraded.add("feeds")
+        if any(source != "road_graph" for source in travel_sources[name].values()):
+            degraded.add("travel_estimate")
+    return all(r["loaded"] for r in report.values()), sorted(degraded), report

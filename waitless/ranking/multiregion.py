@@ -21,11 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from waitless.domain.errors import RegionError
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region
 from waitless.domain.sites import Site
+
+T = TypeVar("T")
 
 BORDER_KM = 20.0
 OUTSIDE_TOLERANCE_KM = 2.0
@@ -199,11 +202,29 @@ def merged_observations(snapshots: Mapping[str, Mapping[str, Observation]], regi
     ``snapshots`` maps region name to that region's current ``site_id/service`` entries (as
     the live store holds them); entries for sites the region does not rank are left out.
     """
+    return merged_by_site(snapshots, region, site_home)
+
+
+def merged_by_site(tables: Mapping[str, Mapping[str, T]], region: Region,
+                   site_home: Mapping[str, str]) -> dict[str, T]:
+    """Entries keyed ``site_id/service`` for an extended region, each from its site's home.
+
+    Parameters
+    ----------
+    tables
+        Region name to that region's entries (observations, wait histories, ...).
+    region
+        The extended region: only its sites' entries are kept.
+    site_home
+        Site id to home region name (:attr:`RegionSet.site_home`); a site missing from it
+        belongs to ``region``.
+    """
     wanted = {s.id for s in region.sites}
     homes = {site_home.get(site_id, region.name) for site_id in wanted}
-    merged: dict[str, Observation] = {}
+    merged: dict[str, T] = {}
     for home in sorted(homes):
-        for key, obs in snapshots.get(home, {}).items():
-            if obs.site_id in wanted and site_home.get(obs.site_id, region.name) == home:
-                merged[key] = obs
+        for key, value in tables.get(home, {}).items():
+            site_id = key.rpartition("/")[0]
+            if site_id in wanted and site_home.get(site_id, region.name) == home:
+                merged[key] = value
     return merged
