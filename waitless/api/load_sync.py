@@ -8,6 +8,11 @@ horizon) and reads back everyone's totals for the hours that still matter. A wor
 shared counts are subtracted from the totals it reads, so nothing is counted twice. Without
 Redis, or while it is unreachable, each worker counts only its own answers (the adjustment is
 then smaller, never wrong in sign) and keeps unshared counts for the next successful sync.
+
+The follow rate the adjustment is discounted by is observed the same way, off the request path:
+each worker recomputes it from the event log in PostgreSQL at start-up and every
+``follow_refresh_seconds`` (:func:`refresh_follow_rate`); without a database, or while it
+fails, the view keeps the rate it has (the region's ``follow_rate`` until one was observed).
 """
 
 from __future__ import annotations
@@ -17,19 +22,29 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
+from datetime import datetime
 
+import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from waitless.api import keys
-from waitless.ranking.load import BUCKET_SECONDS, LoadView, SentTracker
+from waitless.domain.errors import WaitlessError
+from waitless.events.db import Database
+from waitless.metrics import Metrics
+from waitless.ranking.fast import FastAnswer
+from waitless.ranking.load import BUCKET_SECONDS, FollowRate, LoadView, SentTracker
 from waitless.ranking.results import RankAnswer
+from waitless.stats.follow_rate import observed_follow_rate
 
 logger = logging.getLogger(__name__)
 
 LOAD_VIEW = web.AppKey("load_view", LoadView)
 _HOUR_S = 3600
+# No database configured (DatabaseUnavailable is a WaitlessError), or it failed.
+_FOLLOW_FAILURES = (WaitlessError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    TimeoutError)
 
 
 def _hash_name(prefix: str, region: str, hour: int) -> str:
@@ -95,6 +110,7 @@ def setup_load_aware(app: web.Application) -> None:
     app[LOAD_VIEW] = LoadView(SentTracker(lambda: clock().timestamp(), settings.horizon_minutes),
                               settings)
     app.cleanup_ctx.append(_sync_ctx)
+    app.cleanup_ctx.append(_follow_rate_ctx)
 
 
 async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -138,10 +154,79 @@ async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
             failing = False
 
 
-def record_answer(app: web.Application, answer: RankAnswer) -> None:
+def record_answer(app: web.Application, answer: RankAnswer | FastAnswer) -> None:
     """Count the first result of a ranking as a patient on their way (when enabled)."""
     view = app.get(LOAD_VIEW)
     if view is None or not answer.results:
         return
     first = answer.results[0]
     view.tracker.record(f"{first.site.id}/{first.service.kind}", first.arrival.timestamp())
+
+
+def use_follow_rate(view: LoadView, follow: FollowRate, metrics: Metrics) -> None:
+    """Make ``follow`` the rate the view discounts by, and export it."""
+    view.follow = follow
+    metrics.follow_rate.clear()  # one series: the source in use
+    metrics.follow_rate.labels(follow.source).set(follow.rate)
+    for name in ("answers", "choices", "followed"):
+        metrics.follow_sample.labels(name).set(getattr(follow, name))
+
+
+async def refresh_follow_rate(view: LoadView, database: Database, region_name: str,
+                              metrics: Metrics, *, now: datetime) -> FollowRate:
+    """Recompute the observed follow rate from the event log and give it to the view.
+
+    Parameters
+    ----------
+    view
+        This worker's load view (its settings give the window, threshold and prior).
+    database
+        The service's database (opened on first use).
+    region_name
+        Whose answers and choices are counted.
+    metrics
+        Where the rate is exported.
+    now
+        The end of the window.
+
+    Raises
+    ------
+    DatabaseUnavailable, OSError, asyncpg.PostgresError, TimeoutError
+        No database, or it failed; the view keeps the rate it had.
+    """
+    pool = await database.pool()
+    async with pool.acquire(timeout=10) as conn:
+        follow = await observed_follow_rate(conn, region_name, view.settings, now=now)
+    use_follow_rate(view, follow, metrics)
+    return follow
+
+
+async def _follow_rate_ctx(app: web.Application) -> AsyncIterator[None]:
+    view, metrics = app[LOAD_VIEW], app[keys.METRICS]
+    use_follow_rate(view, view.follow, metrics)  # the prior, exported before anything is read
+
+    async def refresh(failing: bool) -> bool:
+        try:
+            await refresh_follow_rate(view, app[keys.DATABASE], app[keys.REGION].name,
+                                      metrics, now=app[keys.CLOCK]())
+        except _FOLLOW_FAILURES as exc:
+            if not failing:
+                logger.warning("load-aware follow rate not observed (%s); using %s %.3f",
+                               exc, view.follow.source, view.follow.rate)
+            return True
+        if failing:
+            logger.info("load-aware follow rate observed again: %s %.3f", view.follow.source,
+                        view.follow.rate)
+        return False
+
+    async def forever(failing: bool) -> None:
+        while True:
+            await asyncio.sleep(view.settings.follow_refresh_seconds)
+            failing = await refresh(failing)
+
+    # Once before serving, so the first answers already use the observed rate.
+    task = asyncio.create_task(forever(await refresh(False)), name="load-aware-follow-rate")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task

@@ -21,7 +21,19 @@ class LoadAwareSettings:
     enabled
         Whether rankings add the adjustment (off unless the simulation shows it never hurts).
     follow_rate
-        Share (0-1) of answers whose first result the patient goes to.
+        Share (0-1) of answers whose first result the patient goes to, as assumed before
+        recorded choices say otherwise: the prior mean of the observed follow rate and its
+        fallback (``docs/herding.md``, "The observed follow rate").
+    follow_window_days
+        The observed follow rate counts the answers of this many recent days, days.
+    follow_min_choices
+        Recorded choices (linked to an answer in the window) needed before the observed rate
+        replaces ``follow_rate``.
+    follow_prior_answers
+        Weight of ``follow_rate`` in the observed rate, in answers: it counts as this many
+        answers followed at that rate (a Beta prior).
+    follow_refresh_seconds
+        How often each API worker recomputes the observed follow rate, seconds.
     minutes_per_patient
         Per service kind, minutes one more queued patient adds, when the feed gives no
         queue length to derive it from.
@@ -36,6 +48,10 @@ class LoadAwareSettings:
 
     enabled: bool = False
     follow_rate: float = 0.5
+    follow_window_days: float = 7.0
+    follow_min_choices: int = 30
+    follow_prior_answers: float = 10.0
+    follow_refresh_seconds: float = 60.0
     minutes_per_patient: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_MINUTES_PER_PATIENT))
     horizon_minutes: float = 240.0
@@ -72,10 +88,17 @@ def parse_load_aware(raw: Mapping[str, Any] | None, *,
         raise error("[load_aware]: enabled must be true or false")
     if not (_finite(settings.follow_rate) and 0 <= settings.follow_rate <= 1):
         raise error("[load_aware]: follow_rate must be between 0 and 1")
-    for name in ("horizon_minutes", "max_adjustment_minutes", "sync_seconds"):
+    for name in ("horizon_minutes", "max_adjustment_minutes", "sync_seconds",
+                 "follow_window_days", "follow_refresh_seconds"):
         if not (_finite(getattr(settings, name)) and getattr(settings, name) > 0):
-            msg = f"[load_aware]: {name} must be a positive number of minutes/seconds"
+            msg = f"[load_aware]: {name} must be a positive number of days/minutes/seconds"
             raise error(msg)
+    if not (isinstance(settings.follow_min_choices, int)
+            and not isinstance(settings.follow_min_choices, bool)
+            and settings.follow_min_choices >= 1):
+        raise error("[load_aware]: follow_min_choices must be a whole number, at least 1")
+    if not (_finite(settings.follow_prior_answers) and settings.follow_prior_answers >= 0):
+        raise error("[load_aware]: follow_prior_answers must be a number of answers, 0 or more")
     return settings
 
 

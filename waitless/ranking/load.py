@@ -9,7 +9,8 @@ each of them (if they follow the answer) joins the queue ahead of this patient. 
 
 where ``pending`` counts answers naming the service first whose expected arrival lies in
 ``(observed_at, arrival]`` of this patient, ``follow_rate`` is the share of answers whose first
-result is followed (from recorded choices; a region setting until measured) and
+result is followed (observed from recorded choices, :func:`estimate_follow_rate`; the region
+setting until enough choices are recorded) and
 ``minutes_per_patient`` is how much one more patient in the queue adds to the wait: the
 published wait divided by the published queue length where both exist, else the region's
 default for the service kind. Capped at ``max_adjustment_minutes``.
@@ -23,12 +24,67 @@ settings are the region's ``[load_aware]`` table
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from waitless.domain.load_aware_settings import LoadAwareSettings
 from waitless.domain.observation import Observation
 
 BUCKET_SECONDS = 60  # arrivals are counted per minute of expected arrival
+
+
+@dataclass(frozen=True, slots=True)
+class FollowRate:
+    """The follow rate in use and what it rests on.
+
+    Attributes
+    ----------
+    rate
+        Share (0-1) of answers whose first result is followed.
+    source
+        ``"observed"`` (from recorded choices) or ``"prior"`` (the region's ``follow_rate``).
+    answers, choices, followed
+        In the window: ranked answers, those with a recorded choice, and those whose
+        recorded choice was their first result (0 when nothing was counted).
+    """
+
+    rate: float
+    source: str
+    answers: int = 0
+    choices: int = 0
+    followed: int = 0
+
+
+def prior_follow_rate(settings: LoadAwareSettings) -> FollowRate:
+    """The region's ``follow_rate`` setting, before anything is observed."""
+    return FollowRate(settings.follow_rate, "prior")
+
+
+def estimate_follow_rate(answers: int, choices: int, followed: int,
+                         settings: LoadAwareSettings) -> FollowRate:
+    """The observed follow rate from the window's counts (``docs/herding.md``).
+
+    Per ranked answer, the share whose first result the patient confirmed choosing, shrunk
+    towards the ``follow_rate`` setting as a Beta prior worth ``follow_prior_answers``
+    answers: ``(followed + w x follow_rate) / (answers + w)``. Below ``follow_min_choices``
+    recorded choices the setting is used unchanged: too few patients have reported for the
+    share to mean anything (a new region, or the button not yet in use).
+
+    Parameters
+    ----------
+    answers
+        Ranked answers (with a first result) in the window.
+    choices
+        Of those, answers with a recorded choice linked to them.
+    followed
+        Of those, answers whose (latest) recorded choice was their first result.
+    settings
+        The region's ``[load_aware]`` table.
+    """
+    if choices < settings.follow_min_choices:
+        return FollowRate(settings.follow_rate, "prior", answers, choices, followed)
+    weight = settings.follow_prior_answers
+    rate = (followed + weight * settings.follow_rate) / (answers + weight)
+    return FollowRate(rate, "observed", answers, choices, followed)
 
 
 def minutes_per_patient(kind: str, obs: Observation | None,
@@ -122,10 +178,18 @@ class SentTracker:
 @dataclass
 class LoadView:
     """What :func:`waitless.ranking.rank.rank` asks: the adjustment for one service at one
-    arrival, in minutes."""
+    arrival, in minutes.
+
+    ``follow`` starts as the region's setting; whoever observes the rate replaces it (the
+    API's background task, :mod:`waitless.api.load_sync`; the simulation, from its patients).
+    """
 
     tracker: SentTracker
     settings: LoadAwareSettings
+    follow: FollowRate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.follow = prior_follow_rate(self.settings)
 
     def adjustment_minutes(self, key: str, kind: str, obs: Observation | None,
                            arrival_epoch_s: float) -> float:
@@ -136,6 +200,6 @@ class LoadView:
         pending = self.tracker.pending(key, obs.observed_at.timestamp(), arrival_epoch_s)
         if not pending:
             return 0.0
-        return extra_wait_minutes(pending, self.settings.follow_rate,
+        return extra_wait_minutes(pending, self.follow.rate,
                                   minutes_per_patient(kind, obs, self.settings),
                                   self.settings.max_adjustment_minutes)

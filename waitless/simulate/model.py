@@ -8,14 +8,14 @@ who ask WaitLess are ranked by the real :func:`waitless.ranking.rank.rank` on th
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
 
 from waitless.domain.load_aware_settings import LoadAwareSettings
 from waitless.domain.observation import Observation
-from waitless.ranking.load import LoadView, SentTracker
+from waitless.ranking.load import FollowRate, LoadView, SentTracker
 from waitless.ranking.rank import RankRequest, rank
 from waitless.simulate import calibration as cal
 from waitless.simulate.queue import Calendar, ServiceQueue, schedule_staffing
@@ -131,8 +131,8 @@ def run(scenario: Scenario, patients: Patients, *, policy: str, uptake: float,
         if view is not None:
             tracker.prune()
             if counts["asked"] >= 20:  # the follow rate observed from recorded choices
-                view.settings = replace(view.settings,
-                                        follow_rate=counts["followed"] / counts["asked"])
+                view.follow = FollowRate(counts["followed"] / counts["asked"], "observed",
+                                         counts["asked"], counts["asked"], counts["followed"])
         if now + cal.PUBLISH_INTERVAL_MINUTES < end_minutes:
             calendar.at(now + cal.PUBLISH_INTERVAL_MINUTES, publish)
 
