@@ -8,14 +8,17 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 
+# The compiled ranking loop (setup.py): editing it rebuilds the project install.
+CORE_SOURCES := setup.py $(wildcard waitless/ranking/_fastcore*.pyx waitless/ranking/_fastcore*.pxi)
+
 # Exact versions from the lock files (requirements/*.lock, made by `make lock`); the project
 # itself is installed without resolving anything again.
-$(VENV)/.installed: pyproject.toml requirements/run.lock | $(VENV)/bin/python
+$(VENV)/.installed: pyproject.toml requirements/run.lock $(CORE_SOURCES) | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -r requirements/run.lock
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml requirements/test.lock | $(VENV)/bin/python
+$(VENV)/.installed-test: pyproject.toml requirements/test.lock $(CORE_SOURCES) | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -r requirements/test.lock
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $(VENV)/.installed $@

@@ -79,9 +79,11 @@ async def _snapshot(region: Region) -> tuple[LiveSnapshot, PredictionState]:
 def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
     """Median and p90 microseconds per request of ranking compute alone (travel times given),
     for the reference (``rank`` + ``answer_json`` + ``orjson.dumps``) and the compiled fast path
-    (``FastRanker.answer`` + ``body_json``), both producing the same bytes; plus the fast path
-    with the straight-line travel estimate included. Wall-clock (``perf_counter``) and this
-    thread's CPU time (``thread_time``: less sensitive to other load on the machine)."""
+    (``FastRanker.answer`` + ``body_json``, with the compiled loop where it is built), all
+    producing the same bytes; plus the fast path with the straight-line travel estimate
+    included, and with its Python loop (the path without a C compiler). Wall-clock
+    (``perf_counter``) and this thread's CPU time (``thread_time``: less sensitive to other
+    load on the machine)."""
     from waitless.api.answer_json import answer_json
     from waitless.ranking.fast import FastRanker
 
@@ -91,6 +93,7 @@ def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]
                for p in rank_paths(region, requests, seed=2, now=NOW)]
     travel = [model.travel_seconds(q.lat, q.lon) for q in queries]
     ranker = FastRanker(region)
+    python_loop = FastRanker(region, use_core=False)
     observations, history = snapshot.observations, predictions.history
 
     def reference(request: object, seconds: np.ndarray) -> bytes:
@@ -106,9 +109,15 @@ def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]
     def fast_with_travel(request: object, _: np.ndarray) -> bytes:
         return fast(request, model.travel_seconds(request.lat, request.lon))
 
+    def fast_python_loop(request: object, seconds: np.ndarray) -> bytes:
+        made = python_loop.answer(request, observations, travel_seconds=seconds,
+                                  travel_source=model.source, now=NOW, history=history)
+        return reference(request, seconds) if made is None else made.body_json(region.name, "-")
+
     result: dict[str, float] = {"sites": len(region.sites)}
     for name, run in (("reference", reference), ("fast", fast),
-                      ("fast_with_travel", fast_with_travel)):
+                      ("fast_with_travel", fast_with_travel),
+                      ("fast_python_loop", fast_python_loop)):
         for clock_name, clock in (("wall", time.perf_counter_ns), ("cpu", time.thread_time_ns)):
             times = []
             for request, seconds in zip(queries, travel, strict=True):
@@ -118,6 +127,10 @@ def ranking_cost_us(region: Region, *, requests: int = 2000) -> dict[str, float]
             times.sort()
             result[f"{name}_{clock_name}_median_us"] = round(statistics.median(times), 1)
             result[f"{name}_{clock_name}_p90_us"] = round(times[int(0.9 * len(times))], 1)
+    # "fast" is the compiled loop where it is built (waitless.ranking.core), else Python's.
+    result["compiled_loop"] = ranker.use_core
+    result["compiled_loop_answers"] = ranker.core_answers
+    result["compiled_loop_fallbacks"] = ranker.core_fallbacks
     result["rss_mb"] = round(rss_mb(), 1)
     return result
 
@@ -137,7 +150,7 @@ def calibration_us() -> float:
 def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
     """Median microseconds of each step of answering /v1/rank, outside HTTP."""
     from waitless.api.answer_json import answer_json
-    from waitless.ranking.event_row import ranking_event
+    from waitless.ranking.event_row import CentreFigures, ranking_event
 
     snapshot, predictions = asyncio.run(_snapshot(region))
     model = EstimateTravel.for_sites(region.sites, max_origin_distance_m=400_000)
@@ -153,7 +166,7 @@ def stage_costs_us(region: Region, *, requests: int = 2000) -> dict[str, float]:
         answer = rank(region, snapshot.observations, request, travel_seconds=seconds,
                       travel_source=model.source, now=NOW, history=predictions.history)
         t3 = time.perf_counter_ns()
-        ranking_event(region, answer, centre_travel_seconds=seconds)
+        ranking_event(region, answer, centre=CentreFigures.from_travel(region, seconds))
         t4 = time.perf_counter_ns()
         orjson.dumps(answer_json(answer))
         t5 = time.perf_counter_ns()

@@ -5,6 +5,9 @@ asks ``/v1/sites`` over fresh connections (so SO_REUSEPORT spreads them over the
 until every worker (``X-WaitLess-Worker``, sent when WAITLESS_BENCH_ENDPOINTS=1) has shown it.
 
     python -m load_tests.propagation --url http://127.0.0.1:8080 --workers 2 --rounds 10
+
+The service must run with ``WAITLESS_RATE_LIMIT=off``: the polling here is far above the
+per-client limit.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ async def _seen_by(session_url: str, site_id: str, marker: float) -> tuple[str, 
     connector = aiohttp.TCPConnector(force_close=True)
     async with aiohttp.ClientSession(connector=connector) as session, session.get(
             f"{session_url}/v1/sites") as response:
+        if response.status != 200:
+            # A 429 here means the service runs with its per-client rate limit on; this
+            # measurement polls far faster than any patient and needs WAITLESS_RATE_LIMIT=off.
+            msg = f"/v1/sites answered {response.status}: {await response.text()}"
+            raise RuntimeError(msg)
         body = await response.json()
         worker = response.headers.get("X-WaitLess-Worker", "?")
     site = next(s for s in body["sites"] if s["site_id"] == site_id)

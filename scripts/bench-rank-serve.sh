@@ -4,7 +4,8 @@
 #   scripts/bench-rank-serve.sh [seconds]        results in var/bench-serve/
 # Redis live store (a fresh key prefix), the simulator feeding it through `waitless ingest`,
 # rate limit off. wrk -t2 -c64 with random origins over the region (load_tests/rank.lua) for
-# both servers; then `waitless loadtest` open loop at half the measured rank saturation; then
+# both servers; then `waitless loadtest` open loop at half the measured rank saturation (and at
+# the same rate against the static server, and at OPEN_LOOP_RATES if set); then
 # the feed-change propagation check across both workers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,5 +75,15 @@ static_cpu=$(cat "$out/cpu-us-static.txt"); rank_cpu=$(cat "$out/cpu-us-rank.txt
 half=$(python3 -c "print(round($rank_rps / 2))")
 .venv/bin/waitless loadtest --url "http://127.0.0.1:$port" --rate "$half" \
   --duration "$seconds" --warmup 3 --out "$out/open-loop-half" | tee "$out/open-loop.txt"
+# The same generator against the static server at the same rate: what the machine and the
+# generator alone give (they share these cores with the server under test).
+.venv/bin/waitless loadtest --url "http://127.0.0.1:$static_port" --rate "$half" \
+  --duration "$seconds" --warmup 3 --out "$out/open-loop-half-static" \
+  | tee "$out/open-loop-static.txt"
+# Extra open-loop rates (requests/s, space-separated), e.g. OPEN_LOOP_RATES="2000 3000".
+for rate in ${OPEN_LOOP_RATES:-}; do
+  .venv/bin/waitless loadtest --url "http://127.0.0.1:$port" --rate "$rate" \
+    --duration "$seconds" --warmup 3 --out "$out/open-loop-$rate" | tee "$out/open-loop-$rate.txt"
+done
 .venv/bin/python -m load_tests.propagation --url "http://127.0.0.1:$port" --workers 2 \
   --rounds 10 | tee "$out/propagation.txt"

@@ -32,6 +32,9 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # Labelled children of the per-request metrics, kept: on the ranking path a labels()
+        # call (validation, a lock, a dict) cost more than the count itself (issue 12).
+        self._children: dict[tuple[Any, ...], Any] = {}
         self.http_requests = Counter(
             "waitless_http_requests_total", "HTTP requests answered",
             ["route", "status"], registry=r)
@@ -78,6 +81,35 @@ class Metrics:
             "waitless_event_spool_bytes", "Bytes waiting in the event spool", registry=r)
         self.event_queue = Gauge(
             "waitless_event_queue_length", "Events queued in memory for the writer", registry=r)
+        # Load-aware ranking (docs/herding.md): set only where it is enabled.
+        self.follow_rate = Gauge(
+            "waitless_load_aware_follow_rate",
+            "Share of answers whose first result is followed, as load-aware ranking uses it; "
+            "source: observed (from recorded choices) or prior (the region setting)",
+            ["source"], registry=r)
+        self.follow_sample = Gauge(
+            "waitless_load_aware_follow_sample",
+            "What the follow rate rests on, over its window: ranked answers, answers with a "
+            "recorded choice, answers whose choice was their first result", ["count"],
+            registry=r)
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        """Count one answered request and its handling time."""
+        key = ("http", route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self.http_requests.labels(route, str(status)),
+                                              self.http_latency.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def count_ranking(self, outcome: str) -> None:
+        """Count one ranking answer by outcome (``ranked``, ``emergency``, ...)."""
+        key = ("ranking", outcome)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.rankings.labels(outcome)
+        child.inc()
 
     def watch_feeds(self, source: Callable[[], FeedState]) -> None:
         """Export feed and site-service ages and circuit state from ``source`` at scrape."""

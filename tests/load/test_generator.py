@@ -1,6 +1,7 @@
 """The load generator itself: schedule, percentiles, bounds, loopback guard."""
 
 import asyncio
+import gc
 import time
 
 import numpy as np
@@ -46,6 +47,24 @@ async def test_sends_the_requested_number_at_the_requested_rate() -> None:
     offsets = [s.scheduled_s for s in result.samples]
     assert offsets[0] == pytest.approx(0.0, abs=1e-9)
     assert np.allclose(np.diff(offsets), 1 / 200)
+
+
+async def test_the_collector_is_off_while_sending_and_back_on_after() -> None:
+    """The generator's own GC pauses would count as server latency; it must not leave the
+    process without a collector though."""
+    server = await serve()
+    plan = LoadPlan(str(server.make_url("")), rate_per_s=100, duration_s=0.1, warmup_s=0.0)
+    seen: list[bool] = []
+
+    def path(i: int) -> str:
+        seen.append(gc.isenabled())
+        return "/"
+
+    assert gc.isenabled()
+    result = await run_load(plan, path)
+    await server.close()
+    assert len(seen) == result.sent == 10 and not any(seen)
+    assert gc.isenabled()
 
 
 async def test_latency_counts_from_the_scheduled_time_not_the_send() -> None:

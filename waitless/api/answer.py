@@ -13,13 +13,16 @@ import numpy as np
 import orjson
 from aiohttp import web
 
+from routing.border import WithBorderEstimate
 from routing.errors import OutsideCoverage
 from routing.model import TravelModel
 from waitless.api import keys
 from waitless.api.answer_json import answer_json
 from waitless.api.load_sync import LOAD_VIEW, record_answer
+from waitless.api.regions import ServedRegion
 from waitless.domain.region import Region
-from waitless.ranking.event_row import ranking_event
+from waitless.ranking.event_row import CentreFigures, ranking_event
+from waitless.ranking.load import LoadView
 from waitless.ranking.privacy import coarse_cell
 from waitless.ranking.rank import RankRequest, rank
 
@@ -44,26 +47,64 @@ def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float
     return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])
 
 
-def _centre_travel(model: TravelModel, region: Region, rank_request: RankRequest
-                   ) -> np.ndarray | None:
-    """Travel seconds from the centre of the request's grid cell (what the event log keeps)."""
-    _, lat, lon = coarse_cell(rank_request.lat, rank_request.lon)
-    try:
-        return travel_for_region(model, region, lat, lon)
-    except OutsideCoverage:
-        return None
+def _centre(served: ServedRegion, model: TravelModel, rank_request: RankRequest
+            ) -> CentreFigures | None:
+    """Travel and nearest sites from the centre of the request's grid cell (what the event
+    log keeps), made once per cell and mode."""
+    cell, lat, lon = coarse_cell(rank_request.lat, rank_request.lon)
+
+    def travel() -> np.ndarray | None:
+        try:
+            return travel_for_region(model, served.region, lat, lon)
+        except OutsideCoverage:
+            return None
+
+    return served.centre_cache.get(rank_request.mode, cell, travel)
+
+
+def served_for(app: web.Application, lat: float, lon: float) -> ServedRegion:
+    """The region answering an origin: the one region, or with several the one whose
+    coverage holds it (:meth:`~waitless.ranking.multiregion.RegionSet.choose`).
+
+    Raises
+    ------
+    OutsideCoverage
+        When several regions are served and the origin is outside every coverage.
+    """
+    region_set = app.get(keys.REGION_SET)
+    if region_set is None:
+        return app[keys.SERVED][app[keys.REGION].name]
+    choice = region_set.choose(lat, lon)
+    if choice is None:
+        msg = (f"origin ({lat:.4f}, {lon:.4f}) is outside every region this service covers "
+               f"({', '.join(region_set.regions)})")
+        raise OutsideCoverage(msg)
+    return app[keys.SERVED][choice.home]
 
 
 def _travel(app: web.Application, rank_request: RankRequest
-            ) -> tuple[TravelModel, np.ndarray]:
-    """The request's travel model and its travel seconds to every site (counting a miss)."""
-    model = app[keys.TRAVEL][rank_request.mode]
+            ) -> tuple[ServedRegion, TravelModel, np.ndarray, str]:
+    """The region answering, its travel model, the seconds to every site and the answer's
+    ``travel_source`` label (counting a miss)."""
     try:
-        return model, travel_for_region(model, app[keys.REGION], rank_request.lat,
-                                        rank_request.lon)
+        served = served_for(app, rank_request.lat, rank_request.lon)
+        model = served.travel[rank_request.mode]
+        travel = travel_for_region(model, served.region, rank_request.lat, rank_request.lon)
     except OutsideCoverage:
-        app[keys.METRICS].rankings.labels("outside_coverage").inc()
+        app[keys.METRICS].count_ranking("outside_coverage")
         raise
+    source = model.source
+    if isinstance(model, WithBorderEstimate):  # road graph, with estimates for border sites
+        settings = served.region.ranking
+        limit_minutes = (settings.max_walk_minutes if rank_request.mode == "walk"
+                         else settings.max_travel_minutes)
+        source = model.source_for(region_site_ids(served.region), travel, limit_minutes * 60)
+    return served, model, travel, source
+
+
+def _load_view(app: web.Application, served: ServedRegion) -> LoadView | None:
+    """Load-aware ranking (issue 17) as the primary region's file sets it, for its answers."""
+    return app.get(LOAD_VIEW) if served.region.name == app[keys.REGION].name else None
 
 
 def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
@@ -74,50 +115,50 @@ def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
     Raises
     ------
     OutsideCoverage
-        When the origin is outside the travel model's coverage (counted as such).
+        When the origin is outside the coverage of every region served (counted as such).
     """
-    region = app[keys.REGION]
-    model, travel = _travel(app, rank_request)
-    # Load-aware ranking (issue 17) is applied by the reference path only.
-    if app.get(LOAD_VIEW) is None:
-        fast = app[keys.FAST_RANKER].answer(
-            rank_request, app[keys.SNAPSHOT].observations, travel_seconds=travel,
-            travel_source=model.source, now=now, history=app[keys.PREDICTIONS].history)
-        if fast is not None:  # None: a 999 answer, or a departure the state does not cover
-            event = ranking_event(region, fast, centre_travel_seconds=_centre_travel(
-                model, region, rank_request))
-            app[keys.EVENT_LOG].record(event)
-            app[keys.METRICS].rankings.labels("ranked").inc()
-            return fast.body_json(region.name, event["event_id"])
-    return orjson.dumps(_answer(app, rank_request, model, travel, now))
+    served, model, travel, source = _travel(app, rank_request)
+    region = served.region
+    load = _load_view(app, served)
+    fast = served.fast_ranker.answer(
+        rank_request, served.observations(), travel_seconds=travel,
+        travel_source=source, now=now, history=served.history(), load=load)
+    if fast is not None:  # None: a 999 answer, or a departure the state does not cover
+        if load is not None:
+            record_answer(app, fast)  # issue #17: this patient is now on their way
+        event = ranking_event(region, fast, centre=_centre(served, model, rank_request))
+        app[keys.EVENT_LOG].record(event)
+        app[keys.METRICS].count_ranking("ranked")
+        return fast.body_json(region.name, event["event_id"])
+    return orjson.dumps(_answer(app, rank_request, served, model, travel, source, now))
 
 
 def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
                         now: datetime) -> dict:
-    """Rank for one patient from the app's snapshot, log the decision and count it.
+    """Rank for one patient from the live snapshot of the region answering, log the decision
+    and count it; ``region`` in the answer names that region.
 
     Raises
     ------
     OutsideCoverage
-        When the origin is outside the travel model's coverage (counted as such).
+        When the origin is outside the coverage of every region served (counted as such).
     """
-    model, travel = _travel(app, rank_request)
-    return _answer(app, rank_request, model, travel, now)
+    served, model, travel, source = _travel(app, rank_request)
+    return _answer(app, rank_request, served, model, travel, source, now)
 
 
-def _answer(app: web.Application, rank_request: RankRequest, model: TravelModel,
-            travel: np.ndarray, now: datetime) -> dict:
+def _answer(app: web.Application, rank_request: RankRequest, served: ServedRegion,
+            model: TravelModel, travel: np.ndarray, source: str, now: datetime) -> dict:
     """The reference path: rank, log the event, count, and the body as a dict."""
-    region = app[keys.REGION]
-    snapshot = app[keys.SNAPSHOT]
-    answer = rank(region, snapshot.observations, rank_request, travel_seconds=travel,
-                  travel_source=model.source, now=now,
-                  history=app[keys.PREDICTIONS].history, load=app.get(LOAD_VIEW))
-    record_answer(app, answer)  # issue #17: this patient is now on their way (when enabled)
-    event = ranking_event(region, answer,
-                          centre_travel_seconds=_centre_travel(model, region, rank_request))
+    region = served.region
+    load = _load_view(app, served)
+    answer = rank(region, served.observations(), rank_request, travel_seconds=travel,
+                  travel_source=source, now=now, history=served.history(), load=load)
+    if load is not None:
+        record_answer(app, answer)  # issue #17: this patient is now on their way
+    event = ranking_event(region, answer, centre=_centre(served, model, rank_request))
     app[keys.EVENT_LOG].record(event)
-    app[keys.METRICS].rankings.labels("emergency" if answer.emergency else "ranked").inc()
+    app[keys.METRICS].count_ranking("emergency" if answer.emergency else "ranked")
     body = answer_json(answer)
     body["region"] = region.name
     # The app sends this id back with POST /v1/choices, linking a choice to its ranking.

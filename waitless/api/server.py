@@ -9,6 +9,7 @@ gazetteer or unreadable road-graph tables stop ``waitless serve`` at once with t
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -38,6 +39,17 @@ class _Arbiter(BaseApplication):
         return self._app
 
 
+async def _freeze_heap(_app: web.Application) -> None:
+    """Keep what start-up built out of the cyclic garbage collector's full passes.
+
+    Regions, travel tables, the compiled state and the imported libraries live as long as the
+    process; a full collection walked all of them (~37 ms for a Kent & Medway worker) and
+    showed as 70 ms stalls at the open-loop p99 (issue 12). Frozen objects are never freed,
+    which is what they would be anyway.
+    """
+    gc.freeze()
+
+
 def bind_address(host: str, port: int) -> str:
     """Gunicorn's ``bind`` for a host and port (IPv6 literals in brackets)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -55,6 +67,8 @@ def serve(app: web.Application, *, host: str, port: int, workers: int,
     keepalive_seconds
         Idle keep-alive connections are closed after this many seconds.
     """
+    # After the resources' own start-up (cleanup contexts run first), in every worker.
+    app.on_startup.append(_freeze_heap)
     if workers == 1:
         web.run_app(app, host=host, port=port, access_log=None, print=None,
                     loop=uvloop.new_event_loop())

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -64,11 +64,7 @@ def _round(value: float | None) -> float | None:
 
 @dataclass(slots=True)
 class CompiledService:
-    """One site service, compiled.
-
-    ``extra_minutes`` is the slot for further per-service additive terms of the total (load
-    adjustment, issue 17): it is added to travel + predicted wait, 0.0 until something sets it.
-    """
+    """One site service, compiled."""
 
     site_index: int
     service: Service
@@ -81,7 +77,6 @@ class CompiledService:
     model: WaitModel = EMPTY_MODEL
     p90_horizons: tuple[int, ...] = ()
     p90_factors: tuple[float, ...] = ()
-    extra_minutes: float = 0.0
     head_json: bytes = b""          # '{"site_id":...,"open":true,"open_until":'
     wait_json: bytes = b""          # ',"hours_verified":...,"predicted_wait_minutes":'
     # head + open_until + open_24h + wait JSON per (closing, open_24h) seen by requests.
@@ -125,6 +120,8 @@ class CompiledRegion:
     offsets: OffsetTable
     excluded_json: dict[tuple[int, str], bytes]
     heads: dict[tuple[int, str], bytes]
+    margin_us: int             # the region's closing margin, microseconds
+    core: object = None        # offsets and tables as the compiled loop reads them (ranking.core)
 
 
 def compile_region(region: Region, around: date) -> CompiledRegion:
@@ -137,7 +134,9 @@ def compile_region(region: Region, around: date) -> CompiledRegion:
                 for reason, detail in EXCLUSION_REASONS.items()}
     heads = {(i, s.kind): _head_json(region, i, s)
              for i, site in enumerate(region.sites) for s in site.services}
-    return CompiledRegion(region, around, tables, compile_offsets(tz, around), excluded, heads)
+    margin_us = timedelta(minutes=region.ranking.closing_margin_minutes) // US
+    return CompiledRegion(region, around, tables, compile_offsets(tz, around), excluded, heads,
+                          margin_us)
 
 
 @dataclass(slots=True)
@@ -156,6 +155,8 @@ class CompiledState:
     sites: list[list[CompiledService] | None]
     site_from_us: list[int]
     site_until_us: list[int]
+    # Per site, ``sites`` as the compiled loop reads them (waitless.ranking.core); reset with them.
+    cores: list[list | None]
 
     def valid_for(self, observations: Mapping[str, Observation],
                   history: Mapping[str, ServiceHistory] | None, now_us: int) -> bool:
@@ -169,6 +170,7 @@ class CompiledState:
                 or now_us >= self.site_until_us[index]):
             services, until_us = compile_site(self, index, now, now_us)
             self.sites[index] = services
+            self.cores[index] = None
             self.site_from_us[index], self.site_until_us[index] = now_us, until_us
         return services
 
@@ -234,7 +236,7 @@ def compile_state(static: CompiledRegion, observations: Mapping[str, Observation
     bounds.at((bucket + 1) * FORECAST_BUCKET_SECONDS * 1_000_000)
     n = len(static.region.sites)
     return CompiledState(static, observations, history, now_us, bounds.until_us,
-                         [None] * n, [0] * n, [0] * n)
+                         [None] * n, [0] * n, [0] * n, [None] * n)
 
 
 def compile_site(state: CompiledState, index: int, now: datetime, now_us: int

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import orjson
 
 from waitless.domain.hours import OpeningHours
@@ -135,3 +136,17 @@ def compile_offsets(tz: ZoneInfo, around: date) -> OffsetTable:
             starts.append(abs_us(at))
             offsets.append(offset)
     return OffsetTable(tuple(starts), tuple(offsets))
+
+
+def travel_microseconds(seconds: list[float]) -> list[int]:
+    """``timedelta(seconds=s)`` in whole microseconds for every finite ``s``, at once.
+
+    As CPython's ``timedelta`` does: whole seconds exactly, then the fraction times 10**6 in
+    floating point, rounded half to even (the whole seconds contribute an even number, so
+    the parity CPython's tie rule looks at is the fraction's). Infinite entries give 0.
+    """
+    values = np.array(seconds, dtype=float)
+    values[~np.isfinite(values)] = 0.0
+    whole = np.trunc(values)
+    return (whole.astype(np.int64) * 1_000_000
+            + np.rint((values - whole) * 1e6).astype(np.int64)).tolist()

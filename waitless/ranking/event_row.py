@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,8 +50,19 @@ def new_event_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-# Per region (by identity): which sites have an ED, so a request need not ask each site.
-_HAS_ED: dict[int, tuple[Region, tuple[bool, ...]]] = {}
+# Per region (by identity): which sites have an ED, and each site id's index, so a request
+# need not ask or search each site.
+_SITE_FACTS: dict[int, tuple[Region, tuple[bool, ...], dict[str, int]]] = {}
+
+
+def _site_facts(region: Region) -> tuple[tuple[bool, ...], dict[str, int]]:
+    cached = _SITE_FACTS.get(id(region))
+    if cached is None or cached[0] is not region:
+        has_ed = tuple(site.service("ed") is not None for site in region.sites)
+        # The first site of an id, as a search in order would find (ids are unique anyway).
+        index = {site.id: i for i, site in reversed(list(enumerate(region.sites)))}
+        cached = _SITE_FACTS[id(region)] = (region, has_ed, index)
+    return cached[1], cached[2]
 
 
 def _nearest_sites(region: Region, travel_seconds: np.ndarray
@@ -57,11 +70,7 @@ def _nearest_sites(region: Region, travel_seconds: np.ndarray
     """As :func:`waitless.ranking.rank.nearest_sites` (the same ``argsort``), in plain Python
     over lists, plus the nearest ED's index (site ids are unique, so it is the one
     ``region.sites.index`` would find)."""
-    cached = _HAS_ED.get(id(region))
-    if cached is None or cached[0] is not region:
-        cached = (region, tuple(site.service("ed") is not None for site in region.sites))
-        _HAS_ED[id(region)] = cached
-    has_ed = cached[1]
+    has_ed = _site_facts(region)[0]
     order = np.argsort(travel_seconds).tolist()
     seconds = travel_seconds.tolist()
     nearest = region.sites[order[0]] if math.isfinite(seconds[order[0]]) else None
@@ -70,11 +79,55 @@ def _nearest_sites(region: Region, travel_seconds: np.ndarray
 
 
 def _whole_minutes(value: float | None) -> float | None:
-    return None if value is None or not np.isfinite(value) else float(round(value))
+    return None if value is None or not math.isfinite(value) else float(round(value))
+
+
+@dataclass(frozen=True, slots=True)
+class CentreFigures:
+    """What the event row needs from the centre of the patient's grid cell: travel seconds
+    to each site (``region.sites`` order), the nearest site and the nearest ED (with its
+    index). The same for every request from the cell, so it can be kept per cell."""
+
+    travel_seconds: np.ndarray
+    nearest: Site | None
+    nearest_ed: Site | None
+    ed_index: int | None
+
+    @classmethod
+    def from_travel(cls, region: Region, travel_seconds: np.ndarray) -> CentreFigures:
+        return cls(travel_seconds, *_nearest_sites(region, travel_seconds))
+
+
+class CentreFiguresCache:
+    """:class:`CentreFigures` per (mode, cell), made on first use, for one region and its
+    travel models. Bounded: emptied when it reaches ``max_cells`` (a region has a few
+    thousand cells; a cell's figures change only with the travel model, which is fixed for
+    the process's life)."""
+
+    def __init__(self, region: Region, max_cells: int = 16_384) -> None:
+        self.region = region
+        self.max_cells = max_cells
+        self._cells: dict[tuple[str, str], CentreFigures | None] = {}
+
+    def get(self, mode: str, cell: str,
+            travel: Callable[[], np.ndarray | None]) -> CentreFigures | None:
+        """The figures for ``cell``; ``travel()`` gives the centre's travel seconds (``None``
+        when the centre is outside coverage) when they are not kept yet."""
+        key = (mode, cell)
+        try:
+            return self._cells[key]
+        except KeyError:
+            pass
+        if len(self._cells) >= self.max_cells:
+            self._cells.clear()
+        seconds = travel()
+        figures = None if seconds is None else CentreFigures.from_travel(self.region, seconds)
+        self._cells[key] = figures
+        return figures
 
 
 def ranking_event(region: Region, answer: RankAnswer, *,
-                  centre_travel_seconds: np.ndarray | None) -> dict[str, Any]:
+                  centre: CentreFigures | None) -> dict[str, Any]:
     """The event-log row for one answered ranking.
 
     Parameters
@@ -83,16 +136,19 @@ def ranking_event(region: Region, answer: RankAnswer, *,
         The ranking (its request and travel source are recorded, coarsened): a
         :class:`RankAnswer` or the fast path's :class:`~waitless.ranking.fast.FastAnswer`,
         which has the same attributes for this.
-    centre_travel_seconds
-        Travel time in seconds from the centre of the origin's grid cell to each site, in
-        ``region.sites`` order; ``None`` when the centre is outside the travel model's
-        coverage (the location-derived figures are then not stored).
+    centre
+        Travel from the centre of the origin's grid cell and the nearest sites from there;
+        ``None`` when the centre is outside the travel model's coverage (the
+        location-derived figures are then not stored).
     """
     request = answer.request
     cell, cell_lat, cell_lon = coarse_cell(request.lat, request.lon)
-    travel = (np.full(len(region.sites), np.inf) if centre_travel_seconds is None
-              else centre_travel_seconds)
-    nearest, nearest_ed, ed_index = _nearest_sites(region, travel)
+    if centre is None:
+        travel = np.full(len(region.sites), np.inf)
+        nearest = nearest_ed = ed_index = None
+    else:
+        travel = centre.travel_seconds
+        nearest, nearest_ed, ed_index = centre.nearest, centre.nearest_ed, centre.ed_index
     top = answer.results[0] if answer.results else None
 
     def total_from_centre(site_id: str) -> float | None:
@@ -100,7 +156,7 @@ def ranking_event(region: Region, answer: RankAnswer, *,
         row = next((r for r in answer.results if r.site.id == site_id), None)
         if row is None:
             return None
-        index = next(i for i, s in enumerate(region.sites) if s.id == site_id)
+        index = _site_facts(region)[1][site_id]
         waiting_minutes = row.total_minutes - row.travel_minutes  # predicted wait at arrival
         return _whole_minutes(float(travel[index]) / 60 + waiting_minutes)
 

@@ -4,7 +4,9 @@ Per request: arrival per candidate site (travel from the caller), eligibility an
 lookups, the predicted wait at arrival, the total, a sort, and the JSON joined from the pieces
 compiled in :mod:`waitless.ranking.compiled` with the few per-request numbers. The answer is the
 same, byte for byte, as ``orjson.dumps(answer_json(rank(...)))`` (the reference, kept in
-:mod:`waitless.ranking.rank` and checked against this path by a property test). Requests the
+:mod:`waitless.ranking.rank` and checked against this path by a property test). The loop over
+candidates runs compiled (:mod:`waitless.ranking.core`) where it was built and the request
+allows; :func:`_rank_sites` and :class:`FastResult` are the same loop in Python. Requests the
 compiled state does not cover (a 999 condition, or a ``depart_at`` in a zone other than
 the region's or a fixed offset) return ``None``: the caller answers them with the reference.
 """
@@ -24,7 +26,7 @@ import orjson
 from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region
-from waitless.domain.sites import Service, Site
+from waitless.ranking import core
 from waitless.ranking.compiled import (
     CompiledRegion,
     CompiledService,
@@ -32,68 +34,16 @@ from waitless.ranking.compiled import (
     compile_region,
     compile_state,
 )
-from waitless.ranking.compiled_hours import US, abs_us, wall_us
+from waitless.ranking.compiled_hours import abs_us, travel_microseconds, wall_us
+from waitless.ranking.fast_result import ALWAYS, FastResult
 from waitless.ranking.history import ServiceHistory
+from waitless.ranking.load import LoadView
 from waitless.ranking.rank import RankRequest, _candidate_indices, _hours_check
 from waitless.ranking.results import EXCLUSION_REASONS
 
 _REASON_ORDER = {reason: i for i, reason in enumerate(EXCLUSION_REASONS)}
 _DAY_US = 86_400_000_000
-_ALWAYS = object()  # the closing of a round-the-clock service: never shown, open_24h
 _sort_key = attrgetter("key")
-
-
-def _num(value: float | None) -> bytes:
-    return b"null" if value is None else orjson.dumps(round(value, 1))
-
-
-@dataclass(slots=True)
-class FastResult:
-    """One ranked site: the compiled service and the per-request numbers."""
-
-    compiled: CompiledService
-    site: Site
-    travel_minutes: float
-    total_minutes: float
-    closing: Any          # Closing, a datetime (reference fallback), _ALWAYS or None
-    open_24h: bool
-    arrival: datetime
-    expected: tuple[float, float | None, str, str]  # p50, p90, method, confidence
-    key: tuple[float, float]  # the reference's sort key: total and travel to 0.1 minute
-
-    @property
-    def service(self) -> Service:
-        return self.compiled.service
-
-    def json(self, source_json: bytes) -> bytes:
-        """This result as the JSON object ``answer_json`` would make of it."""
-        closing, open_24h = self.closing, self.open_24h
-        compiled = self.compiled
-        cache_key = (id(closing), open_24h)
-        prefix = compiled.prefixes.get(cache_key)
-        if prefix is None:
-            if open_24h or closing is _ALWAYS or closing is None:
-                until = b"null"
-            elif isinstance(closing, datetime):  # the reference's own (uncached) closing
-                until = orjson.dumps(closing.isoformat())
-            else:
-                until = closing.iso_json
-            prefix = b"".join((compiled.head_json, until,
-                               b',"open_24h":true' if open_24h else b',"open_24h":false',
-                               compiled.wait_json))
-            if not isinstance(closing, datetime):
-                compiled.prefixes[cache_key] = prefix
-        p50, p90, method, confidence = self.expected
-        total, travel = self.key
-        return b"".join((
-            prefix, orjson.dumps(round(p50, 1)),
-            b',"predicted_wait_p90_minutes":', _num(p90),
-            b',"prediction_method":"', method.encode(), b'","confidence":"', confidence.encode(),
-            b'","travel_minutes":', orjson.dumps(travel),
-            b',"travel_source":', source_json, b',"arrival_at":"',
-            self.arrival.isoformat().encode(), b'","total_minutes":', orjson.dumps(total),
-            # Load-aware answers (issue 17) take the reference path: here the term is always 0.
-            b',"load_adjustment_minutes":0.0}'))
 
 
 @dataclass(slots=True)
@@ -141,12 +91,14 @@ class FastRanker:
     region's hours tables when the local date moves.
     """
 
-    def __init__(self, region: Region) -> None:
+    def __init__(self, region: Region, *, use_core: bool = True) -> None:
         self.region = region
+        # The compiled loop (waitless.ranking.core) where it was built; off: the Python loop.
+        self.use_core = use_core and core.AVAILABLE
+        self.core_answers = self.core_fallbacks = 0
         self._static: CompiledRegion | None = None
         self._state: CompiledState | None = None
-        self.compiles = 0
-        self.fallbacks = 0
+        self.compiles = self.fallbacks = 0
 
     def state(self, observations: Mapping[str, Observation],
               history: Mapping[str, ServiceHistory] | None, now: datetime) -> CompiledState:
@@ -164,8 +116,10 @@ class FastRanker:
 
     def answer(self, request: RankRequest, observations: Mapping[str, Observation], *,
                travel_seconds: np.ndarray, travel_source: str, now: datetime,
-               history: Mapping[str, ServiceHistory] | None) -> FastAnswer | None:
-        """Rank like :func:`waitless.ranking.rank.rank`; ``None`` where the reference must."""
+               history: Mapping[str, ServiceHistory] | None,
+               load: LoadView | None = None) -> FastAnswer | None:
+        """Rank like :func:`waitless.ranking.rank.rank` (``load`` as there); ``None`` where the
+        reference must."""
         region = self.region
         depart = request.depart_at
         same_zone = depart.tzinfo is region.timezone
@@ -184,35 +138,29 @@ class FastRanker:
                           if not (math.isfinite(s) and s > limit_s)]
         else:
             candidates = _candidate_indices(region, travel_seconds, request.mode)
+        source_json = orjson.dumps(travel_source)
+        omitted = len(region.sites) - len(candidates)
+        if load is None and self.use_core:
+            made = core.answer_core(state, request, seconds_list, candidates, now, same_zone,
+                                    source_json)
+            if made is not None:
+                self.core_answers += 1
+                return FastAnswer(request, now, travel_source, *made, omitted)
+            self.core_fallbacks += 1
         ranked, excluded = _rank_sites(state, request, seconds_list, candidates, now,
-                                       same_zone)
+                                       same_zone, load)
         ranked.sort(key=_sort_key)
         shown = ranked[: request.limit]
         static = state.static
-        source_json = orjson.dumps(travel_source)
         return FastAnswer(
             request, now, travel_source, shown,
             b"[" + b",".join([r.json(source_json) for r in shown]) + b"]",
-            b"[" + b",".join(static.excluded_json[e] for e in excluded) + b"]",
-            len(region.sites) - len(candidates))
-
-
-def travel_microseconds(seconds: list[float]) -> list[int]:
-    """``timedelta(seconds=s)`` in whole microseconds for every finite ``s``, at once.
-
-    As CPython's ``timedelta`` does: whole seconds exactly, then the fraction times 10**6 in
-    floating point, rounded half to even (the whole seconds contribute an even number, so
-    the parity CPython's tie rule looks at is the fraction's). Infinite entries give 0.
-    """
-    values = np.array(seconds, dtype=float)
-    values[~np.isfinite(values)] = 0.0
-    whole = np.trunc(values)
-    return (whole.astype(np.int64) * 1_000_000
-            + np.rint((values - whole) * 1e6).astype(np.int64)).tolist()
+            b"[" + b",".join(static.excluded_json[e] for e in excluded) + b"]", omitted)
 
 
 def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[float],
-                candidates: list[int], now: datetime, same_zone: bool
+                candidates: list[int], now: datetime, same_zone: bool,
+                load: LoadView | None = None
                 ) -> tuple[list[FastResult], list[tuple[int, str]]]:
     """Choose the service at each candidate site (as ``rank._choose_service``) and price it."""
     static = state.static
@@ -221,7 +169,7 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
     depart = request.depart_at
     depart_wall = wall_us(depart) if same_zone else 0
     depart_abs = abs_us(depart)
-    margin_us = timedelta(minutes=region.ranking.closing_margin_minutes) // US
+    margin_us = static.margin_us
     condition, age = request.condition, request.age_years
     offsets = static.offsets
     now_us = abs_us(now)
@@ -253,7 +201,7 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
             elif age is not None and age < service.min_age_years:
                 reason = "below_min_age"
             elif cs.table is None:
-                closing, open_24h = _ALWAYS, True
+                closing, open_24h = ALWAYS, True
             else:
                 covered = False
                 if arrival_wall is not None:
@@ -284,10 +232,19 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
         cs, closing, open_24h = best
         arrival = depart + step
         expected = cs.expected(max((arrival - now).total_seconds() / 60, 0.0), tz)
+        load_minutes = 0.0
+        if load is not None:  # patients already sent here who arrive first (issue 17)
+            kind = cs.service.kind
+            key = f"{region.sites[i].id}/{kind}"
+            load_minutes = load.adjustment_minutes(key, kind, state.observations.get(key),
+                                                   arrival.timestamp())
+            if load_minutes:
+                p50, p90, method, level = expected
+                expected = (p50 + load_minutes, None if p90 is None else p90 + load_minutes,
+                            method, level)
         travel_minutes = seconds / 60
         total = travel_minutes + expected[0]
-        if cs.extra_minutes:
-            total += cs.extra_minutes
         ranked.append(FastResult(cs, region.sites[i], travel_minutes, total, closing, open_24h,
-                                 arrival, expected, (round(total, 1), round(travel_minutes, 1))))
+                                 arrival, expected, (round(total, 1), round(travel_minutes, 1)),
+                                 load_minutes))
     return ranked, excluded

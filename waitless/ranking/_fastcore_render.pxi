@@ -1,0 +1,128 @@
+# Included by _fastcore.pyx: the JSON text of a result, written into one growing buffer.
+
+cdef extern from "Python.h":
+    char* PyOS_double_to_string(double val, char format_code, int precision, int flags,
+                                int *type) except NULL
+    double PyOS_string_to_double(const char *s, char **endptr,
+                                 object overflow_exception) except? -1.0
+
+
+cdef struct Buf:
+    char* data
+    Py_ssize_t size
+    Py_ssize_t cap
+
+
+cdef int buf_add(Buf* b, const char* s, Py_ssize_t n) except -1:
+    cdef Py_ssize_t need = b.size + n
+    cdef char* grown
+    if need > b.cap:
+        while b.cap < need:
+            b.cap = b.cap * 2 if b.cap else 4096
+        grown = <char*>PyMem_Realloc(b.data, b.cap)
+        if grown == NULL:
+            raise MemoryError()
+        b.data = grown
+    memcpy(b.data + b.size, s, n)
+    b.size = need
+    return 0
+
+
+cdef inline int buf_bytes(Buf* b, bytes s) except -1:
+    return buf_add(b, PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s))
+
+
+cdef int buf_num1(Buf* b, double x) except -1:
+    # orjson.dumps(round(x, 1)) for a finite float of this size.
+    cdef char* text = PyOS_double_to_string(x, b'f', 1, 0, NULL)
+    try:
+        buf_add(b, text, strlen(text))
+    finally:
+        PyMem_Free(text)
+    return 0
+
+
+cdef double round1(double x) except? -1.0:
+    # round(x, 1): the same correctly rounded digits, read back.
+    cdef char* text = PyOS_double_to_string(x, b'f', 1, 0, NULL)
+    cdef double value
+    try:
+        value = PyOS_string_to_double(text, NULL, None)
+    finally:
+        PyMem_Free(text)
+    return value
+
+
+cdef int buf_iso(Buf* b, int64_t wall_us, int64_t offset_us) except -1:
+    # datetime.isoformat() of a wall-clock time and its UTC offset (whole seconds).
+    cdef char out[48]
+    # Integer // and % here floor like Python's (the module keeps cdivision off).
+    cdef int64_t days = wall_us // DAY_US
+    cdef int64_t rest = wall_us - days * DAY_US
+    cdef int64_t micro = rest % 1_000_000
+    cdef int64_t secs = rest // 1_000_000
+    cdef int64_t z, era, doe, yoe, y, doy, mp, d, m
+    cdef int n
+    cdef int64_t off_s, oh, om, osec
+    cdef char sign
+    # Civil date from days since 1970-01-01 (proleptic Gregorian).
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    if m <= 2:
+        y += 1
+    if y < 1 or y > 9999:
+        raise OverflowError("date out of range")
+    out[0] = <char>(48 + y // 1000)
+    out[1] = <char>(48 + (y // 100) % 10)
+    out[2] = <char>(48 + (y // 10) % 10)
+    out[3] = <char>(48 + y % 10)
+    out[4] = b'-'
+    out[5] = <char>(48 + m // 10)
+    out[6] = <char>(48 + m % 10)
+    out[7] = b'-'
+    out[8] = <char>(48 + d // 10)
+    out[9] = <char>(48 + d % 10)
+    out[10] = b'T'
+    out[11] = <char>(48 + secs // 36000)
+    out[12] = <char>(48 + (secs // 3600) % 10)
+    out[13] = b':'
+    out[14] = <char>(48 + ((secs // 60) % 60) // 10)
+    out[15] = <char>(48 + (secs // 60) % 10)
+    out[16] = b':'
+    out[17] = <char>(48 + (secs % 60) // 10)
+    out[18] = <char>(48 + secs % 10)
+    n = 19
+    if micro:
+        out[19] = b'.'
+        for i in range(6):
+            out[25 - i] = <char>(48 + micro % 10)
+            micro //= 10
+        n = 26
+    if offset_us % 1_000_000:
+        raise ValueError("sub-second UTC offset")
+    off_s = offset_us // 1_000_000
+    sign = b'+'
+    if off_s < 0:
+        sign = b'-'
+        off_s = -off_s
+    oh, om, osec = off_s // 3600, (off_s // 60) % 60, off_s % 60
+    out[n] = sign
+    out[n + 1] = <char>(48 + oh // 10)
+    out[n + 2] = <char>(48 + oh % 10)
+    out[n + 3] = b':'
+    out[n + 4] = <char>(48 + om // 10)
+    out[n + 5] = <char>(48 + om % 10)
+    n += 6
+    if osec:
+        out[n] = b':'
+        out[n + 1] = <char>(48 + osec // 10)
+        out[n + 2] = <char>(48 + osec % 10)
+        n += 3
+    return buf_add(b, out, n)
