@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -48,6 +49,17 @@ def kent() -> Region:
 def fixed_now() -> datetime:
     # A Tuesday in November (GMT), mid-morning: every Kent & Medway service is open.
     return datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+
+
+def moving_clock(start: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``start`` now and then advances with real (monotonic) time.
+
+    Tests that run the simulator, the ingestor and the API together need time to pass for
+    polls and refreshes, but must not depend on the hour they run at: at night most minor
+    injury units are closed and the rankings hold fewer services.
+    """
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
 
 @pytest.fixture(scope="session")

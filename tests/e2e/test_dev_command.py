@@ -40,6 +40,7 @@ def dev_env(monkeypatch, tmp_path: Path) -> dict[str, str]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("WAITLESS_SPOOL_DIR", str(tmp_path / "spool"))
     monkeypatch.setenv("WAITLESS_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("WAITLESS_RATE_LIMIT", "off")  # the tests poll /v1/sites in loops
     return dict(os.environ)
 
 
@@ -104,6 +105,7 @@ async def test_dev_polls_the_feed_named_in_waitless_feed_urls(dev_env, kent: Reg
         async def simulator_status() -> dict | None:
             async with aiohttp.ClientSession() as session, session.get(
                     f"http://127.0.0.1:{api_port}/v1/sites") as response:
+                assert response.status == 200, await response.text()
                 status = (await response.json())["feeds"].get("simulator", {})
             return status if status.get("ok") and status.get("accepted") else None
 

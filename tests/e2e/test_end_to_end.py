@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -13,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from feeds.simulator import create_simulator_app
-from tests.conftest import REDIS_URL, free_port
+from tests.conftest import REDIS_URL, free_port, moving_clock
 from waitless.api.app import create_app
 from waitless.domain.region import FeedConfig, Region
 from waitless.settings import Settings
@@ -24,7 +25,9 @@ CANTERBURY = {"lat": "51.2802", "lon": "1.0789", "condition": "sprain_strain"}
 async def wait_for_live(client, minimum: int = 1, timeout_s: float = 10.0) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        body = await (await client.get("/v1/rank", params=CANTERBURY)).json()
+        response = await client.get("/v1/rank", params=CANTERBURY)
+        assert response.status == 200, await response.text()
+        body = await response.json()
         if sum(r["wait_status"] == "live" for r in body["results"]) >= minimum:
             return body
         await asyncio.sleep(0.1)
@@ -34,8 +37,9 @@ async def wait_for_live(client, minimum: int = 1, timeout_s: float = 10.0) -> di
 @pytest.mark.parametrize("store_kind", ["memory", "redis"])
 async def test_simulated_waits_flow_to_rankings_and_events(
         aiohttp_client, kent: Region, tmp_path: Path, pg_dsn: str, redis_prefix: str,
-        store_kind: str) -> None:
-    simulator = TestServer(create_simulator_app(kent, seed=11))
+        store_kind: str, fixed_now: datetime) -> None:
+    clock = moving_clock(fixed_now)
+    simulator = TestServer(create_simulator_app(kent, seed=11, clock=clock))
     await simulator.start_server()
     feeds = [
         FeedConfig("sim", "native", str(simulator.make_url("/v1/feed")), interval_seconds=0.2,
@@ -47,8 +51,11 @@ async def test_simulated_waits_flow_to_rankings_and_events(
     settings = Settings(spool_dir=str(tmp_path / "spool"), database_url=pg_dsn,
                         redis_url=REDIS_URL if store_kind == "redis" else None,
                         redis_prefix=f"{redis_prefix}:e2e-{store_kind}",
-                        event_flush_seconds=0.1, snapshot_refresh_seconds=0.5)
-    app = create_app(settings, region=kent, run_ingest=True, ingest_feeds=feeds)
+                        event_flush_seconds=0.1, snapshot_refresh_seconds=0.5,
+                        # These loops poll faster than the per-client limit allows on a slow
+                        # machine (the same 429 as the propagation check's CI failure).
+                        rate_limit=None)
+    app = create_app(settings, region=kent, run_ingest=True, ingest_feeds=feeds, clock=clock)
     client = await aiohttp_client(app)
     body = await wait_for_live(client, minimum=10)
     totals = [r["total_minutes"] for r in body["results"]]

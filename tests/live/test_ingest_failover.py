@@ -214,8 +214,9 @@ async def test_one_ingestor_polls_and_a_standby_takes_over(feed, tmp_path: Path,
         assert kill_takeover_seconds <= 2 * INTERVAL_SECONDS
         assert len(feed.polls["b"]) == b_polls
         await until(_equals(metric, ports["a"], 1.0), 10, "a leading in /metrics")
-        order = await writers_in_stream_order()
-        assert order[-1] == "a"
+        # a's poll has been answered, but its write may still be on its way to Redis: wait for
+        # the stream to end with a's write (b, killed, can write nothing after it).
+        await until(_last_writer_is(writers_in_stream_order, "a"), 10, "a's write in the stream")
 
         # 4. SIGTERM (what Kubernetes sends on a rolling upgrade): a releases the lease at once.
         procs["a"].terminate()
@@ -235,6 +236,13 @@ async def test_one_ingestor_polls_and_a_standby_takes_over(feed, tmp_path: Path,
     assert "took the lease" in logs["a"] and "lost the lease" in logs["a"]
     assert "released the lease" in logs["a"]
     assert "on standby" in logs["b"] and "took the lease" in logs["b"]
+
+
+def _last_writer_is(writers, who: str):
+    async def check() -> bool:
+        order = await writers()
+        return bool(order) and order[-1] == who
+    return check
 
 
 def _equals(read, port: int, value: float):

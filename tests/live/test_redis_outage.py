@@ -4,7 +4,7 @@ import asyncio
 import shutil
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ import redis
 from aiohttp.test_utils import TestServer
 
 from feeds.simulator import create_simulator_app
-from tests.conftest import free_port
+from tests.conftest import free_port, moving_clock
 from waitless.api.app import create_app
 from waitless.domain.region import FeedConfig, Region
 from waitless.settings import Settings
@@ -77,18 +77,20 @@ async def until(predicate, timeout_s: float = 15.0) -> None:
 
 
 async def test_rankings_survive_a_redis_restart_and_ingest_resyncs(
-        aiohttp_client, kent: Region, tmp_path, redis_server: RedisServer) -> None:
+        aiohttp_client, kent: Region, tmp_path, redis_server: RedisServer,
+        fixed_now: datetime) -> None:
     clock_offset = timedelta()
+    daytime = moving_clock(fixed_now)
 
     def clock() -> datetime:
-        return datetime.now(UTC) + clock_offset
+        return daytime() + clock_offset
 
-    simulator = TestServer(create_simulator_app(kent, seed=4))
+    simulator = TestServer(create_simulator_app(kent, seed=4, clock=daytime))
     await simulator.start_server()
     feed = FeedConfig("sim", "native", str(simulator.make_url("/v1/feed")),
                       interval_seconds=0.2, timeout_seconds=2)
     settings = Settings(redis_url=redis_server.url, spool_dir=str(tmp_path / "spool"),
-                        snapshot_refresh_seconds=0.2)
+                        snapshot_refresh_seconds=0.2, rate_limit=None)  # polled in loops
     app = create_app(settings, region=kent, run_ingest=True, ingest_feeds=[feed], clock=clock)
     client = await aiohttp_client(app)
 
@@ -142,7 +144,7 @@ async def test_a_store_outage_is_not_a_feed_failure(
     feed = FeedConfig("sim", "native", str(simulator.make_url("/v1/feed")),
                       interval_seconds=0.2, timeout_seconds=2)
     settings = Settings(redis_url=redis_server.url, spool_dir=str(tmp_path / "spool"),
-                        snapshot_refresh_seconds=0.2)
+                        snapshot_refresh_seconds=0.2, rate_limit=None)  # polled in loops
     app = create_app(settings, region=kent, run_ingest=True, ingest_feeds=[feed])
     client = await aiohttp_client(app)
     live = redis.Redis(port=redis_server.port)

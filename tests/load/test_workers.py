@@ -76,8 +76,11 @@ def test_a_live_store_change_reaches_every_worker(tmp_path, redis_prefix, monkey
 
     port = free_port()
     prefix = f"{redis_prefix}:propagation"
+    # Rate limit off: the measurement polls /v1/sites without pause, and on a slow machine
+    # more than 120 polls a minute ended in 429s (the CI failure of 2026-11-27).
     env = {**os.environ, "WAITLESS_REDIS_URL": REDIS_URL, "WAITLESS_REDIS_PREFIX": prefix,
-           "WAITLESS_BENCH_ENDPOINTS": "1", "WAITLESS_SPOOL_DIR": str(tmp_path / "spool")}
+           "WAITLESS_BENCH_ENDPOINTS": "1", "WAITLESS_SPOOL_DIR": str(tmp_path / "spool"),
+           "WAITLESS_RATE_LIMIT": "off"}
     env.pop("WAITLESS_DATABASE_URL", None)
     parent = subprocess.Popen([sys.executable, "-m", "waitless", "serve", "--workers", "2",
                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
