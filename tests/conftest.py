@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -38,6 +39,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def eventually(check: Callable[[], Any], *, timeout_s: float = 10.0,
+                     what: str = "condition") -> Any:
+    """Poll ``check()`` (sync or async) every 50 ms until it returns something truthy.
+
+    Returns that value; fails the test naming ``what`` (and the last value) at the deadline.
+    Tests wait for background work (flushes, refreshes, subscriptions) with this rather than
+    sleeping for a fixed time, so they neither fail on a slow machine nor wait on a fast one.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what} (last: {last!r})")
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from feeds.simulator import create_simulator_app
-from tests.conftest import REDIS_URL, free_port, moving_clock
+from tests.conftest import REDIS_URL, eventually, free_port, moving_clock
 from waitless.api.app import create_app
 from waitless.domain.region import FeedConfig, Region
 from waitless.settings import Settings
@@ -68,14 +68,17 @@ async def test_simulated_waits_flow_to_rankings_and_events(
     assert sites["feeds"]["dead"]["ok"] is False
     assert sites["feeds"]["dead"]["last_error"]
     assert sites["feeds"]["sim"]["ok"] is True
-    await asyncio.sleep(0.4)  # one flush of the event writer
-    conn = await asyncpg.connect(pg_dsn)
-    try:
-        rows = await conn.fetch("SELECT * FROM ranking_events WHERE condition = 'sprain_strain' "
-                                "AND recommended_site = $1", body["results"][0]["site_id"])
-    finally:
-        await conn.close()
-    assert rows, "the ranking answered was not logged"
+
+    async def logged_rows() -> list:  # written by the event log's next flush
+        conn = await asyncpg.connect(pg_dsn)
+        try:
+            return await conn.fetch(
+                "SELECT * FROM ranking_events WHERE condition = 'sprain_strain' "
+                "AND recommended_site = $1", body["results"][0]["site_id"])
+        finally:
+            await conn.close()
+
+    rows = await eventually(logged_rows, what="the answered ranking in the event log")
     assert rows[-1]["origin_lat_coarse"] != float(CANTERBURY["lat"])
     await client.close()
     await simulator.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.conftest import eventually
 from tests.tcpproxy import TcpProxy
 from waitless.api import keys
 from waitless.events.log import EventLog
@@ -27,6 +28,10 @@ def event(n: int) -> dict:
         "nearest_ed": "RVV01", "estimated_minutes": 60.5 + n, "nearest_ed_minutes": 25.0,
         "results_count": 17, "travel_source": "estimate",
     }
+
+
+async def _rows_equal(dsn: str, expected: int) -> bool:
+    return await count_rows(dsn) == expected
 
 
 async def count_rows(dsn: str, region: str = "kent-medway") -> int:
@@ -55,7 +60,8 @@ async def test_events_are_batched_into_postgresql_with_coarse_origin(clean_db, t
     events = [event(n) for n in range(120)]
     for e in events:
         log.record(e)
-    await asyncio.sleep(0.5)
+    # Written by the background flusher, in batches, before the log is stopped.
+    await eventually(lambda: _rows_equal(clean_db, 120), what="120 rows in PostgreSQL")
     await log.stop()
     conn = await asyncpg.connect(clean_db)
     try:
@@ -83,16 +89,15 @@ async def test_outage_spools_events_and_replays_every_one_once(clean_db, tmp_pat
     await log.start()
     for n in range(30):
         log.record(event(n))
-    await asyncio.sleep(0.4)
-    assert await count_rows(clean_db) == 30
+    await eventually(lambda: _rows_equal(clean_db, 30), what="30 rows in PostgreSQL")
 
     await proxy.stop()  # PostgreSQL unreachable
     for n in range(30, 230):
         log.record(event(n))
         if n % 20 == 0:
             await asyncio.sleep(0.02)
-    await asyncio.sleep(0.5)
-    assert log.spool.event_count() > 0
+    await eventually(lambda: log.spool.event_count() > 0 and not log.database_ok,
+                     what="events spooled while PostgreSQL is unreachable")
     assert await count_rows(clean_db) < 230
     assert not log.database_ok
 
@@ -175,8 +180,7 @@ async def test_burst_of_rankings_during_an_outage_loses_no_event(clean_db, tmp_p
     await burst(40)
     await proxy.stop()
     await burst(300)  # PostgreSQL unreachable for the whole burst
-    await asyncio.sleep(0.5)
-    assert log.spool.event_count() > 0
+    await eventually(lambda: log.spool.event_count() > 0, what="events in the spool")
     ready = await (await client.get("/readyz")).json()
     assert "database" in ready["degraded"] and ready["database"]["spooled_bytes"] > 0
     await proxy.start()

@@ -4,19 +4,17 @@ The feed runs in the test's event loop on 127.0.0.1 and counts requests per path
 gets its own path (WAITLESS_FEED_URLS), so the counts say who polled. Each payload carries a
 tag in ``patients_waiting`` (100000 + n from process a, 200000 + n from b), so the Redis stream
 says whose writes landed and in which order. Nothing sleeps for time to pass: every wait polls
-a condition with a deadline.
+a condition with a deadline (``eventually``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from tests.conftest import REDIS_URL, REPO_ROOT, free_port
+from tests.conftest import REDIS_URL, REPO_ROOT, eventually, free_port
 
 INTERVAL_SECONDS = 1.5
 LEASE_SECONDS = 1.0  # take-over within 4/3 lease ≈ 1.33 s, under two intervals (3 s)
@@ -92,20 +90,6 @@ class CountingFeed:
                             content_type="application/json")
 
 
-async def until(condition: Callable[[], object], timeout_seconds: float, what: str) -> None:
-    """Poll ``condition`` (sync or async) every 20 ms until true or the deadline passes."""
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_seconds} s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def metric(port: int, name: str, **labels: str) -> float | None:
     """One sample from a process's /metrics (None while it is not answering)."""
     try:
@@ -169,29 +153,35 @@ async def test_one_ingestor_polls_and_a_standby_takes_over(feed, tmp_path: Path,
     try:
         # 1. a starts first and leads; b starts and stands by, polling nothing.
         start("a")
-        await until(lambda: feed.polls["a"], 60, "a's first poll")
+        await eventually(lambda: feed.polls["a"], timeout_s=60, what="a's first poll")
         start("b")
-        await until(_equals(metric, ports["b"], 0.0), 60, "b on standby in /metrics")
+        await eventually(_equals(metric, ports["b"], 0.0),
+                         timeout_s=60, what="b on standby in /metrics")
         assert await metric(ports["a"], "waitless_ingest_leader", region=REGION) == 1.0
         seen = len(feed.polls["a"])
-        await until(lambda: len(feed.polls["a"]) >= seen + 3, 6 * INTERVAL_SECONDS,
-                    "three more polls by a")
+        await eventually(lambda: len(feed.polls["a"]) >= seen + 3,
+                         timeout_s=6 * INTERVAL_SECONDS, what="three more polls by a")
         assert feed.polls["b"] == []
         assert set(await writers_in_stream_order()) == {"a"}
 
         # 2. a is paused (SIGSTOP) mid-poll, past its lease; b takes over.
         feed.stop_on_next["a"] = procs["a"].pid
-        await until(lambda: feed.stopped_at is not None, 3 * INTERVAL_SECONDS, "a paused")
+        await eventually(lambda: feed.stopped_at is not None,
+                         timeout_s=3 * INTERVAL_SECONDS, what="a paused")
         polls_by_a = len(feed.polls["a"])
-        await until(lambda: feed.polls["b"], 10, "b's first poll after a was paused")
+        await eventually(lambda: feed.polls["b"],
+                         timeout_s=10, what="b's first poll after a was paused")
         pause_takeover_seconds = feed.polls["b"][0] - feed.stopped_at
         assert pause_takeover_seconds <= 2 * INTERVAL_SECONDS
-        await until(lambda: len(feed.polls["b"]) >= 3, 6 * INTERVAL_SECONDS, "b polling")
+        await eventually(lambda: len(feed.polls["b"]) >= 3,
+                         timeout_s=6 * INTERVAL_SECONDS, what="b polling")
         procs["a"].send_signal(signal.SIGCONT)
-        await until(_equals(metric, ports["a"], 0.0), 10, "a standing by after SIGCONT")
+        await eventually(_equals(metric, ports["a"], 0.0),
+                         timeout_s=10, what="a standing by after SIGCONT")
         b_polls = len(feed.polls["b"])
-        await until(lambda: len(feed.polls["b"]) >= b_polls + 2, 6 * INTERVAL_SECONDS,
-                    "b polling after a woke")
+        await eventually(lambda: len(feed.polls["b"]) >= b_polls + 2,
+                         timeout_s=6 * INTERVAL_SECONDS,
+                         what="b polling after a woke")
         assert len(feed.polls["a"]) == polls_by_a  # a polls nothing once it has woken
         order = await writers_in_stream_order()
         first_b = order.index("b")
@@ -209,14 +199,17 @@ async def test_one_ingestor_polls_and_a_standby_takes_over(feed, tmp_path: Path,
         killed_at = time.monotonic()
         procs["b"].kill()
         procs["b"].wait(10)
-        await until(lambda: len(feed.polls["a"]) > a_polls, 10, "a polling after b died")
+        await eventually(lambda: len(feed.polls["a"]) > a_polls,
+                         timeout_s=10, what="a polling after b died")
         kill_takeover_seconds = feed.polls["a"][a_polls] - killed_at
         assert kill_takeover_seconds <= 2 * INTERVAL_SECONDS
         assert len(feed.polls["b"]) == b_polls
-        await until(_equals(metric, ports["a"], 1.0), 10, "a leading in /metrics")
+        await eventually(_equals(metric, ports["a"], 1.0),
+                         timeout_s=10, what="a leading in /metrics")
         # a's poll has been answered, but its write may still be on its way to Redis: wait for
         # the stream to end with a's write (b, killed, can write nothing after it).
-        await until(_last_writer_is(writers_in_stream_order, "a"), 10, "a's write in the stream")
+        await eventually(_last_writer_is(writers_in_stream_order, "a"),
+                         timeout_s=10, what="a's write in the stream")
 
         # 4. SIGTERM (what Kubernetes sends on a rolling upgrade): a releases the lease at once.
         procs["a"].terminate()

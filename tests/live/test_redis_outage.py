@@ -1,6 +1,5 @@
 """Redis stopped and restarted under a serving API and a running ingestor (own redis-server)."""
 
-import asyncio
 import shutil
 import subprocess
 import time
@@ -9,10 +8,11 @@ from pathlib import Path
 
 import pytest
 import redis
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from feeds.simulator import create_simulator_app
-from tests.conftest import free_port, moving_clock
+from tests.conftest import eventually, free_port, moving_clock
 from waitless.api.app import create_app
 from waitless.domain.region import FeedConfig, Region
 from waitless.settings import Settings
@@ -67,15 +67,6 @@ async def ready(client) -> dict:
     return await (await client.get("/readyz")).json()
 
 
-async def until(predicate, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    pytest.fail("condition not reached in time")
-
-
 async def test_rankings_survive_a_redis_restart_and_ingest_resyncs(
         aiohttp_client, kent: Region, tmp_path, redis_server: RedisServer,
         fixed_now: datetime) -> None:
@@ -101,7 +92,7 @@ async def test_rankings_survive_a_redis_restart_and_ingest_resyncs(
     async def fully_live() -> bool:
         return await live_count() >= 10
 
-    await until(fully_live)
+    await eventually(fully_live, timeout_s=15, what="fully live")
     assert (await ready(client))["live_store"]["ok"] is True
 
     redis_server.stop()
@@ -109,7 +100,7 @@ async def test_rankings_survive_a_redis_restart_and_ingest_resyncs(
     async def degraded() -> bool:
         return "live_store" in (await ready(client))["degraded"]
 
-    await until(degraded)
+    await eventually(degraded, timeout_s=15, what="degraded")
     # Still answering, from the last snapshot, with waits and their ages.
     response = await client.get("/v1/rank", params=CANTERBURY)
     assert response.status == 200
@@ -128,8 +119,8 @@ async def test_rankings_survive_a_redis_restart_and_ingest_resyncs(
         keys = redis.Redis(port=redis_server.port).hlen("waitless:live:kent-medway")
         return status["live_store"]["ok"] and not status["live_store"]["error"] and keys > 0
 
-    await until(recovered)
-    await until(fully_live)
+    await eventually(recovered, timeout_s=15, what="recovered")
+    await eventually(fully_live, timeout_s=15, what="fully live")
     await client.close()
     await simulator.close()
 
@@ -139,7 +130,17 @@ async def test_a_store_outage_is_not_a_feed_failure(
     """Issue #13 item 10: with Redis down the feed stays healthy (no errors counted, breaker
     closed), /readyz says the feeds are unknown, and the first polls after Redis returns
     rewrite the whole current state."""
-    simulator = TestServer(create_simulator_app(kent, seed=4))
+    simulator_app = create_simulator_app(kent, seed=4)
+    feed_requests = 0
+
+    @web.middleware
+    async def count_requests(request: web.Request, handler):
+        nonlocal feed_requests
+        feed_requests += request.path == "/v1/feed"
+        return await handler(request)
+
+    simulator_app.middlewares.append(count_requests)
+    simulator = TestServer(simulator_app)
     await simulator.start_server()
     feed = FeedConfig("sim", "native", str(simulator.make_url("/v1/feed")),
                       interval_seconds=0.2, timeout_seconds=2)
@@ -152,17 +153,19 @@ async def test_a_store_outage_is_not_a_feed_failure(
     async def fed() -> bool:
         return live.hlen("waitless:live:kent-medway") >= 10
 
-    await until(fed)
+    await eventually(fed, timeout_s=15, what="fed")
     redis_server.stop()
 
     async def degraded() -> bool:
         body = await ready(client)
         return "live_store" in body["degraded"] and "feeds" in body["degraded"]
 
-    await until(degraded)
+    await eventually(degraded, timeout_s=15, what="degraded")
     assert (await ready(client))["feeds_known"] is False
-    # Far more polls than the breaker's failure threshold, at 0.2 s each.
-    await asyncio.sleep(3)
+    # Far more polls than the breaker's failure threshold, all while Redis is down.
+    polls_when_degraded = feed_requests
+    await eventually(lambda: feed_requests >= polls_when_degraded + 15,
+                     what="15 polls while Redis is down")
     metrics = await (await client.get("/metrics")).text()
     errors = [line for line in metrics.splitlines()
               if line.startswith("waitless_feed_errors_total{") and 'feed="sim"' in line]
@@ -170,7 +173,7 @@ async def test_a_store_outage_is_not_a_feed_failure(
     redis_server.start()  # empty: everything must be written again
     started = time.monotonic()
     live = redis.Redis(port=redis_server.port)
-    await until(fed, timeout_s=10)
+    await eventually(fed, what="fed")
     recovered_seconds = time.monotonic() - started
 
     async def feed_healthy() -> bool:
@@ -178,7 +181,7 @@ async def test_a_store_outage_is_not_a_feed_failure(
         sim = body["feeds"].get("sim")
         return body["feeds_known"] and sim is not None and sim["ok"]
 
-    await until(feed_healthy, timeout_s=10)
+    await eventually(feed_healthy, what="feed healthy")
     sim = (await ready(client))["feeds"]["sim"]
     assert sim["circuit"] == "closed" and sim["consecutive_failures"] == 0
     # Within a few poll intervals, not a breaker cool-down (the review measured 285 s).

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,19 +50,6 @@ def clock() -> MovableClock:
     # Tuesday 24 Nov 2026 10:30 GMT: every Kent & Medway service is open, and stays open
     # for the two hours the tests move the clock on.
     return MovableClock(datetime(2026, 11, 24, 10, 30, tzinfo=UTC))
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 8.0,
-                     what: str = "condition") -> Any:
-    """Await ``check()`` until it returns something truthy; fail with ``what`` otherwise."""
-    deadline = time.monotonic() + timeout_s
-    last = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what} (last: {last!r})")
 
 
 def sim_feed(url: str, **options: Any) -> FeedConfig:

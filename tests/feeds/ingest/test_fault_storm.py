@@ -12,7 +12,8 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from feeds.simulator import FAULT_MODES, create_simulator_app
-from tests.feeds.ingest.conftest import CANTERBURY, FAST_POLLER, eventually
+from tests.conftest import eventually
+from tests.feeds.ingest.conftest import CANTERBURY, FAST_POLLER
 from waitless.api.app import create_app
 from waitless.domain.region import FeedConfig, Region
 from waitless.settings import Settings

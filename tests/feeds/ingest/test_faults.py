@@ -9,11 +9,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from feeds.simulator import FEED_FAULTS, VALUE_FAULTS, create_simulator_app
+from tests.conftest import eventually
 from tests.feeds.ingest.conftest import (
     CANTERBURY,
     MovableClock,
     api_client,
-    eventually,
     get_json,
     service_of,
     sim_feed,
