@@ -11,12 +11,7 @@ from waitless.api.errors import error_response, json_response
 from waitless.api.openapi import openapi_document
 from waitless.api.page import PAGE_GAZETTEER
 from waitless.api.query import QueryError, parse_rank_query
-from waitless.api.status import (
-    readiness,
-    regions_readiness,
-    regions_sites_status,
-    sites_status,
-)
+from waitless.api.status import readiness, regions_sites_status, sites_status
 from waitless.domain.conditions import CONDITIONS
 from waitless.domain.places import PlaceError, find_place
 from waitless.metrics import CONTENT_TYPE_LATEST
@@ -74,20 +69,14 @@ async def healthz_handler(_: web.Request) -> web.Response:
 
 async def readyz_handler(request: web.Request) -> web.Response:
     app = request.app
+    several = app.get(keys.REGION_SET) is not None
+    served = app[keys.SERVED]
     ready, body = await readiness(
         snapshot=app[keys.SNAPSHOT], store=app[keys.LIVE_STORE], event_log=app[keys.EVENT_LOG],
-        travel_sources={m: t.source for m, t in app[keys.TRAVEL].items()})
-    if app.get(keys.REGION_SET) is not None:
-        served = app[keys.SERVED]
-        all_loaded, degraded, body["regions"] = regions_readiness(
-            served[app[keys.REGION].name].snapshots,
-            {name: {m: t.source for m, t in one.travel.items()} for name, one in served.items()})
-        ready = ready and all_loaded
-        body["degraded"] = sorted({*body["degraded"], *degraded})
-        if not ready:
-            body["status"] = "not_ready"
-        elif body["degraded"]:
-            body["status"] = "degraded"
+        travel_sources={m: t.source for m, t in app[keys.TRAVEL].items()},
+        region_snapshots=served[app[keys.REGION].name].snapshots if several else None,
+        region_travel_sources={name: {m: t.source for m, t in one.travel.items()}
+                               for name, one in served.items()} if several else None)
     return json_response(body, status=200 if ready else 503)
 
 

@@ -95,10 +95,16 @@ def regions_sites_status(parts: Sequence[tuple[Region, LiveSnapshot]], *, now: d
 
 
 async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: EventLog,
-                    travel_sources: dict[str, str]
+                    travel_sources: dict[str, str],
+                    region_snapshots: Mapping[str, LiveSnapshot] | None = None,
+                    region_travel_sources: Mapping[str, dict[str, str]] | None = None
                     ) -> tuple[bool, dict[str, Any]]:
     """(ready, report). Ready means a live snapshot is loaded; the rest is reported as
-    degraded so operators see it without the load balancer pulling a working instance."""
+    degraded so operators see it without the load balancer pulling a working instance.
+
+    With several regions served, ``region_snapshots`` and ``region_travel_sources`` (by
+    region name) add each region to the report (:func:`regions_readiness`): every region's
+    snapshot must be loaded, and any region's feeds or travel can degrade the whole."""
     store_ok = await store.ping()
     degraded = []
     if not store_ok or snapshot.error:
@@ -116,7 +122,13 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
     if not feeds_known or any(not feed["ok"] for feed in feeds.values()):
         degraded.append("feeds")
     ready = snapshot.loaded_monotonic is not None
-    return ready, {
+    regions = None
+    if region_snapshots is not None:
+        all_loaded, more, regions = regions_readiness(region_snapshots,
+                                                      region_travel_sources)
+        ready = ready and all_loaded
+        degraded = sorted({*degraded, *more})
+    body = {
         "status": "ready" if ready and not degraded else ("degraded" if ready else "not_ready"),
         "degraded": degraded,
         # Errors as fixed words: the exception texts (hosts, ports, paths) go to the log only.
@@ -130,6 +142,9 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
         "feeds": feeds,
         "feeds_known": feeds_known,
     }
+    if regions is not None:
+        body["regions"] = regions
+    return ready, body
 
 
 def regions_readiness(snapshots: Mapping[str, LiveSnapshot],
