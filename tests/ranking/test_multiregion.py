@@ -21,7 +21,7 @@ from waitless.ranking.multiregion import (
     RegionSet,
     coverage_of,
     distance_km,
-    merged_observations,
+    merged_by_site,
 )
 from waitless.ranking.rank import RankRequest, rank
 
@@ -140,7 +140,7 @@ async def test_a_border_origin_is_answered_with_sites_of_both_regions(
     choice = regions.choose(*HAWKHURST)
     assert choice.home == "kent-medway"
     region = choice.region
-    observations = merged_observations(snapshots, region, regions.site_home)
+    observations = merged_by_site(snapshots, region, regions.site_home)
     assert set(observations) == {"RWFTW/utc", "TST01/utc"}  # TST02 is not a Kent border site
     model = EstimateTravel.for_sites(region.sites)
     travel = travel_for_region(model, region, *HAWKHURST)

@@ -10,7 +10,7 @@ nearest coverage within ``outside_tolerance_km``; otherwise to none (outside cov
 Patients cross county lines, so each region is served *extended*: its own sites plus its
 neighbours' sites within ``border_km`` of its coverage (``[coverage] border_km``, default
 :data:`BORDER_KM`). A border site keeps its id, and its live waits stay under its home region
-in the live store: :func:`merged_observations` joins them for ranking.
+in the live store: :func:`merged_by_site` joins them (and their wait histories) for ranking.
 
 Pure functions and data only; the API wiring is left to the application factory. The
 ``[coverage]`` table itself is parsed with the region file (:mod:`waitless.domain.coverage`).
@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from waitless.domain.errors import RegionError
-from waitless.domain.observation import Observation
 from waitless.domain.region import Region
 from waitless.domain.sites import Site
 
@@ -193,16 +192,6 @@ class RegionSet:
 
     def _nearest_own_km(self, name: str, lat: float, lon: float) -> float:
         return min(distance_km(lat, lon, s.lat, s.lon) for s in self.regions[name].sites)
-
-
-def merged_observations(snapshots: Mapping[str, Mapping[str, Observation]], region: Region,
-                        site_home: Mapping[str, str]) -> dict[str, Observation]:
-    """Current observations for an extended region, each read from its site's home region.
-
-    ``snapshots`` maps region name to that region's current ``site_id/service`` entries (as
-    the live store holds them); entries for sites the region does not rank are left out.
-    """
-    return merged_by_site(snapshots, region, site_home)
 
 
 def merged_by_site(tables: Mapping[str, Mapping[str, T]], region: Region,
