@@ -21,7 +21,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
 from datetime import datetime
 
 import asyncpg
@@ -32,6 +31,7 @@ from redis.exceptions import RedisError
 from waitless.api import keys
 from waitless.domain.errors import WaitlessError
 from waitless.events.db import Database
+from waitless.live.leader import cancel_and_wait
 from waitless.metrics import Metrics
 from waitless.ranking.fast import FastAnswer
 from waitless.ranking.load import BUCKET_SECONDS, FollowRate, LoadView, SentTracker
@@ -123,9 +123,7 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
                                         app[keys.REGION].name, lambda: clock().timestamp()),
                                name="load-aware-sync")
     yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)  # a cancellation landing mid-command can be lost by redis-py
     if client is not None:
         await client.aclose()
 
@@ -227,6 +225,4 @@ async def _follow_rate_ctx(app: web.Application) -> AsyncIterator[None]:
     # Once before serving, so the first answers already use the observed rate.
     task = asyncio.create_task(forever(await refresh(False)), name="load-aware-follow-rate")
     yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
