@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,10 @@ class WithBorderEstimate(WrappedTravel):
 
     model: TravelModel
     extra: EstimateTravel
+    _estimated: frozenset[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_estimated", frozenset(self.extra.site_ids))
 
     @classmethod
     def for_sites(cls, model: TravelModel, sites: Sequence[Any]) -> TravelModel:
@@ -67,9 +71,9 @@ class WithBorderEstimate(WrappedTravel):
         site_ids, seconds
             Travel seconds to each site, in any order, with the sites' ids.
         limit_seconds
-            The answer's travel limit; sites beyond it are left out of the answer, s.
+            The answer's travel limit, seconds; sites beyond it are left out of the answer.
         """
-        estimated = set(self.extra.site_ids)
+        estimated = self._estimated
         near = any(site_id in estimated and s <= limit_seconds
                    for site_id, s in zip(site_ids, seconds.tolist(), strict=True))
         return "estimate" if near else self.model.source
