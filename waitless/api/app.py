@@ -25,7 +25,7 @@ from waitless.api.html_errors import negotiate_error
 from waitless.api.load_sync import setup_load_aware
 from waitless.api.origin_check import origin_check_middleware
 from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
-from waitless.api.regions import ServedRegion, served_regions
+from waitless.api.regions import ServedRegion, live_state, served_regions
 from waitless.api.render import security_headers_middleware, setup_pages
 from waitless.api.request_limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
 from waitless.api.routes import setup_routes
@@ -37,11 +37,10 @@ from waitless.events.spool import Spool
 from waitless.live.ingest import build_pollers, run_pollers
 from waitless.live.leader import cancel_and_wait
 from waitless.live.redis_store import RedisLiveStore
-from waitless.live.snapshot import LiveSnapshot, follow, reload
+from waitless.live.snapshot import follow, reload
 from waitless.live.store import LiveStore, MemoryLiveStore
 from waitless.metrics import Metrics
 from waitless.ranking.fast import FastRanker
-from waitless.ranking.history import PredictionState
 from waitless.ranking.multiregion import RegionSet
 from waitless.ranking.rank import RankRequest, rank
 from waitless.settings import Settings
@@ -250,8 +249,6 @@ def _one_region(region: Region, settings: Settings, travel: dict[str, TravelMode
         travel, note = load_travel_models(region, settings)
     else:
         note = "travel models supplied by the caller"
-    snapshot, predictions = LiveSnapshot(), PredictionState(region.timezone)
-    snapshot.on_readings.append(predictions.add_readings)
-    served = ServedRegion(region, travel, FastRanker(region), {region.name: snapshot},
-                          {region.name: predictions}, {})
+    snapshots, predictions = live_state([region])
+    served = ServedRegion(region, travel, FastRanker(region), snapshots, predictions, {})
     return {region.name: served}, {region.name: note}

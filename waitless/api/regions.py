@@ -9,7 +9,7 @@ site's home region (every region has one snapshot following its own live-store k
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +120,16 @@ def region_travel(region: Region, own: Region, cache_root: str
     return models, "; ".join(notes)
 
 
+def live_state(regions: Sequence[Region]
+               ) -> tuple[dict[str, LiveSnapshot], dict[str, PredictionState]]:
+    """Per region: a live snapshot, and the wait histories its readings feed."""
+    snapshots = {region.name: LiveSnapshot() for region in regions}
+    predictions = {region.name: PredictionState(region.timezone) for region in regions}
+    for name, snapshot in snapshots.items():
+        snapshot.on_readings.append(predictions[name].add_readings)
+    return snapshots, predictions
+
+
 def served_regions(region_set: RegionSet, cache_root: str
                    ) -> tuple[dict[str, ServedRegion], dict[str, str]]:
     """Every region of ``region_set`` ready to rank, and the travel note of each.
@@ -127,10 +137,7 @@ def served_regions(region_set: RegionSet, cache_root: str
     One live snapshot and one prediction state per region, shared by every extended region
     that ranks its sites; the caller keeps the snapshots following the live store.
     """
-    snapshots = {name: LiveSnapshot() for name in region_set.regions}
-    predictions = {name: PredictionState(r.timezone) for name, r in region_set.regions.items()}
-    for name, snapshot in snapshots.items():
-        snapshot.on_readings.append(predictions[name].add_readings)
+    snapshots, predictions = live_state(list(region_set.regions.values()))
     served, notes = {}, {}
     for name, region in region_set.extended.items():
         travel, notes[name] = region_travel(region, region_set.regions[name], cache_root)
