@@ -9,7 +9,7 @@ $(VENV)/bin/python:
 	$(VENV)/bin/pip install --quiet --upgrade pip
 
 # The compiled ranking loop (setup.py): editing it rebuilds the project install.
-CORE_SOURCES := setup.py $(wildcard waitless/ranking/_fastcore*.pyx waitless/ranking/_fastcore*.pxi)
+CORE_SOURCES := setup.py routing/_estimate.pyx $(wildcard waitless/ranking/_fastcore*.pyx waitless/ranking/_fastcore*.pxi)
 
 # Exact versions from the lock files (requirements/*.lock, made by `make lock`); the project
 # itself is installed without resolving anything again.

@@ -1,7 +1,9 @@
-"""The one compiled module (waitless.ranking._fastcore); everything else is in pyproject.toml.
+"""The compiled modules (waitless.ranking._fastcore, routing._estimate); everything else is in
+pyproject.toml.
 
-The extension is optional: without a C compiler the install still succeeds and the ranking runs
-its Python loop (slower, same answers; see waitless/ranking/core.py).
+Both are optional: without a C compiler the install still succeeds, the ranking runs its Python
+loop and the straight-line estimate its numpy version (slower, same answers; see
+waitless/ranking/core.py and routing/estimate.py).
 """
 
 from Cython.Build import cythonize
@@ -10,5 +12,7 @@ from setuptools import Extension, setup
 setup(ext_modules=cythonize(
     [Extension("waitless.ranking._fastcore", ["waitless/ranking/_fastcore.pyx"],
                # No fused multiply-add: the loop must round exactly as Python does.
+               extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
+     Extension("routing._estimate", ["routing/_estimate.pyx"],
                extra_compile_args=["-O2", "-ffp-contract=off"], optional=True)],
     compiler_directives={"language_level": "3"}))

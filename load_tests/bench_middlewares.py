@@ -23,7 +23,6 @@ from routing.estimate import EstimateTravel
 from waitless.api.app import create_app, observe_middleware
 from waitless.api.cors import cors_middleware
 from waitless.api.rate_limits import rate_limit_middleware
-from waitless.api.render import security_headers_middleware
 from waitless.api.request_limits import request_limits_middleware
 from waitless.domain.region import load_region
 from waitless.live.store import MemoryLiveStore
@@ -66,7 +65,7 @@ async def measure(rate_limit: str | None, cors_origin: str | None) -> dict[str, 
 
     base = await _median_us(lambda: handler(request))
     result = {"handler_alone_us": round(base, 2)}
-    for middleware in (observe_middleware, security_headers_middleware, cors_middleware,
+    for middleware in (observe_middleware, cors_middleware,
                        request_limits_middleware, rate_limit_middleware):
         cost = await _median_us(lambda m=middleware: m(request, handler))
         result[middleware.__name__] = round(cost - base, 2)

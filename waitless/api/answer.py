@@ -47,11 +47,11 @@ def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float
     return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])
 
 
-def _centre(served: ServedRegion, model: TravelModel, rank_request: RankRequest
-            ) -> CentreFigures | None:
-    """Travel and nearest sites from the centre of the request's grid cell (what the event
-    log keeps), made once per cell and mode."""
-    cell, lat, lon = coarse_cell(rank_request.lat, rank_request.lon)
+def _centre(served: ServedRegion, model: TravelModel, rank_request: RankRequest,
+            cell: tuple[str, float, float]) -> CentreFigures | None:
+    """Travel and nearest sites from the centre of the request's grid ``cell`` (what the
+    event log keeps), made once per cell and mode."""
+    cell_id, lat, lon = cell
 
     def travel() -> np.ndarray | None:
         try:
@@ -59,7 +59,7 @@ def _centre(served: ServedRegion, model: TravelModel, rank_request: RankRequest
         except OutsideCoverage:
             return None
 
-    return served.centre_cache.get(rank_request.mode, cell, travel)
+    return served.centre_cache.get(rank_request.mode, cell_id, travel)
 
 
 def served_for(app: web.Application, lat: float, lon: float) -> ServedRegion:
@@ -126,7 +126,9 @@ def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
     if fast is not None:  # None: a 999 answer, or a departure the state does not cover
         if load is not None:
             record_answer(app, fast)  # issue #17: this patient is now on their way
-        event = ranking_event(region, fast, centre=_centre(served, model, rank_request))
+        cell = coarse_cell(rank_request.lat, rank_request.lon)
+        event = ranking_event(region, fast, centre=_centre(served, model, rank_request, cell),
+                              cell=cell)
         app[keys.EVENT_LOG].record(event)
         app[keys.METRICS].count_ranking("ranked")
         return fast.body_json(region.name, event["event_id"])
@@ -156,7 +158,9 @@ def _answer(app: web.Application, rank_request: RankRequest, served: ServedRegio
                   travel_source=source, now=now, history=served.history(), load=load)
     if load is not None:
         record_answer(app, answer)  # issue #17: this patient is now on their way
-    event = ranking_event(region, answer, centre=_centre(served, model, rank_request))
+    cell = coarse_cell(rank_request.lat, rank_request.lon)
+    event = ranking_event(region, answer, centre=_centre(served, model, rank_request, cell),
+                          cell=cell)
     app[keys.EVENT_LOG].record(event)
     app[keys.METRICS].count_ranking("emergency" if answer.emergency else "ranked")
     body = answer_json(answer)

@@ -26,7 +26,7 @@ from waitless.api.load_sync import setup_load_aware
 from waitless.api.origin_check import origin_check_middleware
 from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
 from waitless.api.regions import ServedRegion, live_state, served_regions
-from waitless.api.render import security_headers_middleware, setup_pages
+from waitless.api.render import setup_pages
 from waitless.api.request_limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
 from waitless.api.routes import setup_routes
 from waitless.domain.errors import ConfigError, WaitlessError
@@ -144,8 +144,9 @@ def create_app(settings: Settings, *, region: Region | None = None,
         Travel models by mode for one region; loaded for the region when not given (and
         always, per region, when several are served).
     """
-    # Outermost first: every answer, a 429 or 414 too, is counted and carries the headers.
-    app = web.Application(middlewares=[observe_middleware, security_headers_middleware,
+    # Outermost first: every answer, a 429 or 414 too, is counted (the security headers are
+    # added to every answer as it is sent: render.setup_pages).
+    app = web.Application(middlewares=[observe_middleware,
                                        cors_middleware, request_limits_middleware,
                                        rate_limit_middleware, origin_check_middleware],
                           client_max_size=MAX_BODY_BYTES,

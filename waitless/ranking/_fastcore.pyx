@@ -15,7 +15,7 @@ those digits for values of this size (minutes, well under 1e16).
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from libc.math cimport copysign, floor, fmod, isfinite, isnan, rint, trunc
+from libc.math cimport copysign, fabs, floor, fma, fmod, isfinite, isnan, rint, signbit, trunc
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, strlen
 

@@ -32,9 +32,48 @@ cdef inline int buf_bytes(Buf* b, bytes s) except -1:
     return buf_add(b, PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s))
 
 
+cdef bint tenths(double x, int64_t* n) noexcept:
+    # n = the integer nearest to 10·|x|, ties to even, from the exact product: round(x, 1) is
+    # then copysign(n / 10, x) (IEEE division rounds n / 10 correctly, as strtod reads the
+    # digits CPython's round makes). Much cheaper than dtoa; False where it does not apply.
+    cdef double a = fabs(x), hi, lo, whole, frac
+    if not (a < 1e13):  # also NaN and infinities
+        return False
+    hi = a * 10.0
+    lo = fma(a, 10.0, -hi)  # the exact 10·|x| is hi + lo, |lo| at most half an ulp of hi
+    whole = floor(hi)
+    frac = hi - whole       # exact
+    # frac is a multiple of hi's ulp, so frac != 0.5 decides alone; at 0.5, lo does (and an
+    # exact tie goes to the even neighbour).
+    if frac > 0.5 or (frac == 0.5 and (lo > 0.0 or (lo == 0.0 and fmod(whole, 2.0) != 0.0))):
+        whole += 1.0
+    n[0] = <int64_t>whole
+    return True
+
+
 cdef int buf_num1(Buf* b, double x) except -1:
     # orjson.dumps(round(x, 1)) for a finite float of this size.
-    cdef char* text = PyOS_double_to_string(x, b'f', 1, 0, NULL)
+    cdef int64_t n
+    cdef char out[24]
+    cdef int i = 24
+    cdef char* text
+    if tenths(x, &n):
+        i -= 1
+        out[i] = <char>(48 + n % 10)
+        i -= 1
+        out[i] = b'.'
+        n //= 10
+        while True:
+            i -= 1
+            out[i] = <char>(48 + n % 10)
+            n //= 10
+            if n == 0:
+                break
+        if signbit(x):
+            i -= 1
+            out[i] = b'-'
+        return buf_add(b, out + i, 24 - i)
+    text = PyOS_double_to_string(x, b'f', 1, 0, NULL)
     try:
         buf_add(b, text, strlen(text))
     finally:
@@ -44,13 +83,34 @@ cdef int buf_num1(Buf* b, double x) except -1:
 
 cdef double round1(double x) except? -1.0:
     # round(x, 1): the same correctly rounded digits, read back.
-    cdef char* text = PyOS_double_to_string(x, b'f', 1, 0, NULL)
+    cdef int64_t n
+    cdef char* text
     cdef double value
+    if tenths(x, &n):
+        return copysign(<double>n / 10.0, x)
+    text = PyOS_double_to_string(x, b'f', 1, 0, NULL)
     try:
         value = PyOS_string_to_double(text, NULL, None)
     finally:
         PyMem_Free(text)
     return value
+
+
+def round1_for_tests(double x):
+    """round1 (``round(x, 1)``), for the tests."""
+    return round1(x)
+
+
+def num1_for_tests(double x):
+    """buf_num1's text (``orjson.dumps(round(x, 1))``), for the tests."""
+    cdef Buf b
+    b.data = NULL
+    b.size = b.cap = 0
+    try:
+        buf_num1(&b, x)
+        return PyBytes_FromStringAndSize(b.data, b.size)
+    finally:
+        PyMem_Free(b.data)
 
 
 cdef int buf_iso(Buf* b, int64_t wall_us, int64_t offset_us) except -1:

@@ -21,17 +21,17 @@ from waitless.domain.sites import Site
 from waitless.ranking.privacy import age_band, coarse_cell
 from waitless.ranking.results import RankAnswer
 
-_ID_BYTES = 16
 _ID_BATCH = 256
-_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48))
-_VERSION_BITS = (0x4000 << 64) | (0x8000 << 48)  # UUID version 4, RFC 4122 variant
-_random = b""
+_ID_HEX = 32
+# The variant nibble of a version-4 UUID is 10xx in binary: 8, 9, a or b, from the random one.
+_VARIANT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
+_random_hex = ""
 _offset = 0
 
 
 def _reset_ids() -> None:
-    global _random, _offset
-    _random, _offset = b"", 0
+    global _random_hex, _offset
+    _random_hex, _offset = "", 0
 
 
 # A forked worker must never reuse its parent's random bytes.
@@ -41,13 +41,12 @@ os.register_at_fork(after_in_child=_reset_ids)
 def new_event_id() -> str:
     """A random version-4 UUID string, as ``str(uuid.uuid4())``, from random bytes read from
     the OS 256 ids at a time (one system call per 256 requests instead of one each)."""
-    global _random, _offset
-    if _offset >= len(_random):
-        _random, _offset = os.urandom(_ID_BYTES * _ID_BATCH), 0
-    value = int.from_bytes(_random[_offset:_offset + _ID_BYTES])
-    _offset += _ID_BYTES
-    h = f"{(value & _VERSION_MASK) | _VERSION_BITS:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    global _random_hex, _offset
+    if _offset >= len(_random_hex):
+        _random_hex, _offset = os.urandom(_ID_HEX // 2 * _ID_BATCH).hex(), 0
+    h = _random_hex[_offset:_offset + _ID_HEX]
+    _offset += _ID_HEX
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 # Per region (by identity): which sites have an ED, and each site id's index, so a request
@@ -85,17 +84,20 @@ def _whole_minutes(value: float | None) -> float | None:
 @dataclass(frozen=True, slots=True)
 class CentreFigures:
     """What the event row needs from the centre of the patient's grid cell: travel seconds
-    to each site (``region.sites`` order), the nearest site and the nearest ED (with its
-    index). The same for every request from the cell, so it can be kept per cell."""
+    to each site (``region.sites`` order, as an array and as a list of floats), the nearest
+    site and the nearest ED (with its index). The same for every request from the cell, so
+    it can be kept per cell."""
 
     travel_seconds: np.ndarray
+    travel_list: list[float]
     nearest: Site | None
     nearest_ed: Site | None
     ed_index: int | None
 
     @classmethod
     def from_travel(cls, region: Region, travel_seconds: np.ndarray) -> CentreFigures:
-        return cls(travel_seconds, *_nearest_sites(region, travel_seconds))
+        return cls(travel_seconds, travel_seconds.tolist(),
+                   *_nearest_sites(region, travel_seconds))
 
 
 class CentreFiguresCache:
@@ -126,8 +128,8 @@ class CentreFiguresCache:
         return figures
 
 
-def ranking_event(region: Region, answer: RankAnswer, *,
-                  centre: CentreFigures | None) -> dict[str, Any]:
+def ranking_event(region: Region, answer: RankAnswer, *, centre: CentreFigures | None,
+                  cell: tuple[str, float, float] | None = None) -> dict[str, Any]:
     """The event-log row for one answered ranking.
 
     Parameters
@@ -140,34 +142,37 @@ def ranking_event(region: Region, answer: RankAnswer, *,
         Travel from the centre of the origin's grid cell and the nearest sites from there;
         ``None`` when the centre is outside the travel model's coverage (the
         location-derived figures are then not stored).
+    cell
+        ``coarse_cell`` of the request's origin, when the caller has it already.
     """
     request = answer.request
-    cell, cell_lat, cell_lon = coarse_cell(request.lat, request.lon)
-    if centre is None:
-        travel = np.full(len(region.sites), np.inf)
-        nearest = nearest_ed = ed_index = None
-    else:
-        travel = centre.travel_seconds
-        nearest, nearest_ed, ed_index = centre.nearest, centre.nearest_ed, centre.ed_index
-    top = answer.results[0] if answer.results else None
+    cell_id, cell_lat, cell_lon = cell or coarse_cell(request.lat, request.lon)
+    results = answer.results
+    top = results[0] if results else None
+    nearest = nearest_ed = None
+    estimated_minutes = ed_minutes = ed_total_minutes = None
+    if centre is not None:
+        nearest, nearest_ed, travel = centre.nearest, centre.nearest_ed, centre.travel_list
+        site_index = _site_facts(region)[1]
 
-    def total_from_centre(site_id: str) -> float | None:
-        # The predicted wait at arrival plus the travel from the cell centre, whole minutes.
-        row = next((r for r in answer.results if r.site.id == site_id), None)
-        if row is None:
-            return None
-        index = _site_facts(region)[1][site_id]
-        waiting_minutes = row.total_minutes - row.travel_minutes  # predicted wait at arrival
-        return _whole_minutes(float(travel[index]) / 60 + waiting_minutes)
+        def total_from_centre(row: Any) -> float | None:
+            # The predicted wait at arrival plus the travel from the cell centre, whole minutes.
+            waiting_minutes = row.total_minutes - row.travel_minutes
+            return _whole_minutes(travel[site_index[row.site.id]] / 60 + waiting_minutes)
 
-    ed_minutes = None
-    if nearest_ed is not None:
-        ed_minutes = _whole_minutes(float(travel[ed_index]) / 60)
+        if top is not None:
+            estimated_minutes = total_from_centre(top)
+        if nearest_ed is not None:
+            ed_minutes = _whole_minutes(travel[centre.ed_index] / 60)
+            # The nearest ED's total, like estimated_minutes (None when not among the results).
+            ed_row = next((r for r in results if r.site.id == nearest_ed.id), None)
+            if ed_row is not None:
+                ed_total_minutes = total_from_centre(ed_row)
     return {
         "event_id": new_event_id(),
         "occurred_at": answer.generated_at.isoformat(),
         "region": region.name,
-        "origin_cell": cell,
+        "origin_cell": cell_id,
         "origin_lat_coarse": cell_lat,
         "origin_lon_coarse": cell_lon,
         "condition": request.condition,
@@ -179,11 +184,9 @@ def ranking_event(region: Region, answer: RankAnswer, *,
         "nearest_site": nearest.id if nearest else None,
         "nearest_kind": nearest.main_service.kind if nearest else None,
         "nearest_ed": nearest_ed.id if nearest_ed else None,
-        "estimated_minutes": total_from_centre(top.site.id) if top else None,
+        "estimated_minutes": estimated_minutes,
         "nearest_ed_minutes": ed_minutes,
-        "results_count": len(answer.results),
+        "results_count": len(results),
         "travel_source": answer.travel_source,
-        # The nearest ED's total, like estimated_minutes (None when not among the results).
-        "nearest_ed_total_minutes": (total_from_centre(nearest_ed.id)
-                                     if nearest_ed is not None else None),
+        "nearest_ed_total_minutes": ed_total_minutes,
     }

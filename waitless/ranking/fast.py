@@ -99,6 +99,7 @@ class FastRanker:
         self._static: CompiledRegion | None = None
         self._state: CompiledState | None = None
         self.compiles = self.fallbacks = 0
+        self._source_json: dict[str, bytes] = {}  # travel source label -> its JSON string
 
     def state(self, observations: Mapping[str, Observation],
               history: Mapping[str, ServiceHistory] | None, now: datetime) -> CompiledState:
@@ -138,7 +139,9 @@ class FastRanker:
                           if not (math.isfinite(s) and s > limit_s)]
         else:
             candidates = _candidate_indices(region, travel_seconds, request.mode)
-        source_json = orjson.dumps(travel_source)
+        source_json = self._source_json.get(travel_source)
+        if source_json is None:
+            source_json = self._source_json[travel_source] = orjson.dumps(travel_source)
         omitted = len(region.sites) - len(candidates)
         if load is None and self.use_core:
             made = core.answer_core(state, request, seconds_list, candidates, now, same_zone,
