@@ -2,8 +2,8 @@
 pyproject.toml.
 
 Both are optional: without a C compiler the install still succeeds, the ranking runs its Python
-loop and the straight-line estimate its numpy version (slower, same answers; see
-waitless/ranking/core.py and routing/estimate.py).
+loop (slower, same answers: waitless/ranking/core.py) and the straight-line estimate its numpy
+version (slower; numpy's arcsin may differ in the last bit: routing/estimate.py).
 """
 
 from Cython.Build import cythonize
