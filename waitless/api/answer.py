@@ -26,22 +26,11 @@ from waitless.ranking.load import LoadView
 from waitless.ranking.privacy import coarse_cell
 from waitless.ranking.rank import RankRequest, rank
 
-_SITE_IDS: dict[int, tuple[Region, tuple[str, ...]]] = {}
-
-
-def region_site_ids(region: Region) -> tuple[str, ...]:
-    """The region's site ids in order, made once per region rather than per request."""
-    cached = _SITE_IDS.get(id(region))
-    if cached is None or cached[0] is not region:
-        cached = (region, tuple(s.id for s in region.sites))
-        _SITE_IDS[id(region)] = cached
-    return cached[1]
-
 
 def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float) -> np.ndarray:
     """Travel seconds in ``region.sites`` order, whatever order the model keeps."""
     seconds = model.travel_seconds(lat, lon)
-    if model.site_ids == region_site_ids(region):
+    if model.site_ids == region.site_ids:
         return seconds
     index = {site_id: i for i, site_id in enumerate(model.site_ids)}
     return np.array([seconds[index[s.id]] if s.id in index else np.inf for s in region.sites])
@@ -98,7 +87,7 @@ def _travel(app: web.Application, rank_request: RankRequest
         settings = served.region.ranking
         limit_minutes = (settings.max_walk_minutes if rank_request.mode == "walk"
                          else settings.max_travel_minutes)
-        source = model.source_for(region_site_ids(served.region), travel, limit_minutes * 60)
+        source = model.source_for(served.region.site_ids, travel, limit_minutes * 60)
     return served, model, travel, source
 
 

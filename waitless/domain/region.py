@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -92,9 +93,23 @@ class Region:
     gazetteer_file: str | None = None
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     load_aware: LoadAwareSettings = field(default_factory=LoadAwareSettings)
+    # Derived from ``sites`` once, because every ranking reads them: the ids in order, each
+    # id's index (the first site of an id, as a search in order finds it) and which sites
+    # have an ED.
+    site_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    site_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    site_has_ed: tuple[bool, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "site_ids", tuple(s.id for s in self.sites))
+        object.__setattr__(self, "site_index",
+                           {s.id: i for i, s in reversed(list(enumerate(self.sites)))})
+        object.__setattr__(self, "site_has_ed",
+                           tuple(s.service("ed") is not None for s in self.sites))
 
     def site(self, site_id: str) -> Site | None:
-        return next((s for s in self.sites if s.id == site_id), None)
+        index = self.site_index.get(site_id)
+        return None if index is None else self.sites[index]
 
     def sites_hash(self) -> str:
         """Stable hash of site ids and coordinates (routing tables depend on exactly these)."""

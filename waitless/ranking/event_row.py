@@ -49,27 +49,12 @@ def new_event_id() -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
-# Per region (by identity): which sites have an ED, and each site id's index, so a request
-# need not ask or search each site.
-_SITE_FACTS: dict[int, tuple[Region, tuple[bool, ...], dict[str, int]]] = {}
-
-
-def _site_facts(region: Region) -> tuple[tuple[bool, ...], dict[str, int]]:
-    cached = _SITE_FACTS.get(id(region))
-    if cached is None or cached[0] is not region:
-        has_ed = tuple(site.service("ed") is not None for site in region.sites)
-        # The first site of an id, as a search in order would find (ids are unique anyway).
-        index = {site.id: i for i, site in reversed(list(enumerate(region.sites)))}
-        cached = _SITE_FACTS[id(region)] = (region, has_ed, index)
-    return cached[1], cached[2]
-
-
 def _nearest_sites(region: Region, travel_seconds: np.ndarray
                    ) -> tuple[Site | None, Site | None, int | None]:
     """As :func:`waitless.ranking.rank.nearest_sites` (the same ``argsort``), in plain Python
     over lists, plus the nearest ED's index (site ids are unique, so it is the one
     ``region.sites.index`` would find)."""
-    has_ed = _site_facts(region)[0]
+    has_ed = region.site_has_ed
     order = np.argsort(travel_seconds).tolist()
     seconds = travel_seconds.tolist()
     nearest = region.sites[order[0]] if math.isfinite(seconds[order[0]]) else None
@@ -153,7 +138,7 @@ def ranking_event(region: Region, answer: RankAnswer, *, centre: CentreFigures |
     estimated_minutes = ed_minutes = ed_total_minutes = None
     if centre is not None:
         nearest, nearest_ed, travel = centre.nearest, centre.nearest_ed, centre.travel_list
-        site_index = _site_facts(region)[1]
+        site_index = region.site_index
 
         def total_from_centre(row: Any) -> float | None:
             # The predicted wait at arrival plus the travel from the cell centre, whole minutes.
