@@ -32,6 +32,26 @@ async def burst(base: str, count: int) -> list[int]:
         return await asyncio.gather(*(one() for _ in range(count)))
 
 
+def wait_for_a_full_sync(store: redis.Redis, peers_name: str, *, timeout_s: float = 20) -> None:
+    """Until each of the two workers has synced (flush, then read) since this was called.
+
+    A worker beats its heartbeat in ``peers_name`` at every flush and reads the totals before
+    its next flush, so a second new heartbeat value means a read has completed in between.
+    """
+    start = store.hgetall(peers_name)
+    new_beats: dict[bytes, set[bytes]] = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        beats = store.hgetall(peers_name)
+        for worker, beat in beats.items():
+            if beat != start.get(worker):
+                new_beats.setdefault(worker, set()).add(beat)
+        if len(beats) == 2 and all(len(new_beats.get(w, ())) >= 2 for w in beats):
+            return
+        time.sleep(0.05)  # polling Redis for the condition, not waiting out a fixed time
+    raise AssertionError(f"the workers did not sync within {timeout_s} s: {new_beats}")
+
+
 def test_two_workers_hold_one_combined_limit(tmp_path, redis_prefix):
     port = free_port()
     prefix = f"{redis_prefix}:rl-workers"
@@ -53,13 +73,14 @@ def test_two_workers_hold_one_combined_limit(tmp_path, redis_prefix):
             except OSError:
                 pass
             time.sleep(0.2)
-        assert store.hlen(f"{prefix}:ratelimit:peers") == 2, "both workers share counts"
-        time.sleep(1.5)  # one more sync: the first worker up learns there are two
+        peers_name = f"{prefix}:ratelimit:peers"
+        assert store.hlen(peers_name) == 2, "both workers share counts"
+        wait_for_a_full_sync(store, peers_name)  # the first worker up learns there are two
         statuses: list[int] = []
-        # Several bursts over a few seconds, so the workers sync between them.
+        # Several bursts, the workers sharing their counts between them.
         for _ in range(6):
             statuses += asyncio.run(burst(f"http://127.0.0.1:{port}", 20))
-            time.sleep(1.2)
+            wait_for_a_full_sync(store, peers_name)
         allowed = statuses.count(200)
         assert set(statuses) == {200, 429}
         # The hour windows the workers counted in, read from Redis rather than from our clock,
