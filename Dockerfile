@@ -10,10 +10,11 @@ COPY waitless ./waitless
 COPY feeds ./feeds
 COPY routing ./routing
 COPY load_tests ./load_tests
-# A C compiler only while installing: it builds the compiled ranking loop (setup.py), then goes.
+# A C compiler only while installing: it builds the compiled ranking loop and travel estimate
+# (setup.py), then goes.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && pip install --no-cache-dir --no-deps . \
-    && cd / && python -c "from waitless.ranking import core; assert core.AVAILABLE" \
+    && cd / && python -c "from waitless.ranking import core; import routing._estimate; assert core.AVAILABLE" \
     && apt-get purge -y gcc libc6-dev && apt-get autoremove -y \
     && rm -rf /var/lib/apt/lists/* /src
 WORKDIR /app
