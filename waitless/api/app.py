@@ -14,7 +14,6 @@ import orjson
 from aiohttp import web
 
 from routing.model import TravelModel
-from routing.travel import load_travel_model
 from waitless.api import keys
 from waitless.api.answer import travel_for_region
 from waitless.api.answer_json import answer_json
@@ -25,7 +24,7 @@ from waitless.api.html_errors import negotiate_error
 from waitless.api.load_sync import setup_load_aware
 from waitless.api.origin_check import origin_check_middleware
 from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
-from waitless.api.regions import ServedRegion, live_state, served_regions
+from waitless.api.regions import ServedRegion, live_state, region_travel, served_regions
 from waitless.api.render import setup_pages
 from waitless.api.request_limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
 from waitless.api.routes import setup_routes
@@ -57,17 +56,6 @@ def make_live_store(settings: Settings) -> LiveStore:
     if settings.redis_url:
         return RedisLiveStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
     return MemoryLiveStore()
-
-
-def load_travel_models(region: Region, settings: Settings
-                       ) -> tuple[dict[str, TravelModel], str]:
-    """Travel models per mode, and a note saying where the times come from."""
-    models: dict[str, TravelModel] = {}
-    notes = []
-    for mode in ("drive", "walk"):
-        models[mode], reason = load_travel_model(region, settings.graph_cache, mode=mode)
-        notes.append(reason)
-    return models, "; ".join(notes)
 
 
 def bench_body(region: Region, model: TravelModel, now: datetime) -> bytes:
@@ -246,8 +234,8 @@ def create_app(settings: Settings, *, region: Region | None = None,
 def _one_region(region: Region, settings: Settings, travel: dict[str, TravelModel] | None
                 ) -> tuple[dict[str, ServedRegion], dict[str, str]]:
     """The one region served, ranked on its own snapshot, and its travel note."""
-    if travel is None:
-        travel, note = load_travel_models(region, settings)
+    if travel is None:  # as for a region among several, with no border sites
+        travel, note = region_travel(region, region, settings.graph_cache)
     else:
         note = "travel models supplied by the caller"
     snapshots, predictions = live_state([region])
