@@ -4,7 +4,11 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import redis.asyncio as aioredis
+
+from tests.conftest import REDIS_URL
 from waitless.domain.observation import Observation
+from waitless.live.redis_store import RedisLiveStore
 from waitless.live.store import LiveStore
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -40,25 +44,54 @@ async def test_history_keeps_every_observation_in_order(live_store: LiveStore) -
 
 
 async def test_change_notice_only_when_state_changes(live_store: LiveStore) -> None:
-    notices = 0
-    subscribed = asyncio.Event()
-
-    async def listen() -> None:
-        nonlocal notices
-        iterator = live_store.changes("r").__aiter__()
-        subscribed.set()
-        async for _ in iterator:
-            notices += 1
-
-    task = asyncio.create_task(listen())
-    await subscribed.wait()
-    await asyncio.sleep(0.2)  # let the Redis subscription register
+    if isinstance(live_store, RedisLiveStore):
+        await _redis_notices_only_on_change(live_store)
+        return
+    # In process a notice is queued inside write(), so whether one came shows as soon as the
+    # waiting listener has had a turn of the event loop (no time needs to pass).
+    notices = live_store.changes("r").__aiter__()
+    first = asyncio.ensure_future(notices.__anext__())
+    await _turns()  # the listener subscribes
     await live_store.write("r", [obs("A", "ed", 200)])
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(first, timeout=5)
+    second = asyncio.ensure_future(notices.__anext__())
+    await _turns()
     await live_store.write("r", [obs("A", "ed", 200)])  # same: no notice
-    await asyncio.sleep(0.2)
-    task.cancel()
-    assert notices == 1
+    await _turns()
+    assert not second.done(), "an unchanged write sent a change notice"
+    await live_store.write("r", [obs("A", "ed", 210, minutes=5)])
+    await asyncio.wait_for(second, timeout=5)
+    await notices.aclose()
+
+
+async def _turns(count: int = 5) -> None:
+    """Let every task that is ready run (turns of the event loop, not time)."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def _redis_notices_only_on_change(store: RedisLiveStore) -> None:
+    # Redis delivers one subscriber's messages in the order they were published, and each
+    # notice carries how many observations changed: reading up to the last write's notice
+    # shows every notice before it.
+    client = aioredis.from_url(REDIS_URL)
+    pubsub = client.pubsub()
+    try:
+        await pubsub.subscribe(store.key("changed", "r"))
+        confirmed = await pubsub.get_message(timeout=5)  # registered once this arrives
+        assert confirmed is not None and confirmed["type"] == "subscribe"
+        await store.write("r", [obs("A", "ed", 200)])
+        await store.write("r", [obs("A", "ed", 200)])  # same: no notice
+        await store.write("r", [obs("A", "ed", 210, minutes=5), obs("B", "utc", 30)])
+        payloads = []
+        while b"2" not in payloads:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
+            assert message is not None, f"notices stopped at {payloads}"
+            payloads.append(message["data"])
+        assert payloads == [b"1", b"2"]
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
 
 
 async def test_feed_status_round_trip(live_store: LiveStore) -> None:
