@@ -22,9 +22,11 @@ from waitless.api.load_sync import LOAD_VIEW, record_answer
 from waitless.api.regions import ServedRegion
 from waitless.domain.region import Region
 from waitless.ranking.event_row import CentreFigures, ranking_event
+from waitless.ranking.fast import FastAnswer
 from waitless.ranking.load import LoadView
 from waitless.ranking.privacy import coarse_cell
 from waitless.ranking.rank import RankRequest, rank
+from waitless.ranking.results import RankAnswer
 
 
 def travel_for_region(model: TravelModel, region: Region, lat: float, lon: float) -> np.ndarray:
@@ -113,14 +115,8 @@ def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
         rank_request, served.observations(), travel_seconds=travel,
         travel_source=source, now=now, history=served.history(), load=load)
     if fast is not None:  # None: a 999 answer, or a departure the state does not cover
-        if load is not None:
-            record_answer(app, fast)  # issue #17: this patient is now on their way
-        cell = coarse_cell(rank_request.lat, rank_request.lon)
-        event = ranking_event(region, fast, centre=_centre(served, model, rank_request, cell),
-                              cell=cell)
-        app[keys.EVENT_LOG].record(event)
-        app[keys.METRICS].count_ranking("ranked")
-        return fast.body_json(region.name, event["event_id"])
+        event_id = _log_answer(app, served, model, rank_request, fast, load=load)
+        return fast.body_json(region.name, event_id)
     return orjson.dumps(_answer(app, rank_request, served, model, travel, source, now))
 
 
@@ -145,15 +141,24 @@ def _answer(app: web.Application, rank_request: RankRequest, served: ServedRegio
     load = _load_view(app, served)
     answer = rank(region, served.observations(), rank_request, travel_seconds=travel,
                   travel_source=source, now=now, history=served.history(), load=load)
-    if load is not None:
-        record_answer(app, answer)  # issue #17: this patient is now on their way
-    cell = coarse_cell(rank_request.lat, rank_request.lon)
-    event = ranking_event(region, answer, centre=_centre(served, model, rank_request, cell),
-                          cell=cell)
-    app[keys.EVENT_LOG].record(event)
-    app[keys.METRICS].count_ranking("emergency" if answer.emergency else "ranked")
+    event_id = _log_answer(app, served, model, rank_request, answer, load=load)
     body = answer_json(answer)
     body["region"] = region.name
     # The app sends this id back with POST /v1/choices, linking a choice to its ranking.
-    body["event_id"] = event["event_id"]
+    body["event_id"] = event_id
     return body
+
+
+def _log_answer(app: web.Application, served: ServedRegion, model: TravelModel,
+                rank_request: RankRequest, answer: RankAnswer | FastAnswer, *,
+                load: LoadView | None) -> str:
+    """What every answer does besides its body: count the patient on their way (load-aware
+    ranking), log the coarsened event row and count the outcome; return the event id."""
+    if load is not None:
+        record_answer(app, answer)  # issue #17: this patient is now on their way
+    cell = coarse_cell(rank_request.lat, rank_request.lon)
+    event = ranking_event(served.region, answer,
+                          centre=_centre(served, model, rank_request, cell), cell=cell)
+    app[keys.EVENT_LOG].record(event)
+    app[keys.METRICS].count_ranking("emergency" if answer.emergency else "ranked")
+    return event["event_id"]

@@ -69,20 +69,18 @@ def _whole_minutes(value: float | None) -> float | None:
 @dataclass(frozen=True, slots=True)
 class CentreFigures:
     """What the event row needs from the centre of the patient's grid cell: travel seconds
-    to each site (``region.sites`` order, as an array and as a list of floats), the nearest
-    site and the nearest ED (with its index). The same for every request from the cell, so
-    it can be kept per cell."""
+    to each site (``region.sites`` order; plain floats, read one at a time per request), the
+    nearest site and the nearest ED (with its index). The same for every request from the
+    cell, so it can be kept per cell."""
 
-    travel_seconds: np.ndarray
-    travel_list: list[float]
+    travel_seconds: tuple[float, ...]
     nearest: Site | None
     nearest_ed: Site | None
     ed_index: int | None
 
     @classmethod
     def from_travel(cls, region: Region, travel_seconds: np.ndarray) -> CentreFigures:
-        return cls(travel_seconds, travel_seconds.tolist(),
-                   *_nearest_sites(region, travel_seconds))
+        return cls(tuple(travel_seconds.tolist()), *_nearest_sites(region, travel_seconds))
 
 
 class CentreFiguresCache:
@@ -137,7 +135,7 @@ def ranking_event(region: Region, answer: RankAnswer, *, centre: CentreFigures |
     nearest = nearest_ed = None
     estimated_minutes = ed_minutes = ed_total_minutes = None
     if centre is not None:
-        nearest, nearest_ed, travel = centre.nearest, centre.nearest_ed, centre.travel_list
+        nearest, nearest_ed, travel = centre.nearest, centre.nearest_ed, centre.travel_seconds
         site_index = region.site_index
 
         def total_from_centre(row: Any) -> float | None:
