@@ -13,57 +13,22 @@ seconds=${1:-10}
 port=18180; static_port=18190; sim_port=18181
 out=var/bench-serve
 mkdir -p "$out"
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk"; exit 2; }
-export WAITLESS_REDIS_URL=${WAITLESS_REDIS_URL:-redis://127.0.0.1:6379/0}
-export WAITLESS_REDIS_PREFIX="bench-serve-$$"
-export WAITLESS_FEED_URLS="simulator=http://127.0.0.1:$sim_port/v1/feed"
-export WAITLESS_RATE_LIMIT=off WAITLESS_BENCH_ENDPOINTS=1 WAITLESS_SPOOL_DIR="$out/spool"
-export WAITLESS_LOG_LEVEL=WARNING
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  .venv/bin/python - <<PY || true
-import redis
-r = redis.Redis.from_url("$WAITLESS_REDIS_URL")
-keys = list(r.scan_iter(match="$WAITLESS_REDIS_PREFIX*"))
-if keys:
-    r.delete(*keys)
-PY
-}
-trap cleanup EXIT
-.venv/bin/waitless feeds simulate --port "$sim_port" >"$out/sim.log" 2>&1 & pids+=($!)
-.venv/bin/waitless ingest >"$out/ingest.log" 2>&1 & pids+=($!)
+. scripts/bench-common.sh
+export WAITLESS_SPOOL_DIR="$out/spool"
+trap bench_cleanup EXIT
+start_feed
 .venv/bin/waitless serve --workers 2 --port "$port" >"$out/serve.log" 2>&1 & pids+=($!)
 serve_pid=$!
-for _ in $(seq 1 90); do
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 1
-done
-sleep 3  # let the ingestor's first poll reach both workers
+wait_ready "http://127.0.0.1:$port"
 .venv/bin/python -m load_tests.paths --count 5000 >"$out/rank-paths.txt"
 curl -s "http://127.0.0.1:$port/v1/rank?lat=51.2802&lon=1.0789" >"$out/rank-body.json"
-.venv/bin/python -m load_tests.static_server --body "$out/rank-body.json" --port "$static_port" \
-  --processes 2 >"$out/static.log" 2>&1 & pids+=($!)
-static_pid=$!
-for _ in $(seq 1 30); do
-  curl -sf "http://127.0.0.1:$static_port/x" >/dev/null && break; sleep 0.5
-done
-echo "machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs);" \
-     "$(date -u '+%Y-%m-%d %H:%M UTC'); uptime:$(uptime | sed 's/.*load average/ load average/')"
+start_static "$out/rank-body.json" "$static_port"
+machine_line
 echo "body: $(wc -c <"$out/rank-body.json") bytes (static server), same bytes as /v1/rank returned"
-cpu() { .venv/bin/python -m load_tests.cpu_seconds "$1"; }
-# CPU per request (server processes only): less sensitive to other load than req/s.
-run_wrk() {  # pid port name
-  local before after n
-  before=$(cpu "$1")
-  wrk -t2 -c64 -d"${seconds}s" -s load_tests/rank.lua "http://127.0.0.1:$2" -- \
-    "$out/rank-paths.txt" | tee "$out/wrk-$3.txt"
-  after=$(cpu "$1")
-  n=$(awk '/requests in/ {print $1}' "$out/wrk-$3.txt")
-  python3 -c "print(round(($after - $before) / $n * 1e6))" >"$out/cpu-us-$3.txt"
-}
-run_wrk "$static_pid" "$static_port" static
-run_wrk "$serve_pid" "$port" rank
+wrk_with_cpu "$static_pid" "http://127.0.0.1:$static_port" static "$seconds" "$out/rank-paths.txt"
+cat "$out/wrk-static.txt"
+wrk_with_cpu "$serve_pid" "http://127.0.0.1:$port" rank "$seconds" "$out/rank-paths.txt"
+cat "$out/wrk-rank.txt"
 static_rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk-static.txt")
 rank_rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk-rank.txt")
 static_cpu=$(cat "$out/cpu-us-static.txt"); rank_cpu=$(cat "$out/cpu-us-rank.txt")
