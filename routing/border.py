@@ -35,9 +35,12 @@ class WithBorderEstimate(WrappedTravel):
     model: TravelModel
     extra: EstimateTravel
     _estimated: frozenset[str] = field(init=False, repr=False)
+    _site_ids: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_estimated", frozenset(self.extra.site_ids))
+        # Read on every request (to align the answer with the region's sites): made once.
+        object.__setattr__(self, "_site_ids", self.model.site_ids + self.extra.site_ids)
 
     @classmethod
     def for_sites(cls, model: TravelModel, sites: Sequence[Any]) -> TravelModel:
@@ -59,7 +62,7 @@ class WithBorderEstimate(WrappedTravel):
 
     @property
     def site_ids(self) -> tuple[str, ...]:
-        return self.model.site_ids + self.extra.site_ids
+        return self._site_ids
 
     def source_for(self, site_ids: Sequence[str], seconds: np.ndarray,
                    limit_seconds: float) -> str:
