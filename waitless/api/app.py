@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -18,17 +16,14 @@ from waitless.api import keys
 from waitless.api.answer import travel_for_region
 from waitless.api.answer_json import answer_json
 from waitless.api.auth import setup_auth
-from waitless.api.cors import cors_middleware
-from waitless.api.errors import error_response, response_for_error
-from waitless.api.html_errors import negotiate_error
+from waitless.api.front import front_middleware
 from waitless.api.load_sync import setup_load_aware
-from waitless.api.origin_check import origin_check_middleware
-from waitless.api.rate_limits import rate_limit_middleware, setup_rate_limits
+from waitless.api.rate_limits import setup_rate_limits
 from waitless.api.regions import ServedRegion, live_state, region_travel, served_regions
 from waitless.api.render import setup_pages
-from waitless.api.request_limits import MAX_BODY_BYTES, handler_args, request_limits_middleware
+from waitless.api.request_limits import MAX_BODY_BYTES, handler_args
 from waitless.api.routes import setup_routes
-from waitless.domain.errors import ConfigError, WaitlessError
+from waitless.domain.errors import ConfigError
 from waitless.domain.region import FeedConfig, Region, load_region
 from waitless.events.db import Database
 from waitless.events.log import EventLog
@@ -67,40 +62,6 @@ def bench_body(region: Region, model: TravelModel, now: datetime) -> bytes:
                                          travel_source=model.source, now=now)))
 
 
-def _route_name(request: web.Request) -> str:
-    info = request.match_info.route
-    return info.name or ("static" if info.resource is not None else "unmatched")
-
-
-@web.middleware
-async def observe_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
-    """Count and time every request; turn errors into JSON bodies (HTML pages for browsers)."""
-    started = time.perf_counter()
-    route = _route_name(request)
-    metrics = request.app[keys.METRICS]
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        response = error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.text
-                                  or exc.reason)
-        # Keep what the exception says about the resource (Allow on 405, WWW-Authenticate).
-        for name in ("Allow", "WWW-Authenticate", "Retry-After"):
-            if name in exc.headers:
-                response.headers[name] = exc.headers[name]
-    except WaitlessError as exc:
-        response = response_for_error(exc)
-    except Exception:
-        logger.exception("unhandled error on %s", request.path)
-        response = error_response(500, "internal_error", "internal error; it has been logged")
-    response = negotiate_error(request, response)  # a browser gets an HTML page instead
-    if request.app[keys.SETTINGS].bench_endpoints:
-        response.headers["X-WaitLess-Worker"] = str(os.getpid())
-    metrics.observe_request(route, response.status, time.perf_counter() - started)
-    return response
-
-
 def create_app(settings: Settings, *, region: Region | None = None,
                regions: Sequence[Region] | None = None,
                live_store: LiveStore | None = None, run_ingest: bool = False,
@@ -132,11 +93,9 @@ def create_app(settings: Settings, *, region: Region | None = None,
         Travel models by mode for one region; loaded for the region when not given (and
         always, per region, when several are served).
     """
-    # Outermost first: every answer, a 429 or 414 too, is counted (the security headers are
-    # added to every answer as it is sent: render.setup_pages).
-    app = web.Application(middlewares=[observe_middleware,
-                                       cors_middleware, request_limits_middleware,
-                                       rate_limit_middleware, origin_check_middleware],
+    # One middleware: every answer, a 429 or 414 too, is checked and counted there (the
+    # security headers are added to every answer as it is sent: render.setup_pages).
+    app = web.Application(middlewares=[front_middleware],
                           client_max_size=MAX_BODY_BYTES,
                           handler_args=handler_args(settings.keepalive_seconds))
     if regions is None:

@@ -8,11 +8,8 @@ public ``/v1/*`` endpoints: preflights (``OPTIONS``) are answered 204 and respon
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from aiohttp import web
 
-from waitless.api import keys
 from waitless.api.errors import error_response
 
 _ALLOWED_REQUEST_HEADERS = frozenset({"accept", "accept-language", "content-language"})
@@ -24,20 +21,23 @@ def cors_eligible(path: str) -> bool:
     return path.startswith("/v1/") and not path.startswith("/v1/stats")
 
 
-@web.middleware
-async def cors_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
-    origin = request.headers.get("Origin")
-    allowed = request.app[keys.SETTINGS].cors_origins
-    is_preflight = (request.method == "OPTIONS" and origin is not None
-                    and "Access-Control-Request-Method" in request.headers)
-    ok = bool(origin and origin in allowed and cors_eligible(request.path))
-    if is_preflight:
-        return _preflight(request, origin, ok and _has_get(request))
-    response = await handler(request)
-    if ok and request.method in ("GET", "HEAD"):
+def preflight_answer(request: web.Request, origin: str,
+                     allowed: frozenset[str] | tuple[str, ...]) -> web.Response | None:
+    """The answer to a CORS preflight from ``origin`` (204, or 403 refusing it), or ``None``
+    when ``request`` is not a preflight."""
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return None
+    ok = origin in allowed and cors_eligible(request.path)
+    return _preflight(request, origin, ok and _has_get(request))
+
+
+def add_cors_headers(request: web.Request, origin: str,
+                     allowed: frozenset[str] | tuple[str, ...],
+                     response: web.StreamResponse) -> None:
+    """Let a page from ``origin`` read ``response`` when it may (a GET of the public API)."""
+    if request.method in ("GET", "HEAD") and origin in allowed and cors_eligible(request.path):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers.add("Vary", "Origin")
-    return response
 
 
 def _has_get(request: web.Request) -> bool:

@@ -19,7 +19,6 @@ Refusals are 403 ``{"error": "cross_site_request"}`` (415 ``unsupported_media_ty
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -56,14 +55,3 @@ def cross_site_refusal(request: web.Request, route: str) -> web.Response | None:
         return error_response(415, "unsupported_media_type",
                               "POST /v1/choices takes Content-Type: application/json")
     return None
-
-
-@web.middleware
-async def origin_check_middleware(request: web.Request,
-                                  handler: Callable) -> web.StreamResponse:
-    route = request.match_info.route.name or ""
-    if request.method == "POST" and route in CHECKED_ROUTES:
-        refusal = cross_site_refusal(request, route)
-        if refusal is not None:
-            return refusal
-    return await handler(request)

@@ -13,7 +13,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import suppress
 
 import redis.asyncio as aioredis
@@ -70,14 +70,15 @@ def limited_response(request: web.Request, route: str, wait_seconds: float) -> w
     return response
 
 
-@web.middleware
-async def rate_limit_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
-    route = request.match_info.route.name or ""
-    limiter = request.app.get(LIMITER)
+def rate_limit_refusal(request: web.Request, limiter: RateLimiter, route: str
+                       ) -> tuple[web.Response | None, str | None]:
+    """(the 429 answer or ``None``, the client's key when ``route`` authenticates).
+
+    Pass the key to :func:`count_auth_failure` with the route's answer."""
     rule = ROUTE_RULES.get(route)
-    guarded = route in AUTH_ROUTES and limiter is not None and AUTH_FAILURES in limiter.rules
-    if limiter is None or (rule not in limiter.rules and not guarded):
-        return await handler(request)
+    guarded = route in AUTH_ROUTES and AUTH_FAILURES in limiter.rules
+    if rule not in limiter.rules and not guarded:
+        return None, None
     key = client_key(client_address(request.remote,
                                     request.headers.getall("X-Forwarded-For", []),
                                     request.app[TRUSTED]))
@@ -85,16 +86,20 @@ async def rate_limit_middleware(request: web.Request, handler: Callable) -> web.
         wait = limiter.blocked(AUTH_FAILURES, key)
         if wait is not None:
             request.app[LIMITED].labels(AUTH_FAILURES).inc()
-            return limited_response(request, route, wait)
+            return limited_response(request, route, wait), None
     if rule in limiter.rules:
         wait = limiter.check(rule, key)
         if wait is not None:
             request.app[LIMITED].labels(rule).inc()
-            return limited_response(request, route, wait)
-    response = await handler(request)
-    if guarded and (response.status == 401 or request.get(AUTH_FAILED)):
+            return limited_response(request, route, wait), None
+    return None, key if guarded else None
+
+
+def count_auth_failure(request: web.Request, limiter: RateLimiter, key: str,
+                       response: web.StreamResponse) -> None:
+    """Count a failed authentication (a 401, or a handler's mark) against ``key``."""
+    if response.status == 401 or request.get(AUTH_FAILED):
         limiter.count(AUTH_FAILURES, key)
-    return response
 
 
 def rate_limited_counter(registry: CollectorRegistry) -> Counter:

@@ -22,7 +22,6 @@ minute holds a connection open. The reverse proxy in front must bound that (ngin
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -48,14 +47,12 @@ def handler_args(keepalive_seconds: float) -> dict[str, Any]:
             "access_log": None}
 
 
-@web.middleware
-async def request_limits_middleware(request: web.Request,
-                                    handler: Callable) -> web.StreamResponse:
-    raw_query = request.rel_url.raw_query_string
-    if len(raw_query) > MAX_QUERY_BYTES:
+def query_refusal(request: web.Request) -> web.Response | None:
+    """The 414 or 400 answer for a query string over the limits, else ``None``."""
+    if len(request.rel_url.raw_query_string) > MAX_QUERY_BYTES:
         return error_response(414, "uri_too_long",
                               f"the query string is over {MAX_QUERY_BYTES} bytes")
     if len(request.query) > MAX_QUERY_PARAMS:
         return error_response(400, "too_many_parameters",
                               f"at most {MAX_QUERY_PARAMS} query parameters")
-    return await handler(request)
+    return None

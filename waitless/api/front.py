@@ -1,0 +1,103 @@
+"""The one middleware every request passes: size limits, CORS, the rate limit, the cross-site
+POST check, errors as JSON (or HTML pages for browsers) and the request metrics.
+
+These were five middlewares in turn. Served under load, their bodies and layers cost 14 µs of
+a worker's CPU per request, more than the ranking's travel, sort and JSON together (issue 12,
+docs/benchmarks.md). Each check is still a plain function in its own module
+(:mod:`~waitless.api.request_limits`, :mod:`~waitless.api.cors`,
+:mod:`~waitless.api.rate_limits`, :mod:`~waitless.api.origin_check`); this calls them in the
+order the middlewares ran, and skips those that cannot apply (CORS without an ``Origin``, the
+cross-site check on anything but a POST, the rate limit when it is off).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+
+from waitless.api import keys
+from waitless.api.cors import add_cors_headers, preflight_answer
+from waitless.api.errors import error_response, response_for_error
+from waitless.api.html_errors import negotiate_error
+from waitless.api.origin_check import CHECKED_ROUTES, cross_site_refusal
+from waitless.api.rate_limits import LIMITER, count_auth_failure, rate_limit_refusal
+from waitless.api.request_limits import query_refusal
+from waitless.domain.errors import WaitlessError
+
+logger = logging.getLogger(__name__)
+
+# What an exception raised for an error status says about the resource, kept on the answer.
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+
+
+def route_name(request: web.Request) -> str:
+    """The route's name (``rank``, ...), ``static`` for a static file, else ``unmatched``."""
+    info = request.match_info.route
+    return info.name or ("static" if info.resource is not None else "unmatched")
+
+
+async def _checked(request: web.Request, handler: Callable, name: str) -> web.StreamResponse:
+    """The refusal of the first check that refuses, else the handler's answer."""
+    refusal = query_refusal(request)
+    if refusal is not None:
+        return refusal
+    limiter = request.app.get(LIMITER)
+    auth_key = None
+    if limiter is not None:
+        refusal, auth_key = rate_limit_refusal(request, limiter, name)
+        if refusal is not None:
+            return refusal
+    if request.method == "POST" and name in CHECKED_ROUTES:
+        refusal = cross_site_refusal(request, name)
+        if refusal is not None:
+            return refusal
+    response = await handler(request)
+    if auth_key is not None:
+        count_auth_failure(request, limiter, auth_key, response)
+    return response
+
+
+def _error_answer(exc: web.HTTPException) -> web.Response:
+    response = error_response(exc.status, exc.reason.lower().replace(" ", "_"),
+                              exc.text or exc.reason)
+    for header in _KEPT_HEADERS:
+        if header in exc.headers:
+            response.headers[header] = exc.headers[header]
+    return response
+
+
+@web.middleware
+async def front_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
+    """Check, answer, count and time every request (see the module docstring)."""
+    started = time.perf_counter()
+    app = request.app
+    settings = app[keys.SETTINGS]
+    name = request.match_info.route.name or ""
+    origin = request.headers.get("Origin")
+    try:
+        response = (preflight_answer(request, origin, settings.cors_origins)
+                    if origin is not None and request.method == "OPTIONS" else None)
+        if response is None:
+            response = await _checked(request, handler, name)
+            if origin is not None:
+                add_cors_headers(request, origin, settings.cors_origins, response)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = _error_answer(exc)
+    except WaitlessError as exc:
+        response = response_for_error(exc)
+    except Exception:
+        logger.exception("unhandled error on %s", request.path)
+        response = error_response(500, "internal_error", "internal error; it has been logged")
+    if response.status >= 400:
+        response = negotiate_error(request, response)  # a browser gets an HTML page instead
+    if settings.bench_endpoints:
+        response.headers["X-WaitLess-Worker"] = str(os.getpid())
+    app[keys.METRICS].observe_request(name or route_name(request), response.status,
+                                      time.perf_counter() - started)
+    return response
