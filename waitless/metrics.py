@@ -9,13 +9,21 @@ writes to Redis from another process.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from itertools import accumulate
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.utils import floatToGoString
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
@@ -32,17 +40,9 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        # Labelled children of the per-request metrics, kept: on the ranking path a labels()
-        # call (validation, a lock, a dict) cost more than the count itself (issue 12).
-        self._children: dict[tuple[Any, ...], Any] = {}
-        self.http_requests = Counter(
-            "waitless_http_requests_total", "HTTP requests answered",
-            ["route", "status"], registry=r)
-        self.http_latency = Histogram(
-            "waitless_http_request_seconds", "HTTP request handling time in seconds",
-            ["route"], buckets=_LATENCY_BUCKETS_S, registry=r)
-        self.rankings = Counter(
-            "waitless_rankings_total", "Ranking answers by outcome", ["outcome"], registry=r)
+        # Requests, their handling time and ranking outcomes: counted on every request.
+        self.requests = RequestCounts()
+        r.register(self.requests)
         self.snapshot_age = Gauge(
             "waitless_live_snapshot_age_seconds",
             "Seconds since the API last loaded the live snapshot", registry=r)
@@ -95,21 +95,12 @@ class Metrics:
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its handling time."""
-        key = ("http", route, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (self.http_requests.labels(route, str(status)),
-                                              self.http_latency.labels(route))
-        children[0].inc()
-        children[1].observe(seconds)
+        self.requests.observe(route, status, seconds)
 
     def count_ranking(self, outcome: str) -> None:
         """Count one ranking answer by outcome (``ranked``, ``emergency``, ...)."""
-        key = ("ranking", outcome)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self.rankings.labels(outcome)
-        child.inc()
+        counts = self.requests.rankings
+        counts[outcome] = counts.get(outcome, 0) + 1
 
     def watch_feeds(self, source: Callable[[], FeedState]) -> None:
         """Export feed and site-service ages and circuit state from ``source`` at scrape."""
@@ -117,6 +108,61 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RequestCounts:
+    """``waitless_http_requests_total``, ``waitless_http_request_seconds`` and
+    ``waitless_rankings_total``, counted in plain dictionaries and turned into metric families
+    when scraped.
+
+    prometheus_client's labelled counter and histogram take a lock on every count; a request
+    made three such calls, which cost a worker more than its whole rate-limit and CORS checks
+    (issue 12). Everything here runs on the event loop's thread, so plain counts are exact.
+    """
+
+    def __init__(self, buckets_s: tuple[float, ...] = _LATENCY_BUCKETS_S) -> None:
+        self.buckets_s = buckets_s
+        self.answered: dict[tuple[str, int], int] = {}  # (route, status) -> requests
+        self.latency: dict[str, list[int]] = {}  # route -> requests per bucket, +Inf last
+        self.latency_sum_s: dict[str, float] = {}
+        self.rankings: dict[str, int] = {}  # outcome -> answers
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        key = (route, status)
+        self.answered[key] = self.answered.get(key, 0) + 1
+        counts = self.latency.get(route)
+        if counts is None:
+            counts = self.latency[route] = [0] * (len(self.buckets_s) + 1)
+            self.latency_sum_s[route] = 0.0
+        counts[bisect_left(self.buckets_s, seconds)] += 1  # "le": the first bound >= seconds
+        self.latency_sum_s[route] += seconds
+
+    def describe(self) -> list[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families()
+
+    def _families(self) -> Iterator[Metric]:
+        answered = CounterMetricFamily("waitless_http_requests", "HTTP requests answered",
+                                       labels=["route", "status"])
+        for (route, status), n in sorted(self.answered.items()):
+            answered.add_metric([route, str(status)], float(n))
+        yield answered
+        latency = HistogramMetricFamily("waitless_http_request_seconds",
+                                        "HTTP request handling time in seconds",
+                                        labels=["route"])
+        bounds = [floatToGoString(b) for b in self.buckets_s] + ["+Inf"]
+        for route, counts in sorted(self.latency.items()):
+            cumulative = list(accumulate(counts))
+            latency.add_metric([route], list(zip(bounds, map(float, cumulative), strict=True)),
+                               self.latency_sum_s[route])
+        yield latency
+        rankings = CounterMetricFamily("waitless_rankings", "Ranking answers by outcome",
+                                       labels=["outcome"])
+        for outcome, n in sorted(self.rankings.items()):
+            rankings.add_metric([outcome], float(n))
+        yield rankings
 
 
 def _timestamp(value: str | None) -> float | None:
