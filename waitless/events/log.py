@@ -110,6 +110,8 @@ class EventLog:
         self._task: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
         self._rescanned = time.monotonic()
+        # Read when scraped: setting it on every record cost the ranking path a lock (issue 12).
+        self.metrics.event_queue.set_function(lambda: len(self._queue))
 
     @property
     def dsn(self) -> str | None:
@@ -122,7 +124,6 @@ class EventLog:
     def record(self, event: dict[str, Any]) -> None:
         """Queue one event; never blocks and never touches the network."""
         self._queue.append(event)
-        self.metrics.event_queue.set(len(self._queue))
         if len(self._queue) >= self.batch_size:
             self._wakeup.set()
 
@@ -188,7 +189,6 @@ class EventLog:
         if not self._queue:
             return
         batch, self._queue = self._queue, []
-        self.metrics.event_queue.set(0)
         if not await self._write(batch):
             try:
                 # fsync can take long on a busy disk: never on the event loop.

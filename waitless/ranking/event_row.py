@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -68,15 +68,32 @@ def _whole_minutes(value: float | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class CentreFigures:
-    """What the event row needs from the centre of the patient's grid cell: travel seconds
-    to each site (``region.sites`` order; plain floats, read one at a time per request), the
-    nearest site and the nearest ED (with its index). The same for every request from the
-    cell, so it can be kept per cell."""
+    """What the event row needs from the centre of the patient's grid cell: travel to each
+    site (``region.sites`` order; plain floats, read one at a time per request), the nearest
+    site and the nearest ED (with its index), and the row's fields that follow from them. The
+    same for every request from the cell, so it is kept per cell."""
 
     travel_seconds: tuple[float, ...]
     nearest: Site | None
     nearest_ed: Site | None
     ed_index: int | None
+    # Derived, for the row: travel / 60 per site, the nearest site's id and main kind, the
+    # nearest ED's id and its travel in whole minutes.
+    travel_minutes: tuple[float, ...] = field(init=False)
+    nearest_id: str | None = field(init=False)
+    nearest_kind: str | None = field(init=False)
+    nearest_ed_id: str | None = field(init=False)
+    nearest_ed_minutes: float | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        nearest, ed = self.nearest, self.nearest_ed
+        put = object.__setattr__
+        put(self, "travel_minutes", tuple(s / 60 for s in self.travel_seconds))
+        put(self, "nearest_id", nearest.id if nearest else None)
+        put(self, "nearest_kind", nearest.main_service.kind if nearest else None)
+        put(self, "nearest_ed_id", ed.id if ed else None)
+        put(self, "nearest_ed_minutes", None if self.ed_index is None else
+            _whole_minutes(self.travel_minutes[self.ed_index]))
 
     @classmethod
     def from_travel(cls, region: Region, travel_seconds: np.ndarray) -> CentreFigures:
@@ -113,7 +130,8 @@ class CentreFiguresCache:
 
 def ranking_event(region: Region, answer: RankAnswer, *, centre: CentreFigures | None,
                   cell: tuple[str, float, float] | None = None) -> dict[str, Any]:
-    """The event-log row for one answered ranking.
+    """The event-log row for one answered ranking (``occurred_at`` a datetime: the log
+    writes it as a timestamp, the spool as ISO 8601).
 
     Parameters
     ----------
@@ -132,28 +150,27 @@ def ranking_event(region: Region, answer: RankAnswer, *, centre: CentreFigures |
     cell_id, cell_lat, cell_lon = cell or coarse_cell(request.lat, request.lon)
     results = answer.results
     top = results[0] if results else None
-    nearest = nearest_ed = None
-    estimated_minutes = ed_minutes = ed_total_minutes = None
-    if centre is not None:
-        nearest, nearest_ed, travel = centre.nearest, centre.nearest_ed, centre.travel_seconds
-        site_index = region.site_index
-
-        def total_from_centre(row: Any) -> float | None:
-            # The predicted wait at arrival plus the travel from the cell centre, whole minutes.
-            waiting_minutes = row.total_minutes - row.travel_minutes
-            return _whole_minutes(travel[site_index[row.site.id]] / 60 + waiting_minutes)
-
+    estimated_minutes = ed_total_minutes = None
+    if centre is None:
+        nearest_id = nearest_kind = nearest_ed_id = ed_minutes = None
+    else:
+        nearest_id, nearest_kind = centre.nearest_id, centre.nearest_kind
+        nearest_ed_id, ed_minutes = centre.nearest_ed_id, centre.nearest_ed_minutes
+        travel_minutes, site_index = centre.travel_minutes, region.site_index
+        # A site's total as seen from the cell centre: the predicted wait at arrival plus
+        # the travel from the centre, in whole minutes.
         if top is not None:
-            estimated_minutes = total_from_centre(top)
-        if nearest_ed is not None:
-            ed_minutes = _whole_minutes(travel[centre.ed_index] / 60)
-            # The nearest ED's total, like estimated_minutes (None when not among the results).
-            ed_row = next((r for r in results if r.site.id == nearest_ed.id), None)
-            if ed_row is not None:
-                ed_total_minutes = total_from_centre(ed_row)
+            estimated_minutes = _whole_minutes(travel_minutes[site_index[top.site.id]]
+                                               + (top.total_minutes - top.travel_minutes))
+        if nearest_ed_id is not None:  # None when the nearest ED is not among the results
+            for row in results:
+                if row.site.id == nearest_ed_id:
+                    ed_total_minutes = _whole_minutes(travel_minutes[centre.ed_index]
+                                                      + (row.total_minutes - row.travel_minutes))
+                    break
     return {
         "event_id": new_event_id(),
-        "occurred_at": answer.generated_at.isoformat(),
+        "occurred_at": answer.generated_at,
         "region": region.name,
         "origin_cell": cell_id,
         "origin_lat_coarse": cell_lat,
@@ -164,9 +181,9 @@ def ranking_event(region: Region, answer: RankAnswer, *, centre: CentreFigures |
         "emergency": answer.emergency is not None,
         "recommended_site": top.site.id if top else None,
         "recommended_kind": top.service.kind if top else None,
-        "nearest_site": nearest.id if nearest else None,
-        "nearest_kind": nearest.main_service.kind if nearest else None,
-        "nearest_ed": nearest_ed.id if nearest_ed else None,
+        "nearest_site": nearest_id,
+        "nearest_kind": nearest_kind,
+        "nearest_ed": nearest_ed_id,
         "estimated_minutes": estimated_minutes,
         "nearest_ed_minutes": ed_minutes,
         "results_count": len(results),
