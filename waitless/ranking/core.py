@@ -68,19 +68,20 @@ def _cores_for(state: CompiledState, index: int, now: datetime, now_us: int) -> 
 
 
 def answer_core(state: CompiledState, request: RankRequest, seconds_list: list[float],
-                candidates: list[int], now: datetime, same_zone: bool, source_json: bytes
-                ) -> tuple[list, bytes, bytes] | None:
+                candidates: list[int], now: datetime, same_zone: bool, source_json: bytes,
+                now_us: int | None = None) -> tuple[list, bytes, bytes] | None:
     """(shown results, their JSON array, the excluded JSON array), or ``None`` where the
-    Python loop must answer."""
+    Python loop must answer (``now_us``: ``abs_us(now)`` when the caller has it)."""
     static = state.static
     region = static.region
     depart = request.depart_at
-    now_us = abs_us(now)
+    if now_us is None:
+        now_us = abs_us(now)
     offset_us = 0 if same_zone else depart.utcoffset() // US
     return _fastcore.rank_core(
         lambda index: _cores_for(state, index, now, now_us),
         state.cores, state.site_from_us, state.site_until_us,
-        seconds_list, candidates, depart, abs_us(depart),
+        seconds_list, candidates, depart, now_us if depart is now else abs_us(depart),
         wall_us(depart) if same_zone else 0, same_zone, offset_us, static.margin_us,
         request.condition, request.age_years, now_us, _core_region(static).offsets, request.limit,
         source_json, static.excluded_json, region.sites)

@@ -67,10 +67,12 @@ class FastAnswer:
     def body_json(self, region_name: str, event_id: str) -> bytes:
         """The ``/v1/rank`` body with the fields the API adds."""
         request = self.request
+        now_iso = self.now.isoformat()
+        depart = request.depart_at  # most requests leave now: the same object, one format
         return orjson.dumps({
             "origin": {"lat": request.lat, "lon": request.lon, "mode": request.mode},
-            "generated_at": self.now.isoformat(),
-            "depart_at": request.depart_at.isoformat(),
+            "generated_at": now_iso,
+            "depart_at": now_iso if depart is self.now else depart.isoformat(),
             "condition": request.condition,
             "age": request.age_years,
             "results": orjson.Fragment(self.results_json),
@@ -102,9 +104,11 @@ class FastRanker:
         self._source_json: dict[str, bytes] = {}  # travel source label -> its JSON string
 
     def state(self, observations: Mapping[str, Observation],
-              history: Mapping[str, ServiceHistory] | None, now: datetime) -> CompiledState:
-        """The compiled state for ``now``."""
-        now_us = abs_us(now)
+              history: Mapping[str, ServiceHistory] | None, now: datetime,
+              now_us: int | None = None) -> CompiledState:
+        """The compiled state for ``now`` (``now_us``: ``abs_us(now)`` when the caller has it)."""
+        if now_us is None:
+            now_us = abs_us(now)
         state = self._state
         if state is not None and state.valid_for(observations, history, now_us):
             return state
@@ -129,7 +133,8 @@ class FastRanker:
                 or not (same_zone or isinstance(depart.tzinfo, timezone))):
             self.fallbacks += 1
             return None
-        state = self.state(observations, history, now)
+        now_us = abs_us(now)
+        state = self.state(observations, history, now, now_us)
         seconds_list = travel_seconds.tolist()
         settings = region.ranking
         if len(seconds_list) <= settings.max_candidates:
@@ -145,7 +150,7 @@ class FastRanker:
         omitted = len(region.sites) - len(candidates)
         if load is None and self.use_core:
             made = core.answer_core(state, request, seconds_list, candidates, now, same_zone,
-                                    source_json)
+                                    source_json, now_us)
             if made is not None:
                 self.core_answers += 1
                 return FastAnswer(request, now, travel_source, *made, omitted)
