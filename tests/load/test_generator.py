@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import socket
 import time
 
 import numpy as np
@@ -147,3 +148,44 @@ def test_svg_plot_has_one_dot_per_sample() -> None:
     result = RunResult(plan, [Sample(i / 10, 0.001 * (i + 1), 200) for i in range(10)])
     svg = latency_svg(result)
     assert svg.startswith("<svg") and svg.count("<circle") == 10
+
+
+async def test_connections_are_kept_alive_and_reused() -> None:
+    peers: list[tuple[str, int]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"path": request.path_qs})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    server = TestServer(app)
+    await server.start_server()
+    plan = LoadPlan(str(server.make_url("")), rate_per_s=200, duration_s=0.5)
+    result = await run_load(plan, lambda i: f"/x?i={i}")
+    await server.close()
+    assert summarise(result)["statuses"] == {"200": 100}
+    assert len(peers) == 100 and len(set(peers)) <= 5  # one request at a time per connection
+
+
+async def test_a_server_closing_each_connection_still_gets_every_request() -> None:
+    async def handler(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True}, headers={"Connection": "close"})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    server = TestServer(app)
+    await server.start_server()
+    plan = LoadPlan(str(server.make_url("")), rate_per_s=100, duration_s=0.3)
+    result = await run_load(plan, lambda i: "/")
+    await server.close()
+    assert summarise(result)["statuses"] == {"200": 30}
+
+
+async def test_a_refused_connection_is_a_transport_error() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    plan = LoadPlan(f"http://127.0.0.1:{port}", rate_per_s=50, duration_s=0.2)
+    result = await run_load(plan, lambda i: "/")
+    assert summarise(result)["statuses"] == {"transport_error": 10}
