@@ -140,8 +140,14 @@ class FastRanker:
         if len(seconds_list) <= settings.max_candidates:
             limit_s = (settings.max_walk_minutes if request.mode == "walk"
                        else settings.max_travel_minutes) * 60
-            candidates = [i for i, s in enumerate(seconds_list)
-                          if not (math.isfinite(s) and s > limit_s)]
+            # Usually every site is within the limit: one max() instead of a test per site.
+            # (An unreachable site, inf, or a NaN is a candidate too; NaN makes max() fail
+            # the test or be ignored by it, and either way the answer is the same.)
+            if max(seconds_list, default=0.0) <= limit_s:
+                candidates = list(range(len(seconds_list)))
+            else:
+                candidates = [i for i, s in enumerate(seconds_list)
+                              if not (math.isfinite(s) and s > limit_s)]
         else:
             candidates = _candidate_indices(region, travel_seconds, request.mode)
         source_json = self._source_json.get(travel_source)
