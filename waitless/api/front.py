@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 
 # What an exception raised for an error status says about the resource, kept on the answer.
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+# This process's id for the benchmarks' X-WaitLess-Worker header (which worker answered),
+# made once per process rather than with a system call per answer.
+_worker_id = [str(os.getpid())]
+os.register_at_fork(after_in_child=lambda: _worker_id.__setitem__(0, str(os.getpid())))
 
 
 def route_name(request: web.Request) -> str:
@@ -97,7 +101,7 @@ async def front_middleware(request: web.Request, handler: Callable) -> web.Strea
     if response.status >= 400:
         response = negotiate_error(request, response)  # a browser gets an HTML page instead
     if settings.bench_endpoints:
-        response.headers["X-WaitLess-Worker"] = str(os.getpid())
+        response.headers["X-WaitLess-Worker"] = _worker_id[0]
     app[keys.METRICS].observe_request(name or route_name(request), response.status,
                                       time.perf_counter() - started)
     return response

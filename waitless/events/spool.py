@@ -58,7 +58,7 @@ class Spool:
 
     def append(self, events: Sequence[dict[str, Any]]) -> Path:
         """Write one batch as a new segment; raise :class:`SpoolFull` past the limit."""
-        data = b"".join(orjson.dumps(e) + b"\n" for e in events)
+        data = b"".join([orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in events])
         if self.size_bytes() + len(data) > self.max_bytes:
             msg = f"spool {self.directory} would exceed {self.max_bytes} bytes"
             raise SpoolFull(msg)
