@@ -120,3 +120,30 @@ async def test_history_after_a_cursor_returns_each_entry_once(live_store: LiveSt
     assert (await live_store.history_after("r", cursor2))[0] == []
     newest, _ = await live_store.history_after("r", None, limit=2)
     assert [o.wait_minutes for o in newest] == [150, 20]
+
+
+async def test_a_quiet_subscription_outlasts_the_socket_timeout(redis_prefix: str) -> None:
+    """Change notices must keep coming after a quiet spell longer than the Redis client's
+    socket timeout. They did not: pubsub.listen() read with that timeout, so every 5 quiet
+    seconds the subscription ended, and a change published before it was made again waited
+    for the periodic reload (2.6 s, issue 12). The quiet spell is the stimulus here, so it is
+    real time: a 0.1 s socket timeout, 0.4 s of silence."""
+    store = RedisLiveStore(aioredis.from_url(REDIS_URL, socket_timeout=0.1),
+                           prefix=f"{redis_prefix}:quiet")
+    notices = store.changes("r").__aiter__()
+    try:
+        first = asyncio.ensure_future(notices.__anext__())
+        minute = 0
+        while not first.done():  # subscribed once one of these changes is noticed
+            minute += 1
+            await store.write("r", [obs("A", "ed", 100 + minute, minutes=minute)])
+            await asyncio.wait({first}, timeout=0.05)
+        first.result()
+        second = asyncio.ensure_future(notices.__anext__())
+        done, _ = await asyncio.wait({second}, timeout=0.4)
+        assert not done, "the subscription ended (or a notice came) while nothing was published"
+        await store.write("r", [obs("A", "ed", 300, minutes=minute + 1)])
+        await asyncio.wait_for(second, timeout=5)
+    finally:
+        await notices.aclose()
+        await store.close()  # the session's prefix fixture deletes the keys

@@ -88,8 +88,9 @@ async def follow(snapshot: LiveSnapshot, store: LiveStore, region: str, *,
                 async for _ in store.changes(region):
                     changed.set()
             except (StoreError, OSError) as exc:
-                logger.debug("change subscription dropped: %s", exc)
+                logger.warning("change subscription dropped: %s", exc)
             await asyncio.sleep(1.0)
+            changed.set()  # notices sent while unsubscribed are lost: reload once
 
     listener = asyncio.create_task(listen(), name="live-changes")
     try:
