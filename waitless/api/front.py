@@ -38,10 +38,9 @@ _worker_id = [str(os.getpid())]
 os.register_at_fork(after_in_child=lambda: _worker_id.__setitem__(0, str(os.getpid())))
 
 
-def route_name(request: web.Request) -> str:
+def _metric_label(route: web.AbstractRoute) -> str:
     """The route's name (``rank``, ...), ``static`` for a static file, else ``unmatched``."""
-    info = request.match_info.route
-    return info.name or ("static" if info.resource is not None else "unmatched")
+    return route.name or ("static" if route.resource is not None else "unmatched")
 
 
 async def _checked(request: web.Request, handler: Callable, name: str) -> web.StreamResponse:
@@ -80,7 +79,8 @@ async def front_middleware(request: web.Request, handler: Callable) -> web.Strea
     started = time.perf_counter()
     app = request.app
     settings = app[keys.SETTINGS]
-    name = request.match_info.route.name or ""
+    route = request.match_info.route
+    name = route.name or ""
     origin = request.headers.get("Origin")
     try:
         response = (preflight_answer(request, origin, settings.cors_origins)
@@ -102,6 +102,6 @@ async def front_middleware(request: web.Request, handler: Callable) -> web.Strea
         response = negotiate_error(request, response)  # a browser gets an HTML page instead
     if settings.bench_endpoints:
         response.headers["X-WaitLess-Worker"] = _worker_id[0]
-    app[keys.METRICS].observe_request(name or route_name(request), response.status,
+    app[keys.METRICS].observe_request(_metric_label(route), response.status,
                                       time.perf_counter() - started)
     return response

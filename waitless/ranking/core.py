@@ -68,15 +68,13 @@ def _cores_for(state: CompiledState, index: int, now: datetime, now_us: int) -> 
 
 
 def answer_core(state: CompiledState, request: RankRequest, seconds_list: list[float],
-                candidates: list[int], now: datetime, same_zone: bool, source_json: bytes,
-                now_us: int | None = None) -> tuple[list, bytes, bytes] | None:
+                candidates: list[int], now: datetime, now_us: int, same_zone: bool,
+                source_json: bytes) -> tuple[list, bytes, bytes] | None:
     """(shown results, their JSON array, the excluded JSON array), or ``None`` where the
-    Python loop must answer (``now_us``: ``abs_us(now)`` when the caller has it)."""
+    Python loop must answer (``now_us``: ``abs_us(now)``, which the caller has made)."""
     static = state.static
     region = static.region
     depart = request.depart_at
-    if now_us is None:
-        now_us = abs_us(now)
     offset_us = 0 if same_zone else depart.utcoffset() // US
     return _fastcore.rank_core(
         lambda index: _cores_for(state, index, now, now_us),

@@ -105,10 +105,8 @@ class FastRanker:
 
     def state(self, observations: Mapping[str, Observation],
               history: Mapping[str, ServiceHistory] | None, now: datetime,
-              now_us: int | None = None) -> CompiledState:
-        """The compiled state for ``now`` (``now_us``: ``abs_us(now)`` when the caller has it)."""
-        if now_us is None:
-            now_us = abs_us(now)
+              now_us: int) -> CompiledState:
+        """The compiled state for ``now`` (``now_us``: ``abs_us(now)``)."""
         state = self._state
         if state is not None and state.valid_for(observations, history, now_us):
             return state
@@ -155,8 +153,8 @@ class FastRanker:
             source_json = self._source_json[travel_source] = orjson.dumps(travel_source)
         omitted = len(region.sites) - len(candidates)
         if load is None and self.use_core:
-            made = core.answer_core(state, request, seconds_list, candidates, now, same_zone,
-                                    source_json, now_us)
+            made = core.answer_core(state, request, seconds_list, candidates, now, now_us,
+                                    same_zone, source_json)
             if made is not None:
                 self.core_answers += 1
                 return FastAnswer(request, now, travel_source, *made, omitted)
