@@ -128,6 +128,31 @@ async def test_replaying_a_segment_twice_does_not_duplicate(clean_db, tmp_path):
     assert await count_rows(clean_db) == 10
 
 
+async def test_a_queued_event_already_in_postgresql_is_not_written_twice(clean_db, tmp_path):
+    # Queued batches are copied in; an id already present makes the copy refuse the whole
+    # batch, and the keyed insert must then write the others and skip that one.
+    log = EventLog(clean_db, Spool(tmp_path, max_bytes=10**6), batch_size=1000)
+    await log.start()
+    first = [event(n) for n in range(3)]
+    for e in first:
+        log.record(e)
+    await log.flush()
+    second = [event(n) for n in range(3, 8)]
+    for e in [*second[:2], first[1], *second[2:]]:
+        log.record(e)
+    await log.flush()
+    await log.stop()
+    conn = await asyncpg.connect(clean_db)
+    try:
+        ids = [r["event_id"] for r in await conn.fetch(
+            "SELECT event_id::text FROM ranking_events ORDER BY estimated_minutes")]
+    finally:
+        await conn.close()
+    assert ids == [e["event_id"] for e in [*first, *second]]
+    assert log.spool.segments() == []
+    assert log.metrics.events_written._value.get() == 9  # 3 + the 6 the second batch held
+
+
 async def test_without_a_database_events_are_kept_in_the_spool(tmp_path):
     log = EventLog(None, Spool(tmp_path, max_bytes=10**6), flush_seconds=0.05)
     await log.start()

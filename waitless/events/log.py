@@ -2,8 +2,9 @@
 
 The request path only appends to an in-memory queue. A writer task flushes batches; when
 PostgreSQL cannot take a batch it goes to the durable :class:`~waitless.events.spool.Spool`
-and is replayed once PostgreSQL answers again. Inserts are keyed on ``event_id``, so a
-replayed batch is never counted twice.
+and is replayed once PostgreSQL answers again. A batch straight from the queue is copied in
+(``COPY``: its ids are new); a replayed batch is inserted keyed on ``event_id``, so it is never
+counted twice, even when it had reached PostgreSQL before the spool took it.
 """
 
 from __future__ import annotations
@@ -70,6 +71,34 @@ async def insert_events(conn: asyncpg.Connection, events: list[dict[str, Any]]) 
     """Insert events (skipping ids already present); return how many rows were new."""
     status = await conn.execute(_INSERT_SQL, *_column_values(events))
     return int(status.rsplit(" ", 1)[-1])
+
+
+_COLUMN_NAMES = tuple(name for name, _ in EVENT_COLUMNS)
+
+
+def _records(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    records = []
+    for e in events:
+        occurred_at = e.get("occurred_at")
+        if isinstance(occurred_at, str):
+            e = {**e, "occurred_at": datetime.fromisoformat(occurred_at)}
+        records.append(tuple(map(e.get, _COLUMN_NAMES)))
+    return records
+
+
+async def copy_new_events(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int:
+    """Write events whose ids are not in the table yet; return how many rows were new.
+
+    ``COPY`` costs PostgreSQL about 40 % less CPU per event than the keyed insert, and this
+    process about half (docs/benchmarks.md). It refuses the whole batch if an id is already
+    there; the keyed insert then writes the rest, so nothing is lost or counted twice.
+    """
+    try:
+        await conn.copy_records_to_table("ranking_events", records=_records(events),
+                                         columns=_COLUMN_NAMES)
+    except asyncpg.UniqueViolationError:
+        return await insert_events(conn, events)
+    return len(events)
 
 
 async def prune_events(conn: asyncpg.Connection, *, older_than: datetime) -> int:
@@ -158,13 +187,15 @@ class EventLog:
             logger.warning("event log: %s; spooling events", message)
         self.last_error = message
 
-    async def _write(self, events: list[dict[str, Any]]) -> bool:
+    async def _write(self, events: list[dict[str, Any]], *, new: bool) -> bool:
+        """Write ``events`` to PostgreSQL (``new``: straight from the queue, never written
+        before; else replayed from the spool); ``False`` when PostgreSQL could not take them."""
         pool = await self._ensure_pool()
         if pool is None:
             return False
         try:
             async with pool.acquire(timeout=5) as conn:
-                await insert_events(conn, events)
+                await (copy_new_events if new else insert_events)(conn, events)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             self._fail(f"PostgreSQL write failed: {exc}")
             self.database.forget_pool()
@@ -189,7 +220,7 @@ class EventLog:
         if not self._queue:
             return
         batch, self._queue = self._queue, []
-        if not await self._write(batch):
+        if not await self._write(batch, new=True):
             try:
                 # fsync can take long on a busy disk: never on the event loop.
                 await asyncio.to_thread(self.spool.append, batch)
@@ -210,7 +241,7 @@ class EventLog:
             return 0  # nowhere to replay to: leave the spool alone (and unread)
         for segment in await asyncio.to_thread(self.spool.segments):
             events = await asyncio.to_thread(self.spool.read, segment)
-            if events and not await self._write(events):
+            if events and not await self._write(events, new=False):
                 break
             await asyncio.to_thread(self.spool.remove, segment)
             replayed += len(events)
