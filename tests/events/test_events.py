@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import eventually
 from tests.tcpproxy import TcpProxy
 from waitless.api import keys
+from waitless.events.db import Database
 from waitless.events.log import EventLog
 from waitless.events.spool import Spool, SpoolFull
 from waitless.ranking.privacy import coarse_cell
@@ -151,6 +152,31 @@ async def test_a_queued_event_already_in_postgresql_is_not_written_twice(clean_d
     assert ids == [e["event_id"] for e in [*first, *second]]
     assert log.spool.segments() == []
     assert log.metrics.events_written._value.get() == 9  # 3 + the 6 the second batch held
+
+
+async def test_while_spooling_the_writer_wakes_for_twenty_batches_not_one(clean_db, tmp_path):
+    # A busy worker without PostgreSQL wrote a segment file (two fsyncs) per 500 events: ten a
+    # second. While spooling, the queue wakes the writer at 20 batches (its timer still runs).
+    spooling = EventLog(None, Spool(tmp_path / "none", max_bytes=10**7), batch_size=10)
+    for n in range(199):
+        spooling.record(event(n))
+    assert not spooling._wakeup.is_set()
+    spooling.record(event(199))
+    assert spooling._wakeup.is_set()
+
+    # PostgreSQL lost: the batch is spooled and the writer waits for 20 batches; back: one.
+    lost = "postgresql://postgres@127.0.0.1:9/waitless"  # the discard port: nothing listens
+    log = EventLog(lost, Spool(tmp_path / "lost", max_bytes=10**7), batch_size=10)
+    assert log.flush_at == 10
+    for n in range(10):
+        log.record(event(n))
+    await log.flush()
+    assert (log.flush_at, log.spool.event_count()) == (200, 10)
+    log.database = Database(clean_db)  # the server answers again
+    log.record(event(10))
+    await log.flush()
+    assert (log.flush_at, log.spool.event_count(), await count_rows(clean_db)) == (10, 0, 11)
+    await log.stop()
 
 
 async def test_without_a_database_events_are_kept_in_the_spool(tmp_path):
