@@ -73,3 +73,17 @@ async def test_a_feed_change_reaches_the_next_answer(app_client, kent, fixed_now
     second = orjson.loads(await (await client.get("/v1/rank", params=QUERIES[0])).read())
     row = next(r for r in second["results"] if r["site_id"] == site_id and r["kind"] == kind)
     assert row["wait_minutes"] == 123.0
+
+
+async def test_rank_reads_an_escaped_depart_at_and_a_repeated_mode(app_client) -> None:
+    # The handler splits a plain query itself and leaves one with escapes to aiohttp.
+    _, client = app_client
+    escaped = await client.get("/v1/rank?lat=51.2802&lon=1.0789&mode=walk&mode=drive"
+                               "&depart_at=2026-11-24T11%3A00%3A00%2B00%3A00")
+    plain = await client.get("/v1/rank?lat=51.2802&lon=1.0789&mode=walk&mode=drive"
+                             "&depart_at=2026-11-24T11:00:00Z")
+    first, second = await escaped.json(), await plain.json()
+    assert escaped.status == plain.status == 200
+    assert first["origin"]["mode"] == second["origin"]["mode"] == "walk"
+    assert first["depart_at"] == second["depart_at"] == "2026-11-24T11:00:00+00:00"
+    assert [r["site_id"] for r in first["results"]] == [r["site_id"] for r in second["results"]]

@@ -90,3 +90,14 @@ async def test_idle_keep_alive_connections_are_closed(make_client) -> None:
                                        wait_close_s=5)
     assert first.startswith(b"HTTP/1.1 200")
     assert closed
+
+
+async def test_the_parameter_limit_still_counts_fields_not_ampersands(make_client) -> None:
+    client = await make_client()
+    at_limit = "&".join(f"p{i}=1" for i in range(MAX_QUERY_PARAMS - 2))
+    # 24 parameters and empty fields: over 24 '&' but not over 24 parameters.
+    ok = await client.get(f"/v1/rank?lat=51.2802&lon=1.0789&{at_limit}&&&&")
+    assert ok.status == 200
+    over = await client.get(f"/v1/rank?lat=51.2802&lon=1.0789&{at_limit}&one=1&two=2")
+    assert over.status == 400
+    assert (await over.json())["error"] == "too_many_parameters"

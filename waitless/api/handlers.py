@@ -10,7 +10,7 @@ from waitless.api.answer import answer_rank_body
 from waitless.api.errors import error_response, json_response
 from waitless.api.openapi import openapi_document
 from waitless.api.page import PAGE_GAZETTEER
-from waitless.api.query import QueryError, parse_rank_query
+from waitless.api.query import QueryError, parse_rank_query, plain_query
 from waitless.api.status import readiness, regions_sites_status, sites_status
 from waitless.domain.conditions import CONDITIONS
 from waitless.domain.places import PlaceError, find_place
@@ -21,8 +21,10 @@ from waitless.ranking.waits import estimate_wait
 async def rank_handler(request: web.Request) -> web.Response:
     app = request.app
     region, now = app[keys.REGION], app[keys.CLOCK]()
+    query = plain_query(request.rel_url.raw_query_string)
     try:
-        rank_request = parse_rank_query(request.query, now=now, tz=region.timezone)
+        rank_request = parse_rank_query(request.query if query is None else query,
+                                        now=now, tz=region.timezone)
     except QueryError as exc:
         app[keys.METRICS].count_ranking("bad_request")
         return error_response(400, "bad_request", exc.message, field=exc.field)
