@@ -6,6 +6,7 @@
 # A is built from REV into a temporary folder (a wheel, with its compiled modules) and imported
 # from there; both serve `--workers 2` with the same Redis, ingestor and simulator, rate limit
 # off. Prints req/s and server CPU per request of each, and each one's rate over the static's.
+# Both spool their events unless WAITLESS_DATABASE_URL names a PostgreSQL database for both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rev=${1:?usage: scripts/bench-rank-ab.sh REV [seconds] [rounds]}

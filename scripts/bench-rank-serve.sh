@@ -7,6 +7,8 @@
 # both servers; then `waitless loadtest` open loop at half the measured rank saturation (and at
 # the same rate against the static server, and at OPEN_LOOP_RATES if set); then
 # the feed-change propagation check across both workers.
+# Events go to the spool (var/bench-serve/spool) unless WAITLESS_DATABASE_URL names a
+# PostgreSQL database, as in production (tables are made on start; rows are left there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
