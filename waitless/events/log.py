@@ -93,7 +93,7 @@ async def copy_new_events(conn: asyncpg.Connection, events: list[dict[str, Any]]
 
     ``COPY`` costs PostgreSQL about 40 % less CPU per event than the keyed insert, and this
     process about half (docs/benchmarks.md). It refuses the whole batch if an id is already
-    there; the keyed insert then writes the rest, so nothing is lost or counted twice.
+    there; the keyed insert then writes the others, so nothing is lost or counted twice.
     """
     try:
         await conn.copy_records_to_table("ranking_events", records=_records(events),
@@ -138,7 +138,8 @@ class EventLog:
         self.flush_seconds = flush_seconds
         # Queued events that wake the writer before its timer: a batch for PostgreSQL; more
         # while spooling, so that a busy worker without PostgreSQL writes one segment file
-        # (and two fsyncs) a second rather than ten, and retries a lost server as seldom.
+        # (and two fsyncs) per flush interval rather than one per batch, and retries a lost
+        # server as seldom.
         self.flush_at = batch_size * (1 if self.dsn is not None else SPOOL_BATCHES)
         self.last_error: str | None = None
         self._queue: list[dict[str, Any]] = []
