@@ -5,7 +5,8 @@
 #   scripts/bench-rank-ab.sh REV [seconds-per-wrk] [rounds]      e.g. d9cd58c 8 3
 # A is built from REV into a temporary folder (a wheel, with its compiled modules) and imported
 # from there; both serve `--workers 2` with the same Redis, ingestor and simulator, rate limit
-# off. Prints req/s and server CPU per request of each, and each one's rate over the static's.
+# off. Prints req/s and server CPU per request of each, and each one's rate over the static's;
+# at the end each round's B/A and their median.
 # Both spool their events unless WAITLESS_DATABASE_URL names a PostgreSQL database for both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,11 +48,24 @@ for round in $(seq 1 "$rounds"); do
   wrk_with_cpu "$static_pid" "http://127.0.0.1:$static_port" static "$seconds" "$out/rank-paths.txt"
   wrk_with_cpu "$pid_a" "http://127.0.0.1:$port_a" a "$seconds" "$out/rank-paths.txt"
   wrk_with_cpu "$pid_b" "http://127.0.0.1:$port_b" b "$seconds" "$out/rank-paths.txt"
-  python3 - "$round" "$(result static)" "$(result a)" "$(result b)" <<'PY'
+  python3 - "$round" "$(result static)" "$(result a)" "$(result b)" "$out/b-over-a.txt" <<'PY'
 import sys
 r = sys.argv[1]
-s, a, b = ([float(x) for x in v.split()] for v in sys.argv[2:])
+s, a, b = ([float(x) for x in v.split()] for v in sys.argv[2:5])
 print(f"round {r}: static {s[0]:,.0f}/s {s[1]:.0f} µs | A {a[0]:,.0f}/s {a[1]:.0f} µs, "
       f"ratio {a[0] / s[0]:.3f} | B {b[0]:,.0f}/s {b[1]:.0f} µs, ratio {b[0] / s[0]:.3f}")
+with open(sys.argv[5], "a") as rounds:
+    rounds.write(f"{b[0] / a[0]} {b[1] / a[1]}\n")
 PY
 done
+# Each round's B over A, then their median: what one noisy round cannot show.
+python3 - "$out/b-over-a.txt" <<'PY'
+import statistics
+import sys
+pairs = [[float(x) for x in line.split()] for line in open(sys.argv[1])]
+rates, cpus = [p[0] for p in pairs], [p[1] for p in pairs]
+print(f"B/A rank rate per round: {', '.join(f'{x:.3f}' for x in rates)}; "
+      f"median {statistics.median(rates):.3f}, B ahead in {sum(x > 1 for x in rates)} of {len(rates)}")
+print(f"B/A CPU per request per round: {', '.join(f'{x:.3f}' for x in cpus)}; "
+      f"median {statistics.median(cpus):.3f}")
+PY
