@@ -20,6 +20,7 @@ from waitless.api import keys
 from waitless.api.app import create_app
 from waitless.api.load_sync import LOAD_VIEW, refresh_follow_rate
 from waitless.domain.errors import RegionError
+from waitless.domain.event_fields import event_row
 from waitless.domain.load_aware_settings import LoadAwareSettings, parse_load_aware
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region, load_region, parse_region
@@ -80,7 +81,7 @@ async def seed_window(conn: asyncpg.Connection, kent: Region) -> None:
     old = answer("RVV01", "utc", NOW - timedelta(days=8))  # before the window
     elsewhere = answer("RVV01", "utc", day, region="somewhere-else")
     emergency = answer(None, None, day)
-    await insert_events(conn, [*events, old, elsewhere, emergency])
+    await insert_events(conn, [event_row(e) for e in [*events, old, elsewhere, emergency]])
     later = day + timedelta(minutes=30)
     await choose(conn, events[0], "RVV01", "utc", later, kent)  # followed
     await choose(conn, events[1], "RVV01", None, later, kent)  # followed (no service named)
@@ -182,7 +183,7 @@ async def test_rankings_are_discounted_by_the_observed_rate(aiohttp_client, conn
                                                             kent: Region, tmp_path: Path):
     day = NOW - timedelta(days=1)
     events = [answer("RVVKC", "utc", day + timedelta(minutes=i)) for i in range(4)]
-    await insert_events(conn, events)
+    await insert_events(conn, [event_row(e) for e in events])
     for event, site in zip(events, ("RVVKC", "RVV01", "RVV02", "RVV03"), strict=True):
         await choose(conn, event, site, "utc", day + timedelta(hours=1), kent)
     region = _region("\n[load_aware]\nenabled = true\nfollow_rate = 1.0\n"

@@ -11,15 +11,17 @@ import pytest
 from tests.conftest import eventually
 from tests.tcpproxy import TcpProxy
 from waitless.api import keys
+from waitless.domain.event_fields import EVENT_FIELDS, EVENT_ID, event_fields, event_row
 from waitless.events.db import Database
 from waitless.events.log import EventLog
 from waitless.events.spool import Spool, SpoolFull
 from waitless.ranking.privacy import coarse_cell
 
 
-def event(n: int) -> dict:
+def event(n: int, **changes: object) -> tuple:
+    """An event row (``changes``: fields by name to set instead)."""
     cell, lat, lon = coarse_cell(51.2802, 1.0789)
-    return {
+    return event_row({
         "event_id": str(uuid.uuid4()), "occurred_at": datetime(2026, 11, 24, 10, n % 60,
                                                                 tzinfo=UTC).isoformat(),
         "region": "kent-medway", "origin_cell": cell, "origin_lat_coarse": lat,
@@ -27,8 +29,8 @@ def event(n: int) -> dict:
         "mode": "drive", "emergency": False, "recommended_site": "RVVKC",
         "recommended_kind": "utc", "nearest_site": "RVVKC", "nearest_kind": "utc",
         "nearest_ed": "RVV01", "estimated_minutes": 60.5 + n, "nearest_ed_minutes": 25.0,
-        "results_count": 17, "travel_source": "estimate",
-    }
+        "results_count": 17, "travel_source": "estimate", **changes,
+    })
 
 
 async def _rows_equal(dsn: str, expected: int) -> bool:
@@ -73,7 +75,8 @@ async def test_events_are_batched_into_postgresql_with_coarse_origin(clean_db, t
     finally:
         await conn.close()
     assert len(rows) == 120
-    assert [r["estimated_minutes"] for r in rows] == [e["estimated_minutes"] for e in events]
+    assert ([r["estimated_minutes"] for r in rows]
+            == [event_fields(e)["estimated_minutes"] for e in events])
     assert {(r["origin_lat_coarse"], r["origin_lon_coarse"]) for r in rows} == {(51.29, 1.07)}
     assert not {"lat", "lon", "origin_lat", "origin_lon", "ip"} & columns
     assert log.spool.segments() == []
@@ -149,7 +152,7 @@ async def test_a_queued_event_already_in_postgresql_is_not_written_twice(clean_d
             "SELECT event_id::text FROM ranking_events ORDER BY estimated_minutes")]
     finally:
         await conn.close()
-    assert ids == [e["event_id"] for e in [*first, *second]]
+    assert ids == [e[EVENT_ID] for e in [*first, *second]]
     assert log.spool.segments() == []
     assert log.metrics.events_written._value.get() == 9  # 3 + the 6 the second batch held
 
@@ -177,6 +180,29 @@ async def test_while_spooling_the_writer_wakes_for_twenty_batches_not_one(clean_
     await log.flush()
     assert (log.flush_at, log.spool.event_count(), await count_rows(clean_db)) == (10, 0, 11)
     await log.stop()
+
+
+async def test_spooled_rows_and_objects_from_an_older_spool_are_both_replayed(clean_db, tmp_path):
+    # Rows are spooled as JSON arrays in field order; a segment written before that holds one
+    # object per event, by field name. Both must reach PostgreSQL with every field in place.
+    spool = Spool(tmp_path, max_bytes=10**6)
+    as_object, as_row = event(1, nearest_ed_total_minutes=71.0), event(2)
+    spool.append([event_fields(as_object)])  # the earlier format
+    spool.append([as_row])
+    assert spool.segments()[1].read_bytes().startswith(b'["')
+    log = EventLog(clean_db, spool)
+    await log.start()
+    await log.stop()
+    conn = await asyncpg.connect(clean_db)
+    try:
+        rows = await conn.fetch(f"SELECT {', '.join(EVENT_FIELDS)} FROM ranking_events "
+                                "ORDER BY estimated_minutes")
+    finally:
+        await conn.close()
+    stored = [{**dict(r), "event_id": str(r["event_id"]),
+               "occurred_at": r["occurred_at"].isoformat()} for r in rows]
+    assert stored == [event_fields(as_object), event_fields(as_row)]
+    assert spool.segments() == []
 
 
 async def test_without_a_database_events_are_kept_in_the_spool(tmp_path):
@@ -256,8 +282,7 @@ async def _count(dsn: str, condition: str) -> int:
 async def test_prune_deletes_only_events_past_retention(clean_db, tmp_path):
     from waitless.events.log import prune_events
     spool = Spool(tmp_path, max_bytes=10**6)
-    old, new = event(1), event(2)
-    old["occurred_at"] = "2024-01-01T10:00:00+00:00"
+    old, new = event(1, occurred_at="2024-01-01T10:00:00+00:00"), event(2)
     log = EventLog(clean_db, spool)
     await log.start()
     log.record(old)
@@ -270,4 +295,4 @@ async def test_prune_deletes_only_events_past_retention(clean_db, tmp_path):
     finally:
         await conn.close()
     assert deleted == 1
-    assert [r["event_id"] for r in remaining] == [new["event_id"]]
+    assert [r["event_id"] for r in remaining] == [new[EVENT_ID]]

@@ -20,6 +20,7 @@ from waitless.api import keys
 from waitless.api.answer_json import answer_json
 from waitless.api.load_sync import LOAD_VIEW, record_answer
 from waitless.api.regions import ServedRegion
+from waitless.domain.event_fields import EVENT_ID
 from waitless.domain.region import Region
 from waitless.ranking.event_row import CentreFigures, ranking_event
 from waitless.ranking.fast import FastAnswer
@@ -161,4 +162,4 @@ def _log_answer(app: web.Application, served: ServedRegion, model: TravelModel,
                           centre=_centre(served, model, rank_request, cell), cell=cell)
     app[keys.EVENT_LOG].record(event)
     app[keys.METRICS].count_ranking("emergency" if answer.emergency else "ranked")
-    return event["event_id"]
+    return event[EVENT_ID]

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from waitless.domain.event_fields import EVENT_FIELDS, OCCURRED_AT, EventRow, event_row
 from waitless.events.db import Database, DatabaseUnavailable
 from waitless.events.spool import Spool, SpoolFull
 from waitless.metrics import Metrics
@@ -29,28 +31,17 @@ SPOOL_RESCAN_SECONDS = 60.0
 # While events go to the spool, the writer wakes early only when this many batches are queued.
 SPOOL_BATCHES = 20
 
-EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("event_id", "uuid"),
-    ("occurred_at", "timestamptz"),
-    ("region", "text"),
-    ("origin_cell", "text"),
-    ("origin_lat_coarse", "float8"),
-    ("origin_lon_coarse", "float8"),
-    ("condition", "text"),
-    ("age_band", "text"),
-    ("mode", "text"),
-    ("emergency", "bool"),
-    ("recommended_site", "text"),
-    ("recommended_kind", "text"),
-    ("nearest_site", "text"),
-    ("nearest_kind", "text"),
-    ("nearest_ed", "text"),
-    ("estimated_minutes", "float8"),
-    ("nearest_ed_minutes", "float8"),
-    ("results_count", "int4"),
-    ("travel_source", "text"),
-    ("nearest_ed_total_minutes", "float8"),
-)
+# The table's column for each field of a row (waitless.domain.event_fields), in its order.
+_SQL_TYPES = {
+    "event_id": "uuid", "occurred_at": "timestamptz", "region": "text", "origin_cell": "text",
+    "origin_lat_coarse": "float8", "origin_lon_coarse": "float8", "condition": "text",
+    "age_band": "text", "mode": "text", "emergency": "bool", "recommended_site": "text",
+    "recommended_kind": "text", "nearest_site": "text", "nearest_kind": "text",
+    "nearest_ed": "text", "estimated_minutes": "float8", "nearest_ed_minutes": "float8",
+    "results_count": "int4", "travel_source": "text", "nearest_ed_total_minutes": "float8",
+}
+EVENT_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (name, _SQL_TYPES[name]) for name in EVENT_FIELDS)
 
 _INSERT_SQL = (
     f"INSERT INTO ranking_events ({', '.join(c for c, _ in EVENT_COLUMNS)}) "
@@ -59,48 +50,50 @@ _INSERT_SQL = (
 )
 
 
-def _column_values(events: list[dict[str, Any]]) -> list[list[Any]]:
-    columns = []
-    for name, sql_type in EVENT_COLUMNS:
-        values = [e.get(name) for e in events]
-        if sql_type == "timestamptz":
-            values = [datetime.fromisoformat(v) if isinstance(v, str) else v for v in values]
-        columns.append(values)
+def _timestamp(value: Any) -> Any:
+    """``occurred_at`` as a datetime (a spooled row holds it as ISO 8601 text)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _column_values(rows: Sequence[EventRow]) -> list[list[Any]]:
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    columns[OCCURRED_AT] = [_timestamp(v) for v in columns[OCCURRED_AT]]
     return columns
 
 
-async def insert_events(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int:
-    """Insert events (skipping ids already present); return how many rows were new."""
-    status = await conn.execute(_INSERT_SQL, *_column_values(events))
+async def insert_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> int:
+    """Insert event rows (skipping ids already present); return how many rows were new."""
+    if not rows:
+        return 0
+    status = await conn.execute(_INSERT_SQL, *_column_values(rows))
     return int(status.rsplit(" ", 1)[-1])
 
 
-_COLUMN_NAMES = tuple(name for name, _ in EVENT_COLUMNS)
+def _records(rows: Sequence[EventRow]) -> list[EventRow]:
+    return [row if not isinstance(row[OCCURRED_AT], str) else
+            (*row[:OCCURRED_AT], _timestamp(row[OCCURRED_AT]), *row[OCCURRED_AT + 1:])
+            for row in rows]
 
 
-def _records(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    records = []
-    for e in events:
-        occurred_at = e.get("occurred_at")
-        if isinstance(occurred_at, str):
-            e = {**e, "occurred_at": datetime.fromisoformat(occurred_at)}
-        records.append(tuple(map(e.get, _COLUMN_NAMES)))
-    return records
-
-
-async def copy_new_events(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int:
-    """Write events whose ids are not in the table yet; return how many rows were new.
+async def copy_new_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> int:
+    """Write event rows whose ids are not in the table yet; return how many rows were new.
 
     ``COPY`` costs PostgreSQL about 40 % less CPU per event than the keyed insert, and this
     process about half (docs/benchmarks.md). It refuses the whole batch if an id is already
     there; the keyed insert then writes the others, so nothing is lost or counted twice.
     """
     try:
-        await conn.copy_records_to_table("ranking_events", records=_records(events),
-                                         columns=_COLUMN_NAMES)
+        await conn.copy_records_to_table("ranking_events", records=_records(rows),
+                                         columns=EVENT_FIELDS)
     except asyncpg.UniqueViolationError:
-        return await insert_events(conn, events)
-    return len(events)
+        return await insert_events(conn, rows)
+    return len(rows)
+
+
+def spooled_row(item: Any) -> EventRow:
+    """A row read back from the spool: a JSON array in field order, or from a segment written
+    before rows were tuples, an object by field name."""
+    return event_row(item) if isinstance(item, dict) else tuple(item)
 
 
 async def prune_events(conn: asyncpg.Connection, *, older_than: datetime) -> int:
@@ -142,7 +135,7 @@ class EventLog:
         # server as seldom.
         self.flush_at = batch_size * (1 if self.dsn is not None else SPOOL_BATCHES)
         self.last_error: str | None = None
-        self._queue: list[dict[str, Any]] = []
+        self._queue: list[EventRow] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
@@ -158,8 +151,8 @@ class EventLog:
     def database_ok(self) -> bool:
         return self.database.is_open and self.last_error is None
 
-    def record(self, event: dict[str, Any]) -> None:
-        """Queue one event; never blocks and never touches the network."""
+    def record(self, event: EventRow) -> None:
+        """Queue one event row; never blocks and never touches the network."""
         self._queue.append(event)
         if len(self._queue) >= self.flush_at:
             self._wakeup.set()
@@ -195,7 +188,7 @@ class EventLog:
             logger.warning("event log: %s; spooling events", message)
         self.last_error = message
 
-    async def _write(self, events: list[dict[str, Any]], *, new: bool) -> bool:
+    async def _write(self, events: Sequence[EventRow], *, new: bool) -> bool:
         """Write ``events`` to PostgreSQL (``new``: straight from the queue, never written
         before; else replayed from the spool); ``False`` when PostgreSQL could not take them."""
         pool = await self._ensure_pool()
@@ -250,7 +243,8 @@ class EventLog:
         if self.dsn is None:
             return 0  # nowhere to replay to: leave the spool alone (and unread)
         for segment in await asyncio.to_thread(self.spool.segments):
-            events = await asyncio.to_thread(self.spool.read, segment)
+            events = [spooled_row(item)
+                      for item in await asyncio.to_thread(self.spool.read, segment)]
             if events and not await self._write(events, new=False):
                 break
             await asyncio.to_thread(self.spool.remove, segment)

@@ -56,8 +56,9 @@ class Spool:
         self._sizes = sizes
         return self.size_bytes()
 
-    def append(self, events: Sequence[dict[str, Any]]) -> Path:
-        """Write one batch as a new segment; raise :class:`SpoolFull` past the limit."""
+    def append(self, events: Sequence[Any]) -> Path:
+        """Write one batch as a new segment, an event per JSON line (the event log's rows:
+        arrays); raise :class:`SpoolFull` past the limit."""
         data = b"".join([orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in events])
         if self.size_bytes() + len(data) > self.max_bytes:
             msg = f"spool {self.directory} would exceed {self.max_bytes} bytes"
@@ -79,7 +80,7 @@ class Spool:
         return final
 
     @staticmethod
-    def read(segment: Path) -> list[dict[str, Any]]:
+    def read(segment: Path) -> list[Any]:
         return [orjson.loads(line) for line in segment.read_bytes().splitlines() if line]
 
     def remove(self, segment: Path) -> None:

@@ -12,10 +12,10 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from waitless.domain.event_fields import EventRow
 from waitless.domain.region import Region
 from waitless.domain.sites import Site
 from waitless.ranking.privacy import age_band, coarse_cell
@@ -129,9 +129,10 @@ class CentreFiguresCache:
 
 
 def ranking_event(region: Region, answer: RankAnswer, *, centre: CentreFigures | None,
-                  cell: tuple[str, float, float] | None = None) -> dict[str, Any]:
-    """The event-log row for one answered ranking (``occurred_at`` a datetime: the log
-    writes it as a timestamp, the spool as ISO 8601).
+                  cell: tuple[str, float, float] | None = None) -> EventRow:
+    """The event-log row for one answered ranking, in
+    :data:`~waitless.domain.event_fields.EVENT_FIELDS` order (``occurred_at`` a datetime: the
+    log writes it as a timestamp, the spool as ISO 8601).
 
     Parameters
     ----------
@@ -168,25 +169,25 @@ def ranking_event(region: Region, answer: RankAnswer, *, centre: CentreFigures |
                     ed_total_minutes = _whole_minutes(travel_minutes[centre.ed_index]
                                                       + (row.total_minutes - row.travel_minutes))
                     break
-    return {
-        "event_id": new_event_id(),
-        "occurred_at": answer.generated_at,
-        "region": region.name,
-        "origin_cell": cell_id,
-        "origin_lat_coarse": cell_lat,
-        "origin_lon_coarse": cell_lon,
-        "condition": request.condition,
-        "age_band": age_band(request.age_years),
-        "mode": request.mode,
-        "emergency": answer.emergency is not None,
-        "recommended_site": top.site.id if top else None,
-        "recommended_kind": top.service.kind if top else None,
-        "nearest_site": nearest_id,
-        "nearest_kind": nearest_kind,
-        "nearest_ed": nearest_ed_id,
-        "estimated_minutes": estimated_minutes,
-        "nearest_ed_minutes": ed_minutes,
-        "results_count": len(results),
-        "travel_source": answer.travel_source,
-        "nearest_ed_total_minutes": ed_total_minutes,
-    }
+    return (  # in EVENT_FIELDS order
+        new_event_id(),
+        answer.generated_at,
+        region.name,
+        cell_id,
+        cell_lat,
+        cell_lon,
+        request.condition,
+        age_band(request.age_years),
+        request.mode,
+        answer.emergency is not None,
+        top.site.id if top else None,
+        top.service.kind if top else None,
+        nearest_id,
+        nearest_kind,
+        nearest_ed_id,
+        estimated_minutes,
+        ed_minutes,
+        len(results),
+        answer.travel_source,
+        ed_total_minutes,
+    )

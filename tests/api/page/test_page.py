@@ -7,6 +7,7 @@ from tests.ranking.test_ranking import REGION_TOML, ask, ids
 from waitless.api.answer_json import answer_json
 from waitless.api.keys import EVENT_LOG
 from waitless.domain.conditions import CONDITIONS
+from waitless.domain.event_fields import event_fields
 from waitless.ranking.rank import RankRequest, rank
 
 from .conftest import CANTERBURY
@@ -41,7 +42,7 @@ async def test_page_logs_the_decision_like_the_api(page_client) -> None:
     await log.flush()
     segments = log.spool.segments()
     assert log.spool.event_count() == before + 1
-    event = log.spool.read(segments[-1])[-1]
+    event = event_fields(log.spool.read(segments[-1])[-1])
     first_shown = html.split('data-site-id="')[1].split('"', 1)[0]
     assert event["recommended_site"] == first_shown and event["emergency"] is False
     metrics = await (await page_client.get("/metrics")).text()
