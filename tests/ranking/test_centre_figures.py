@@ -1,14 +1,25 @@
 """Event-row figures from grid-cell centres are worked out once per cell and mode (issue 12):
-the same figures as computing them afresh, one travel lookup per cell, bounded memory."""
+the same figures as computing them afresh, one travel lookup per cell, bounded memory; and the
+row they go into holds each field in its named place."""
 
 from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
 
 import numpy as np
 
 from routing.estimate import EstimateTravel
+from waitless.domain.event_fields import event_fields
 from waitless.domain.region import DEFAULT_REGION, load_region
-from waitless.ranking.event_row import CentreFigures, CentreFiguresCache, _nearest_sites
+from waitless.ranking.event_row import (
+    CentreFigures,
+    CentreFiguresCache,
+    _nearest_sites,
+    ranking_event,
+)
 from waitless.ranking.privacy import coarse_cell
+from waitless.ranking.rank import RankRequest, rank
 
 REGION = load_region(DEFAULT_REGION)
 MODEL = EstimateTravel.for_sites(REGION.sites)
@@ -60,3 +71,35 @@ def test_from_travel_matches_the_nearest_sites():
     assert figures.nearest_ed is not None and figures.nearest_ed.service("ed") is not None
     assert seconds[figures.ed_index] == min(
         seconds[i] for i, s in enumerate(REGION.sites) if s.service("ed") is not None)
+
+
+def test_the_event_row_holds_each_field_in_its_named_place():
+    # The row is a tuple in EVENT_FIELDS order: read by name, every field must be the one the
+    # answer and the cell centre give (a swapped pair of same-typed fields would pass elsewhere).
+    now = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+    lat, lon = 51.2802, 1.0789  # Canterbury
+    request = RankRequest(lat=lat, lon=lon, depart_at=now, condition="sprain_strain",
+                          age_years=70, limit=100, mode="drive")
+    answer = rank(REGION, {}, request, travel_seconds=MODEL.travel_seconds(lat, lon),
+                  travel_source="estimate", now=now)
+    cell = coarse_cell(lat, lon)
+    centre = CentreFigures.from_travel(REGION, MODEL.travel_seconds(cell[1], cell[2]))
+    row = event_fields(ranking_event(REGION, answer, centre=centre, cell=cell))
+    top = answer.results[0]
+    ed_row = next(r for r in answer.results if r.site.id == centre.nearest_ed.id)
+    centre_minutes = dict(zip(REGION.site_ids, centre.travel_minutes, strict=True))
+    assert uuid.UUID(row.pop("event_id")).version == 4
+    assert row == {
+        "occurred_at": now, "region": REGION.name, "origin_cell": cell[0],
+        "origin_lat_coarse": cell[1], "origin_lon_coarse": cell[2],
+        "condition": "sprain_strain", "age_band": "65+", "mode": "drive", "emergency": False,
+        "recommended_site": top.site.id, "recommended_kind": top.service.kind,
+        "nearest_site": centre.nearest.id, "nearest_kind": centre.nearest.main_service.kind,
+        "nearest_ed": centre.nearest_ed.id,
+        "estimated_minutes": round(centre_minutes[top.site.id]
+                                   + top.total_minutes - top.travel_minutes),
+        "nearest_ed_minutes": round(centre_minutes[centre.nearest_ed.id]),
+        "results_count": len(answer.results), "travel_source": "estimate",
+        "nearest_ed_total_minutes": round(centre_minutes[ed_row.site.id]
+                                          + ed_row.total_minutes - ed_row.travel_minutes)}
+    assert row["estimated_minutes"] != row["nearest_ed_minutes"]  # the test can tell them apart
