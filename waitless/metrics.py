@@ -99,8 +99,7 @@ class Metrics:
 
     def count_ranking(self, outcome: str) -> None:
         """Count one ranking answer by outcome (``ranked``, ``emergency``, ...)."""
-        counts = self.requests.rankings
-        counts[outcome] = counts.get(outcome, 0) + 1
+        self.requests.count_ranking(outcome)
 
     def watch_feeds(self, source: Callable[[], FeedState]) -> None:
         """Export feed and site-service ages and circuit state from ``source`` at scrape."""
@@ -136,6 +135,9 @@ class RequestCounts:
             self.latency_sum_s[route] = 0.0
         counts[bisect_left(self.buckets_s, seconds)] += 1  # "le": the first bound >= seconds
         self.latency_sum_s[route] += seconds
+
+    def count_ranking(self, outcome: str) -> None:
+        self.rankings[outcome] = self.rankings.get(outcome, 0) + 1
 
     def describe(self) -> list[Metric]:
         return list(self._families())
@@ -174,6 +176,9 @@ class FeedStateCollector:
 
     def __init__(self, source: Callable[[], FeedState]) -> None:
         self._source = source
+
+    def count_ranking(self, outcome: str) -> None:
+        self.rankings[outcome] = self.rankings.get(outcome, 0) + 1
 
     def describe(self) -> list[Metric]:
         return list(self._families())

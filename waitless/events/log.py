@@ -50,15 +50,15 @@ _INSERT_SQL = (
 )
 
 
-def _timestamp(value: Any) -> Any:
-    """``occurred_at`` as a datetime (a spooled row holds it as ISO 8601 text)."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+def _records(rows: Sequence[EventRow]) -> list[EventRow]:
+    """``rows`` with ``occurred_at`` a datetime (a spooled row holds it as ISO 8601 text)."""
+    return [row if not isinstance(at := row[OCCURRED_AT], str) else
+            (*row[:OCCURRED_AT], datetime.fromisoformat(at), *row[OCCURRED_AT + 1:])
+            for row in rows]
 
 
 def _column_values(rows: Sequence[EventRow]) -> list[list[Any]]:
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    columns[OCCURRED_AT] = [_timestamp(v) for v in columns[OCCURRED_AT]]
-    return columns
+    return [list(column) for column in zip(*_records(rows), strict=True)]
 
 
 async def insert_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> int:
@@ -67,12 +67,6 @@ async def insert_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> i
         return 0
     status = await conn.execute(_INSERT_SQL, *_column_values(rows))
     return int(status.rsplit(" ", 1)[-1])
-
-
-def _records(rows: Sequence[EventRow]) -> list[EventRow]:
-    return [row if not isinstance(row[OCCURRED_AT], str) else
-            (*row[:OCCURRED_AT], _timestamp(row[OCCURRED_AT]), *row[OCCURRED_AT + 1:])
-            for row in rows]
 
 
 async def copy_new_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> int:
@@ -133,7 +127,7 @@ class EventLog:
         # while spooling, so that a busy worker without PostgreSQL writes one segment file
         # (and two fsyncs) per flush interval rather than one per batch, and retries a lost
         # server as seldom.
-        self.flush_at = batch_size * (1 if self.dsn is not None else SPOOL_BATCHES)
+        self.flush_at = self._flush_threshold(writing=self.dsn is not None)
         self.last_error: str | None = None
         self._queue: list[EventRow] = []
         self._wakeup = asyncio.Event()
@@ -150,6 +144,11 @@ class EventLog:
     @property
     def database_ok(self) -> bool:
         return self.database.is_open and self.last_error is None
+
+    def _flush_threshold(self, *, writing: bool) -> int:
+        """Queued events that wake the writer: a batch while PostgreSQL takes them, else
+        ``SPOOL_BATCHES`` of them."""
+        return self.batch_size * (1 if writing else SPOOL_BATCHES)
 
     def record(self, event: EventRow) -> None:
         """Queue one event row; never blocks and never touches the network."""
@@ -222,7 +221,7 @@ class EventLog:
             return
         batch, self._queue = self._queue, []
         written = await self._write(batch, new=True)
-        self.flush_at = self.batch_size * (1 if written else SPOOL_BATCHES)
+        self.flush_at = self._flush_threshold(writing=written)
         if not written:
             try:
                 # fsync can take long on a busy disk: never on the event loop.

@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -64,6 +65,12 @@ def _nearest_sites(region: Region, travel_seconds: np.ndarray
 
 def _whole_minutes(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(round(value))
+
+
+def _total_from_centre(travel_minutes: float, result: Any) -> float | None:
+    """A result's total as seen from the cell centre: ``travel_minutes`` from the centre
+    plus the predicted wait at arrival, in whole minutes."""
+    return _whole_minutes(travel_minutes + (result.total_minutes - result.travel_minutes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,17 +164,15 @@ def ranking_event(region: Region, answer: RankAnswer, *, centre: CentreFigures |
     else:
         nearest_id, nearest_kind = centre.nearest_id, centre.nearest_kind
         nearest_ed_id, ed_minutes = centre.nearest_ed_id, centre.nearest_ed_minutes
-        travel_minutes, site_index = centre.travel_minutes, region.site_index
-        # A site's total as seen from the cell centre: the predicted wait at arrival plus
-        # the travel from the centre, in whole minutes.
+        travel_minutes = centre.travel_minutes
         if top is not None:
-            estimated_minutes = _whole_minutes(travel_minutes[site_index[top.site.id]]
-                                               + (top.total_minutes - top.travel_minutes))
-        if nearest_ed_id is not None:  # None when the nearest ED is not among the results
+            estimated_minutes = _total_from_centre(
+                travel_minutes[region.site_index[top.site.id]], top)
+        if nearest_ed_id is not None:
+            # Stays None when the nearest ED is not among the results.
             for row in results:
                 if row.site.id == nearest_ed_id:
-                    ed_total_minutes = _whole_minutes(travel_minutes[centre.ed_index]
-                                                      + (row.total_minutes - row.travel_minutes))
+                    ed_total_minutes = _total_from_centre(travel_minutes[centre.ed_index], row)
                     break
     return (  # in EVENT_FIELDS order
         new_event_id(),

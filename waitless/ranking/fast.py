@@ -159,7 +159,7 @@ class FastRanker:
                 self.core_answers += 1
                 return FastAnswer(request, now, travel_source, *made, omitted)
             self.core_fallbacks += 1
-        ranked, excluded = _rank_sites(state, request, seconds_list, candidates, now,
+        ranked, excluded = _rank_sites(state, request, seconds_list, candidates, now, now_us,
                                        same_zone, load)
         ranked.sort(key=_sort_key)
         shown = ranked[: request.limit]
@@ -171,7 +171,7 @@ class FastRanker:
 
 
 def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[float],
-                candidates: list[int], now: datetime, same_zone: bool,
+                candidates: list[int], now: datetime, now_us: int, same_zone: bool,
                 load: LoadView | None = None
                 ) -> tuple[list[FastResult], list[tuple[int, str]]]:
     """Choose the service at each candidate site (as ``rank._choose_service``) and price it."""
@@ -184,7 +184,6 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
     margin_us = static.margin_us
     condition, age = request.condition, request.age_years
     offsets = static.offsets
-    now_us = abs_us(now)
     steps_us = travel_microseconds(seconds_list)
     ranked: list[FastResult] = []
     excluded: list[tuple[int, str]] = []
