@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import uvloop
@@ -28,17 +29,10 @@ def _serve(body: bytes, host: str, port: int) -> None:
                 loop=uvloop.new_event_loop())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--body", required=True, help="file whose bytes every answer carries")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=18090)
-    parser.add_argument("--processes", type=int, default=2)
-    args = parser.parse_args()
-    body = Path(args.body).read_bytes()
-    workers = [multiprocessing.Process(target=_serve, args=(body, args.host, args.port))
-               for _ in range(args.processes)]
+def run_processes(target: Callable[..., None], args: tuple, processes: int) -> None:
+    """Run ``target(*args)`` in ``processes`` processes until SIGTERM or SIGINT stops them
+    (each server process binds its port with ``reuse_port``)."""
+    workers = [multiprocessing.Process(target=target, args=args) for _ in range(processes)]
     for worker in workers:
         worker.start()
 
@@ -50,6 +44,17 @@ def main() -> None:
     signal.signal(signal.SIGINT, stop)
     for worker in workers:
         worker.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--body", required=True, help="file whose bytes every answer carries")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18090)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    run_processes(_serve, (Path(args.body).read_bytes(), args.host, args.port), args.processes)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,14 @@ wait_ready() {  # URL...: until each answers /readyz, then the ingestor's first 
   sleep 3  # let the ingestor's first poll reach every worker
 }
 
+wait_ready_plain() {  # URL: until it answers 200 (a server without /readyz)
+  for _ in $(seq 1 60); do
+    curl -sf "$1" >/dev/null && return 0
+    sleep 0.5
+  done
+  echo "no answer from $1"; return 1
+}
+
 start_static() {  # BODY-FILE PORT: the plain aiohttp + uvloop server; sets static_pid
   .venv/bin/python -m load_tests.static_server --body "$1" --port "$2" --processes 2 \
     >"$out/static.log" 2>&1 & pids+=($!)

@@ -7,12 +7,14 @@
 # both servers; then `waitless loadtest` open loop at half the measured rank saturation (and at
 # the same rate against the static server, and at OPEN_LOOP_RATES if set); then
 # the feed-change propagation check across both workers.
+# MINIMAL=1 also measures load_tests/minimal_rank_server.py (the issue's "minimal pipeline":
+# parse, travel estimate, sort, pre-rendered pieces; nothing else) in the same run.
 # Events go to the spool (var/bench-serve/spool) unless WAITLESS_DATABASE_URL names a
 # PostgreSQL database, as in production (tables are made on start; rows are left there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
-port=18180; static_port=18190; sim_port=18181
+port=18180; static_port=18190; sim_port=18181; minimal_port=18195
 out=var/bench-serve
 mkdir -p "$out"
 . scripts/bench-common.sh
@@ -34,6 +36,20 @@ cat "$out/wrk-rank.txt"
 static_rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk-static.txt")
 rank_rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk-rank.txt")
 static_cpu=$(cat "$out/cpu-us-static.txt"); rank_cpu=$(cat "$out/cpu-us-rank.txt")
+if [ "${MINIMAL:-0}" = 1 ]; then
+  .venv/bin/python -m load_tests.minimal_rank_server --body "$out/rank-body.json" \
+    --port "$minimal_port" >"$out/minimal.log" 2>&1 & pids+=($!)
+  minimal_pid=$!
+  wait_ready_plain "http://127.0.0.1:$minimal_port/v1/rank?lat=51.28&lon=1.08"
+  wrk_with_cpu "$minimal_pid" "http://127.0.0.1:$minimal_port" minimal "$seconds" \
+    "$out/rank-paths.txt"
+  cat "$out/wrk-minimal.txt"
+  minimal_rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk-minimal.txt")
+  echo "minimal pipeline: $minimal_rps/s, $(cat "$out/cpu-us-minimal.txt") µs per request," \
+       "ratio to static $(python3 -c "print(round($minimal_rps / $static_rps, 3))")," \
+       "rank ÷ minimal $(python3 -c "print(round($rank_rps / $minimal_rps, 3))")" \
+    | tee "$out/minimal.txt"
+fi
 { echo "saturation: static $static_rps/s, rank $rank_rps/s," \
        "ratio $(python3 -c "print(round($rank_rps / $static_rps, 3))")"
   echo "server CPU per request: static $static_cpu µs, rank $rank_cpu µs," \
