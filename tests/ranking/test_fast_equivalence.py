@@ -196,6 +196,8 @@ def _check(case: tuple[Region, list[PredictionState], EstimateTravel], scene: di
                 assert condition is not None and CONDITIONS[condition].red_flag
                 continue
             assert fast.body_json(region.name, "e") == reference_body
+            # The body written by the compiled module and by orjson (without it) alike.
+            assert fast._body_orjson(region.name, "e") == reference_body
             adjusted += sum(1 for r in fast.results if r.load_minutes)
             centre = CentreFigures.from_travel(region, travel)
             fast_row = event_fields(ranking_event(region, fast, centre=centre))

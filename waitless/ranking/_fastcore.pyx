@@ -17,7 +17,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.math cimport copysign, fabs, floor, fma, fmod, isfinite, isnan, rint, signbit, trunc
 from libc.stdint cimport int64_t
-from libc.string cimport memcpy, strlen
+from libc.string cimport memcpy, strchr, strlen
 
 from datetime import timedelta
 

@@ -5,6 +5,7 @@ cdef extern from "Python.h":
                                 int *type) except NULL
     double PyOS_string_to_double(const char *s, char **endptr,
                                  object overflow_exception) except? -1.0
+    int Py_DTSF_ADD_DOT_0
 
 
 cdef struct Buf:
@@ -18,7 +19,7 @@ cdef int buf_add(Buf* b, const char* s, Py_ssize_t n) except -1:
     cdef char* grown
     if need > b.cap:
         while b.cap < need:
-            b.cap = b.cap * 2 if b.cap else 4096
+            b.cap = b.cap * 2 if b.cap else 16384  # a 17-site answer is ~10 KB: no regrowth
         grown = <char*>PyMem_Realloc(b.data, b.cap)
         if grown == NULL:
             raise MemoryError()
@@ -186,3 +187,104 @@ cdef int buf_iso(Buf* b, int64_t wall_us, int64_t offset_us) except -1:
         out[n + 2] = <char>(48 + osec % 10)
         n += 3
     return buf_add(b, out, n)
+
+
+# The whole /v1/rank body (FastAnswer.body_json): orjson.dumps of its dictionary, written into
+# one buffer. Served, building that dictionary and letting orjson copy the results into a
+# growing buffer cost about as much as the ranking itself (docs/benchmarks.md, issue 12).
+cdef bytes _B_ORIGIN = b'{"origin":{"lat":'
+cdef bytes _B_LON = b',"lon":'
+cdef bytes _B_MODE = b',"mode":'
+cdef bytes _B_GENERATED = b'},"generated_at":"'
+cdef bytes _B_DEPART = b'","depart_at":"'
+cdef bytes _B_CONDITION = b'","condition":'
+cdef bytes _B_AGE = b',"age":'
+cdef bytes _B_RESULTS = b',"results":'
+cdef bytes _B_EXCLUDED = b',"excluded":'
+cdef bytes _B_ADVICE = b',"emergency":null,"advice":'
+cdef bytes _B_OMITTED = b',"omitted_far_sites":'
+cdef bytes _B_REGION = b',"region":'
+cdef bytes _B_EVENT = b',"event_id":'
+
+
+cdef int buf_value(Buf* b, object value, object dumps) except -1:
+    # orjson.dumps(value). A float takes repr's shortest digits, which orjson prints too except
+    # in exponent form (repr 1e-05, orjson 0.00001): those, and anything not a float, go to
+    # ``dumps``.
+    cdef char* text
+    cdef bint plain = False
+    if value is None:
+        return buf_add(b, b"null", 4)
+    if type(value) is float:
+        text = PyOS_double_to_string(<double>value, b'r', 0, Py_DTSF_ADD_DOT_0, NULL)
+        try:
+            plain = strchr(text, b'e') == NULL
+            if plain:
+                buf_add(b, text, strlen(text))
+        finally:
+            PyMem_Free(text)
+        if plain:
+            return 0
+    return buf_bytes(b, dumps(value))
+
+
+cdef int buf_count(Buf* b, Py_ssize_t n) except -1:
+    # A non-negative whole number in decimal.
+    cdef char out[24]
+    cdef int i = 24
+    while True:
+        i -= 1
+        out[i] = <char>(48 + n % 10)
+        n //= 10
+        if n == 0:
+            break
+    return buf_add(b, out + i, 24 - i)
+
+
+def render_body(lat, lon, bytes mode_json, int64_t now_wall_us, int64_t now_offset_us,
+                int64_t depart_wall_us, int64_t depart_offset_us, bytes condition_json, age,
+                bytes results_json, bytes excluded_json, bytes advice_json,
+                Py_ssize_t omitted_far_sites, bytes region_json, bytes event_id_json, dumps):
+    """The ``/v1/rank`` body of a fast answer, byte for byte ``orjson.dumps`` of its
+    dictionary (``FastAnswer.body_json``): ``*_json`` arguments are already JSON; times are
+    wall-clock microseconds and UTC offsets in microseconds (whole seconds, else
+    ``ValueError``); ``dumps`` is ``orjson.dumps``, for the rare number it must print."""
+    cdef Buf out
+    if omitted_far_sites < 0:
+        raise ValueError("omitted_far_sites < 0")
+    out.size = 0
+    out.cap = PyBytes_GET_SIZE(results_json) + PyBytes_GET_SIZE(excluded_json) + 1024
+    out.data = <char*>PyMem_Malloc(out.cap)
+    if out.data == NULL:
+        raise MemoryError()
+    try:
+        buf_bytes(&out, _B_ORIGIN)
+        buf_value(&out, lat, dumps)
+        buf_bytes(&out, _B_LON)
+        buf_value(&out, lon, dumps)
+        buf_bytes(&out, _B_MODE)
+        buf_bytes(&out, mode_json)
+        buf_bytes(&out, _B_GENERATED)
+        buf_iso(&out, now_wall_us, now_offset_us)
+        buf_bytes(&out, _B_DEPART)
+        buf_iso(&out, depart_wall_us, depart_offset_us)
+        buf_bytes(&out, _B_CONDITION)
+        buf_bytes(&out, condition_json)
+        buf_bytes(&out, _B_AGE)
+        buf_value(&out, age, dumps)
+        buf_bytes(&out, _B_RESULTS)
+        buf_bytes(&out, results_json)
+        buf_bytes(&out, _B_EXCLUDED)
+        buf_bytes(&out, excluded_json)
+        buf_bytes(&out, _B_ADVICE)
+        buf_bytes(&out, advice_json)
+        buf_bytes(&out, _B_OMITTED)
+        buf_count(&out, omitted_far_sites)
+        buf_bytes(&out, _B_REGION)
+        buf_bytes(&out, region_json)
+        buf_bytes(&out, _B_EVENT)
+        buf_bytes(&out, event_id_json)
+        buf_add(&out, b"}", 1)
+        return PyBytes_FromStringAndSize(out.data, out.size)
+    finally:
+        PyMem_Free(out.data)

@@ -26,6 +26,7 @@ else:
     _fastcore.configure(list(EXCLUSION_REASONS))
 
 AVAILABLE = _fastcore is not None
+render_body = _fastcore.render_body if AVAILABLE else None
 
 
 class _CoreRegion:

@@ -34,7 +34,7 @@ from waitless.ranking.compiled import (
     compile_region,
     compile_state,
 )
-from waitless.ranking.compiled_hours import abs_us, travel_microseconds, wall_us
+from waitless.ranking.compiled_hours import US, abs_us, travel_microseconds, wall_us
 from waitless.ranking.fast_result import ALWAYS, FastResult
 from waitless.ranking.history import ServiceHistory
 from waitless.ranking.load import LoadView
@@ -58,6 +58,7 @@ class FastAnswer:
     results_json: bytes
     excluded_json: bytes
     omitted_far_sites: int
+    now_us: int  # abs_us(now)
     emergency: None = None  # a 999 answer always comes from the reference
 
     @property
@@ -66,6 +67,38 @@ class FastAnswer:
 
     def body_json(self, region_name: str, event_id: str) -> bytes:
         """The ``/v1/rank`` body with the fields the API adds."""
+        if core.AVAILABLE:
+            try:
+                return self._body_compiled(region_name, event_id)
+            except ValueError:  # a sub-second UTC offset, or a time before year 1
+                pass
+        return self._body_orjson(region_name, event_id)
+
+    def _body_compiled(self, region_name: str, event_id: str) -> bytes:
+        request, now = self.request, self.now
+        now_offset = now.utcoffset()
+        if now_offset is None:
+            raise ValueError("naive now")
+        now_offset_us = now_offset // US
+        now_wall_us = self.now_us + now_offset_us
+        depart = request.depart_at
+        if depart is now:  # most requests leave now
+            depart_wall_us, depart_offset_us = now_wall_us, now_offset_us
+        else:
+            depart_offset = depart.utcoffset()
+            if depart_offset is None:
+                raise ValueError("naive depart_at")
+            depart_wall_us, depart_offset_us = wall_us(depart), depart_offset // US
+        return core.render_body(
+            request.lat, request.lon, _json_text(request.mode), now_wall_us, now_offset_us,
+            depart_wall_us, depart_offset_us,
+            b"null" if request.condition is None else _json_text(request.condition),
+            request.age_years, self.results_json, self.excluded_json, _ADVICE_JSON,
+            self.omitted_far_sites, _json_text(region_name), orjson.dumps(event_id),
+            orjson.dumps)
+
+    def _body_orjson(self, region_name: str, event_id: str) -> bytes:
+        """:meth:`body_json` without the compiled module: the definition it keeps to."""
         request = self.request
         now_iso = self.now.isoformat()
         depart = request.depart_at  # most requests leave now: the same object, one format
@@ -83,6 +116,21 @@ class FastAnswer:
             "region": region_name,
             "event_id": event_id,
         })
+
+
+_ADVICE_JSON = orjson.dumps(NHS_111_ADVICE)
+_JSON_TEXTS: dict[str, bytes] = {}
+
+
+def _json_text(text: str) -> bytes:
+    """``orjson.dumps(text)`` for the few strings every answer repeats (modes, conditions,
+    region names: each checked against a fixed set before it gets here), kept once made."""
+    made = _JSON_TEXTS.get(text)
+    if made is None:
+        if len(_JSON_TEXTS) >= 1024:  # bounded whatever a caller passes
+            _JSON_TEXTS.clear()
+        made = _JSON_TEXTS[text] = orjson.dumps(text)
+    return made
 
 
 class FastRanker:
@@ -157,7 +205,7 @@ class FastRanker:
                                     same_zone, source_json)
             if made is not None:
                 self.core_answers += 1
-                return FastAnswer(request, now, travel_source, *made, omitted)
+                return FastAnswer(request, now, travel_source, *made, omitted, now_us)
             self.core_fallbacks += 1
         ranked, excluded = _rank_sites(state, request, seconds_list, candidates, now, now_us,
                                        same_zone, load)
@@ -167,7 +215,7 @@ class FastRanker:
         return FastAnswer(
             request, now, travel_source, shown,
             b"[" + b",".join([r.json(source_json) for r in shown]) + b"]",
-            b"[" + b",".join(static.excluded_json[e] for e in excluded) + b"]", omitted)
+            b"[" + b",".join(static.excluded_json[e] for e in excluded) + b"]", omitted, now_us)
 
 
 def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[float],
