@@ -29,6 +29,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from waitless.api import keys
+from waitless.api.background import OutageLog, seconds_to_next_period
 from waitless.domain.errors import WaitlessError
 from waitless.events.db import Database
 from waitless.live.leader import cancel_and_wait
@@ -131,9 +132,9 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
                    region: str, clock: Callable[[], float]) -> None:
     period = view.settings.sync_seconds
-    failing = False
+    outage = OutageLog(logger)
     while True:
-        await asyncio.sleep(period - time.time() % period + 0.02)
+        await asyncio.sleep(seconds_to_next_period(period, time.time()))
         if client is None:
             view.tracker.take_unflushed()  # alone: nothing to share
             view.tracker.prune()
@@ -142,14 +143,10 @@ async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
             await sync_once(view.tracker, client, prefix, region, now_epoch_s=clock(),
                             horizon_minutes=view.settings.horizon_minutes)
         except (RedisError, OSError) as exc:
-            if not failing:
-                logger.warning("load-aware counts not shared (Redis: %s); counting this "
-                               "worker's answers only until it answers", exc)
-            failing = True
+            outage.failed("load-aware counts not shared (Redis: %s); counting this worker's "
+                          "answers only until it answers", exc)
         else:
-            if failing:
-                logger.info("load-aware counts shared through Redis again")
-            failing = False
+            outage.recovered("load-aware counts shared through Redis again")
 
 
 def record_answer(app: web.Application, answer: RankAnswer | FastAnswer) -> None:
@@ -203,26 +200,25 @@ async def _follow_rate_ctx(app: web.Application) -> AsyncIterator[None]:
     view, metrics = app[LOAD_VIEW], app[keys.METRICS]
     use_follow_rate(view, view.follow, metrics)  # the prior, exported before anything is read
 
-    async def refresh(failing: bool) -> bool:
+    outage = OutageLog(logger)
+
+    async def refresh() -> None:
         try:
             await refresh_follow_rate(view, app[keys.DATABASE], app[keys.REGION].name,
                                       metrics, now=app[keys.CLOCK]())
         except _FOLLOW_FAILURES as exc:
-            if not failing:
-                logger.warning("load-aware follow rate not observed (%s); using %s %.3f",
-                               exc, view.follow.source, view.follow.rate)
-            return True
-        if failing:
-            logger.info("load-aware follow rate observed again: %s %.3f", view.follow.source,
-                        view.follow.rate)
-        return False
+            outage.failed("load-aware follow rate not observed (%s); using %s %.3f",
+                          exc, view.follow.source, view.follow.rate)
+        else:
+            outage.recovered("load-aware follow rate observed again: %s %.3f",
+                             view.follow.source, view.follow.rate)
 
-    async def forever(failing: bool) -> None:
+    async def forever() -> None:
         while True:
             await asyncio.sleep(view.settings.follow_refresh_seconds)
-            failing = await refresh(failing)
+            await refresh()
 
-    # Once before serving, so the first answers already use the observed rate.
-    task = asyncio.create_task(forever(await refresh(False)), name="load-aware-follow-rate")
+    await refresh()  # once before serving, so the first answers already use the observed rate
+    task = asyncio.create_task(forever(), name="load-aware-follow-rate")
     yield
     await cancel_and_wait(task)

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from waitless.api import keys
 from waitless.api.auth import AUTH_FAILED
+from waitless.api.background import OutageLog, seconds_to_next_period
 from waitless.api.errors import error_response
 from waitless.api.rate_limiter import (
     SETTLE_SHARE,
@@ -148,7 +149,7 @@ class _Sharer:
                  prefix: str) -> None:
         self.limiter, self.client, self.prefix = limiter, client, prefix
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.failing = False
+        self.outage = OutageLog(logger)
 
     async def once(self) -> None:
         if self.client is None:
@@ -161,19 +162,13 @@ class _Sharer:
             # Alone until Redis answers: this process enforces the whole limit itself.
             self.limiter.peers = 1
             self.limiter.prune()
-            if not self.failing:
-                logger.warning("rate-limit counts not shared (Redis: %s); limiting per "
+            self.outage.failed("rate-limit counts not shared (Redis: %s); limiting per "
                                "process until it answers", exc)
-            self.failing = True
         else:
-            if self.failing:
-                logger.info("rate-limit counts shared through Redis again")
-            self.failing = False
+            self.outage.recovered("rate-limit counts shared through Redis again")
 
     async def forever(self) -> None:
         period = self.limiter.sync_seconds
         while True:
-            # On the clock's period boundaries: every worker syncs at about the same moment, so
-            # each reads the others' counts just flushed rather than a period older.
-            await asyncio.sleep(period - time.time() % period + 0.02)
+            await asyncio.sleep(seconds_to_next_period(period, time.time()))
             await self.once()
