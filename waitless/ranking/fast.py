@@ -70,11 +70,13 @@ class FastAnswer:
         if core.AVAILABLE:
             try:
                 return self._body_compiled(region_name, event_id)
-            except ValueError:  # a sub-second UTC offset, or a time before year 1
+            except (ValueError, OverflowError):  # a sub-second or missing UTC offset
                 pass
         return self._body_orjson(region_name, event_id)
 
     def _body_compiled(self, region_name: str, event_id: str) -> bytes:
+        """:meth:`body_json` written by the compiled module (``render_body``), the times
+        passed as wall-clock microseconds and UTC offsets."""
         request, now = self.request, self.now
         now_offset = now.utcoffset()
         if now_offset is None:
