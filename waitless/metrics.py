@@ -177,9 +177,6 @@ class FeedStateCollector:
     def __init__(self, source: Callable[[], FeedState]) -> None:
         self._source = source
 
-    def count_ranking(self, outcome: str) -> None:
-        self.rankings[outcome] = self.rankings.get(outcome, 0) + 1
-
     def describe(self) -> list[Metric]:
         return list(self._families())
 
