@@ -48,9 +48,7 @@ start_static() {  # BODY-FILE PORT: the plain aiohttp + uvloop server; sets stat
   .venv/bin/python -m load_tests.static_server --body "$1" --port "$2" --processes 2 \
     >"$out/static.log" 2>&1 & pids+=($!)
   static_pid=$!
-  for _ in $(seq 1 30); do
-    curl -sf "http://127.0.0.1:$2/x" >/dev/null && break; sleep 0.5
-  done
+  wait_ready_plain "http://127.0.0.1:$2/x"
 }
 
 machine_line() {
