@@ -52,6 +52,17 @@ cdef bint tenths(double x, int64_t* n) noexcept:
     return True
 
 
+cdef inline int digits_before(char* out, int end, int64_t n) noexcept:
+    # The decimal digits of n >= 0 written to end just before out[end]; returns where they
+    # start.
+    while True:
+        end -= 1
+        out[end] = <char>(48 + n % 10)
+        n //= 10
+        if n == 0:
+            return end
+
+
 cdef int buf_num1(Buf* b, double x) except -1:
     # orjson.dumps(round(x, 1)) for a finite float of this size.
     cdef int64_t n
@@ -63,13 +74,7 @@ cdef int buf_num1(Buf* b, double x) except -1:
         out[i] = <char>(48 + n % 10)
         i -= 1
         out[i] = b'.'
-        n //= 10
-        while True:
-            i -= 1
-            out[i] = <char>(48 + n % 10)
-            n //= 10
-            if n == 0:
-                break
+        i = digits_before(out, i, n // 10)
         if signbit(x):
             i -= 1
             out[i] = b'-'
@@ -231,13 +236,7 @@ cdef int buf_value(Buf* b, object value, object dumps) except -1:
 cdef int buf_count(Buf* b, Py_ssize_t n) except -1:
     # A non-negative whole number in decimal.
     cdef char out[24]
-    cdef int i = 24
-    while True:
-        i -= 1
-        out[i] = <char>(48 + n % 10)
-        n //= 10
-        if n == 0:
-            break
+    cdef int i = digits_before(out, 24, n)
     return buf_add(b, out + i, 24 - i)
 
 
