@@ -12,7 +12,7 @@ import pytest
 
 from waitless.ranking import core
 from waitless.ranking.compiled_hours import abs_us
-from waitless.ranking.fast import FastAnswer
+from waitless.ranking.fast_answer import FastAnswer
 from waitless.ranking.rank import RankRequest
 
 pytestmark = pytest.mark.skipif(not core.AVAILABLE, reason="compiled module not built")

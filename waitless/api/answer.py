@@ -23,7 +23,7 @@ from waitless.api.regions import ServedRegion
 from waitless.domain.event_fields import EVENT_ID
 from waitless.domain.region import Region
 from waitless.ranking.event_row import CentreFigures, ranking_event
-from waitless.ranking.fast import FastAnswer
+from waitless.ranking.fast_answer import FastAnswer
 from waitless.ranking.load import LoadView
 from waitless.ranking.privacy import coarse_cell
 from waitless.ranking.rank import RankRequest, rank

@@ -34,7 +34,7 @@ from waitless.domain.errors import WaitlessError
 from waitless.events.db import Database
 from waitless.live.leader import cancel_and_wait
 from waitless.metrics import Metrics
-from waitless.ranking.fast import FastAnswer
+from waitless.ranking.fast_answer import FastAnswer
 from waitless.ranking.load import BUCKET_SECONDS, FollowRate, LoadView, SentTracker
 from waitless.ranking.results import RankAnswer
 from waitless.stats.follow_rate import observed_follow_rate
