@@ -2,7 +2,8 @@
 
 Writes a marker wait for one site service straight into Redis (as an ingestor would), then
 asks ``/v1/sites`` over fresh connections (so SO_REUSEPORT spreads them over the workers)
-until every worker (``X-WaitLess-Worker``, sent when WAITLESS_BENCH_ENDPOINTS=1) has shown it.
+until every worker (``X-WaitLess-Worker``, sent when WAITLESS_BENCH_ENDPOINTS=1 to a request
+carrying that header) has shown it.
 
     python -m load_tests.propagation --url http://127.0.0.1:8080 --workers 2 --rounds 10
 
@@ -29,7 +30,7 @@ from waitless.settings import settings_from_env
 async def _seen_by(session_url: str, site_id: str, marker: float) -> tuple[str, bool]:
     connector = aiohttp.TCPConnector(force_close=True)
     async with aiohttp.ClientSession(connector=connector) as session, session.get(
-            f"{session_url}/v1/sites") as response:
+            f"{session_url}/v1/sites", headers={"X-WaitLess-Worker": "?"}) as response:
         if response.status != 200:
             # A 429 here means the service runs with its per-client rate limit on; this
             # measurement polls far faster than any patient and needs WAITLESS_RATE_LIMIT=off.

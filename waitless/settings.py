@@ -19,7 +19,9 @@ WAITLESS_LOG_LEVEL         logging level                                        
 WAITLESS_EVENT_RETENTION_DAYS  ranking events older than this are deleted (prune)    400
 WAITLESS_EVENT_FLUSH_SECONDS   events are written (PostgreSQL or spool) this often; a      0.25
                            killed worker loses at most what it answered in this time
-WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body)         off
+WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body), and    off
+                           name the answering worker (X-WaitLess-Worker) to a request
+                           that sends that header
 WAITLESS_FEED_URLS         per-deployment feed URLs: ``name=url,name=url``             region file
 WAITLESS_LEADER_LEASE_SECONDS  ingest leader lease; a standby takes over within     15
                            about 4/3 of it (keep it under 1.5 x the feed interval)

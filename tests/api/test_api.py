@@ -125,3 +125,18 @@ async def test_unknown_path_is_a_json_404(client) -> None:
     response = await client.get("/v1/nothing")
     assert response.status == 404
     assert (await response.json())["error"] == "not_found"
+
+
+async def test_worker_header_only_with_bench_endpoints_and_only_when_asked(
+        aiohttp_client, kent: Region, fixed_now: datetime, tmp_path: Path) -> None:
+    import os
+
+    for bench, asked, expected in ((True, True, str(os.getpid())), (True, False, None),
+                                   (False, True, None)):
+        app = create_app(Settings(spool_dir=str(tmp_path / "spool"), bench_endpoints=bench),
+                         region=kent, live_store=MemoryLiveStore(), clock=lambda: fixed_now)
+        client = await aiohttp_client(app)
+        headers = {"X-WaitLess-Worker": "?"} if asked else {}
+        for path in ("/v1/rank?lat=51.2802&lon=1.0789", "/v1/sites", "/v1/nothing"):
+            response = await client.get(path, headers=headers)
+            assert response.headers.get("X-WaitLess-Worker") == expected, (bench, asked, path)

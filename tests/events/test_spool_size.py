@@ -39,3 +39,20 @@ def test_event_ids_are_distinct_version_4_uuids():
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
         assert str(parsed) == text
+
+
+def test_a_forked_child_never_reuses_its_parents_event_ids():
+    import os
+
+    new_event_id()  # the parent holds formatted ids not handed out yet
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first ids, to the parent
+        os.write(write, ",".join(new_event_id() for _ in range(5)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = set(os.read(read, 4096).decode().split(","))
+    os.close(read)
+    assert len(child) == 5
+    assert not child & {new_event_id() for _ in range(300)}

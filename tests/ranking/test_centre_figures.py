@@ -13,6 +13,7 @@ from routing.estimate import EstimateTravel
 from waitless.domain.event_fields import event_fields
 from waitless.domain.region import DEFAULT_REGION, load_region
 from waitless.ranking.event_row import (
+    UNKNOWN,
     CentreFigures,
     CentreFiguresCache,
     _nearest_sites,
@@ -45,6 +46,17 @@ def test_one_lookup_per_cell_and_mode_and_the_same_figures():
     assert np.array_equal(first.travel_seconds, fresh)
     assert (first.nearest, first.nearest_ed, first.ed_index) == _nearest_sites(REGION, fresh)
     assert first.nearest.town == "Canterbury"
+
+
+def test_known_tells_a_kept_cell_from_one_not_made_yet():
+    cache = CentreFiguresCache(REGION)
+    cell, lat, lon = coarse_cell(51.2802, 1.0789)
+    assert cache.known("drive", cell) is UNKNOWN
+    made = cache.get("drive", cell, _counting_travel(lat, lon, []))
+    assert cache.known("drive", cell) is made
+    assert cache.known("walk", cell) is UNKNOWN
+    cache.get("drive", "far", lambda: None)  # outside coverage: kept as None, not unknown
+    assert cache.known("drive", "far") is None
 
 
 def test_outside_coverage_is_kept_as_none_and_the_cache_is_bounded():

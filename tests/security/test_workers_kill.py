@@ -37,7 +37,8 @@ async def _load(base: str, seconds: float, acked: list[tuple[str, str, float]],
                 kill_at: float | None, killed: dict) -> None:
     """Rank from 8 concurrent clients for ``seconds``; kill -9 one worker at ``kill_at``."""
     connector = aiohttp.TCPConnector(force_close=True, limit=8)
-    async with aiohttp.ClientSession(base, connector=connector) as session:
+    async with aiohttp.ClientSession(base, connector=connector,
+                                     headers={"X-WaitLess-Worker": "?"}) as session:
         end = time.monotonic() + seconds
 
         async def client() -> None:
@@ -77,7 +78,7 @@ def test_kill_loses_at_most_one_flush_interval_and_sigterm_none(tmp_path, redis_
     acked: list[tuple[str, str, float]] = []
     killed: dict = {}
     env = {"WAITLESS_DATABASE_URL": kill_db, "WAITLESS_RATE_LIMIT": "off",
-           "WAITLESS_BENCH_ENDPOINTS": "1",  # X-WaitLess-Worker names the worker
+           "WAITLESS_BENCH_ENDPOINTS": "1",  # X-WaitLess-Worker names the worker (asked)
            "WAITLESS_EVENT_FLUSH_SECONDS": str(FLUSH_SECONDS)}
     with serve(tmp_path, f"{redis_prefix}:kill", **env) as base:
         # Warm up: both workers have their pools open before the measured run.

@@ -26,7 +26,8 @@ async def _replay(base: str, cookie: str, count: int = REPLAYS) -> list[tuple[in
     (SO_REUSEPORT spreads them over the workers)."""
     connector = aiohttp.TCPConnector(force_close=True, limit=4)
     async with aiohttp.ClientSession(base, connector=connector,
-                                     cookies={"waitless_commissioner": cookie}) as session:
+                                     cookies={"waitless_commissioner": cookie},
+                                     headers={"X-WaitLess-Worker": "?"}) as session:
         async def one() -> tuple[int, str]:
             async with session.get("/commissioners/events.csv",
                                    allow_redirects=False) as response:
@@ -44,7 +45,7 @@ async def _logout(base: str, cookie: str) -> None:
 def test_sign_out_holds_on_both_workers_and_after_restart(tmp_path, redis_prefix) -> None:
     prefix = f"{redis_prefix}:sessions"
     env = {"WAITLESS_COMMISSIONER_TOKEN": TOKEN, "WAITLESS_COOKIE_SECURE": "0",
-           "WAITLESS_BENCH_ENDPOINTS": "1",  # X-WaitLess-Worker names the worker
+           "WAITLESS_BENCH_ENDPOINTS": "1",  # X-WaitLess-Worker names the worker (asked)
            # Replays of a dead cookie are failed sign-ins: let them all be 401s here.
            "WAITLESS_AUTH_FAILURE_LIMIT": "1000/minute"}
     try:

@@ -22,7 +22,7 @@ from waitless.api.load_sync import LOAD_VIEW, record_answer
 from waitless.api.regions import ServedRegion
 from waitless.domain.event_fields import EVENT_ID
 from waitless.domain.region import Region
-from waitless.ranking.event_row import CentreFigures, ranking_event
+from waitless.ranking.event_row import UNKNOWN, CentreFigures, ranking_event
 from waitless.ranking.fast_answer import FastAnswer
 from waitless.ranking.load import LoadView
 from waitless.ranking.privacy import coarse_cell
@@ -44,6 +44,9 @@ def _centre(served: ServedRegion, model: TravelModel, rank_request: RankRequest,
     """Travel and nearest sites from the centre of the request's grid ``cell`` (what the
     event log keeps), made once per cell and mode."""
     cell_id, lat, lon = cell
+    figures = served.centre_cache.known(rank_request.mode, cell_id)
+    if figures is not UNKNOWN:
+        return figures  # type: ignore[return-value]
 
     def travel() -> np.ndarray | None:
         try:
@@ -63,7 +66,7 @@ def served_for(app: web.Application, lat: float, lon: float) -> ServedRegion:
     OutsideCoverage
         When several regions are served and the origin is outside every coverage.
     """
-    region_set = app.get(keys.REGION_SET)
+    region_set = app[keys.REGION_SET]
     if region_set is None:
         return app[keys.SERVED][app[keys.REGION].name]
     choice = region_set.choose(lat, lon)

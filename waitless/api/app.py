@@ -102,6 +102,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
         regions = [region] if region else [load_region(name) for name in settings.regions]
     region = regions[0]
     if len(regions) == 1:
+        app[keys.REGION_SET] = None
         served, notes = _one_region(region, settings, travel)
     else:
         if travel is not None:

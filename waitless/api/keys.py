@@ -31,7 +31,8 @@ PREDICTIONS = web.AppKey("predictions", PredictionState)
 # Every region ranked here by name (the primary alone unless several are served, issue 18),
 # and with several the choice among them by the origin.
 SERVED = web.AppKey("served", dict[str, ServedRegion])
-REGION_SET = web.AppKey("region_set", RegionSet)
+# None when one region is served (set either way: a request never pays for a missing key).
+REGION_SET = web.AppKey("region_set", RegionSet | None)
 EVENT_LOG = web.AppKey("event_log", EventLog)
 TRAVEL = web.AppKey("travel", dict[str, TravelModel])
 TRAVEL_NOTE = web.AppKey("travel_note", str)

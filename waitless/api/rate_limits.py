@@ -52,7 +52,8 @@ AUTH_ROUTES = frozenset({"stats_shift", "stats_events", "stats_nhse", "feed_push
                          "commissioners_upload"})
 AUTH_FAILURES = "auth_failures"
 
-LIMITER = web.AppKey("rate_limiter", RateLimiter)
+# None when no limit is set (set either way: a request never pays for a missing key).
+LIMITER = web.AppKey("rate_limiter", RateLimiter | None)
 LIMITED = web.AppKey("rate_limited_counter", Counter)
 TRUSTED = web.AppKey("trusted_proxies", tuple)
 
@@ -118,6 +119,7 @@ def setup_rate_limits(app: web.Application) -> None:
     app[TRUSTED] = parse_networks(settings.trusted_proxies)
     app[LIMITED] = rate_limited_counter(app[keys.METRICS].registry)
     if not rules:
+        app[LIMITER] = None
         return
     limiter = RateLimiter(rules, sync_seconds=settings.rate_limit_sync_seconds)
     app[LIMITER] = limiter

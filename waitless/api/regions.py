@@ -67,17 +67,21 @@ class ServedRegion:
 
     def observations(self) -> Mapping[str, Observation]:
         """Current waits of every site ranked, each from its home region's snapshot."""
+        if len(self.snapshots) == 1:  # one region: its own table (every request asks)
+            for snapshot in self.snapshots.values():
+                return snapshot.observations
         return self._merge("observations",
                            {name: s.observations for name, s in self.snapshots.items()})
 
     def history(self) -> Mapping[str, ServiceHistory]:
         """Recent readings and fitted wait models of every site ranked, from its home."""
+        if len(self.predictions) == 1:  # one region: its own table (every request asks)
+            for prediction in self.predictions.values():
+                return prediction.history
         return self._merge("history",
                            {name: p.history for name, p in self.predictions.items()})
 
     def _merge(self, what: str, tables: dict[str, Mapping[str, Any]]) -> Mapping[str, Any]:
-        if len(tables) == 1:  # one region: its own table, as it always was
-            return next(iter(tables.values()))
         sources = tuple(tables.values())
         cached = self._merged.get(what)
         if cached is None or any(a is not b for a, b in zip(cached[0], sources, strict=True)):

@@ -158,11 +158,6 @@ class CompiledState:
     # Per site, ``sites`` as the compiled loop reads them (waitless.ranking.core); reset with them.
     cores: list[list | None]
 
-    def valid_for(self, observations: Mapping[str, Observation],
-                  history: Mapping[str, ServiceHistory] | None, now_us: int) -> bool:
-        return (observations is self.observations and history is self.history
-                and self.from_us <= now_us < self.until_us)
-
     def site(self, index: int, now: datetime, now_us: int) -> list[CompiledService]:
         """The compiled services of site ``index``, valid at ``now``."""
         services = self.sites[index]

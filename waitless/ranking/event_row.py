@@ -26,28 +26,26 @@ _ID_BATCH = 256
 _ID_HEX = 32
 # The variant nibble of a version-4 UUID is 10xx in binary: 8, 9, a or b, from the random one.
 _VARIANT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
-_random_hex = ""
-_offset = 0
-
-
-def _reset_ids() -> None:
-    global _random_hex, _offset
-    _random_hex, _offset = "", 0
+_ids: list[str] = []
 
 
 # A forked worker must never reuse its parent's random bytes.
-os.register_at_fork(after_in_child=_reset_ids)
+os.register_at_fork(after_in_child=_ids.clear)
+
+
+def _format_ids(random_hex: str) -> list[str]:
+    """Version-4 UUID strings, as ``str(uuid.uuid4())`` prints them, from 32 hex digits each."""
+    return [f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+            for h in (random_hex[i:i + _ID_HEX] for i in range(0, len(random_hex), _ID_HEX))]
 
 
 def new_event_id() -> str:
     """A random version-4 UUID string, as ``str(uuid.uuid4())``, from random bytes read from
-    the OS 256 ids at a time (one system call per 256 requests instead of one each)."""
-    global _random_hex, _offset
-    if _offset >= len(_random_hex):
-        _random_hex, _offset = os.urandom(_ID_HEX // 2 * _ID_BATCH).hex(), 0
-    h = _random_hex[_offset:_offset + _ID_HEX]
-    _offset += _ID_HEX
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+    the OS 256 ids at a time (one system call per 256 requests instead of one each), formatted
+    together when read (per request only a ``pop``)."""
+    if not _ids:
+        _ids.extend(_format_ids(os.urandom(_ID_HEX // 2 * _ID_BATCH).hex()))
+    return _ids.pop()
 
 
 def _nearest_sites(region: Region, travel_seconds: np.ndarray
@@ -107,6 +105,9 @@ class CentreFigures:
         return cls(tuple(travel_seconds.tolist()), *_nearest_sites(region, travel_seconds))
 
 
+UNKNOWN = object()  # CentreFiguresCache.known: nothing kept for the cell yet
+
+
 class CentreFiguresCache:
     """:class:`CentreFigures` per (mode, cell), made on first use, for one region and its
     travel models. Bounded: emptied when it reaches ``max_cells`` (a region has a few
@@ -117,6 +118,11 @@ class CentreFiguresCache:
         self.region = region
         self.max_cells = max_cells
         self._cells: dict[tuple[str, str], CentreFigures | None] = {}
+
+    def known(self, mode: str, cell: str) -> CentreFigures | object | None:
+        """The figures kept for ``cell``, else :data:`UNKNOWN` (the hot path's one lookup,
+        before it makes a ``travel`` function for :meth:`get`)."""
+        return self._cells.get((mode, cell), UNKNOWN)
 
     def get(self, mode: str, cell: str,
             travel: Callable[[], np.ndarray | None]) -> CentreFigures | None:
