@@ -9,10 +9,8 @@ gazetteer or unreadable road-graph tables stop ``waitless serve`` at once with t
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
-import platform
 from typing import Any
 
 import uvloop
@@ -21,11 +19,6 @@ from gunicorn.app.base import BaseApplication
 
 logger = logging.getLogger(__name__)
 
-# glibc's mallopt parameters (malloc.h) and the values set for a worker: with a smaller pad
-# (1 MiB) the 8 MiB threshold still left 0.9 page faults per served ranking.
-_M_TRIM_THRESHOLD, _M_TOP_PAD = -1, -2
-HEAP_KEEP_BYTES = 8 * 1024 * 1024
-HEAP_PAD_BYTES = 16 * 1024 * 1024
 # Container allocations between collections of the youngest generation (CPython: 700).
 GC_GEN0_ALLOCATIONS = 10_000
 # Seconds a worker gets to finish its requests and flush its event log on SIGTERM.
@@ -59,30 +52,10 @@ async def _freeze_heap(_app: web.Application) -> None:
     The youngest generation is collected every ``GC_GEN0_ALLOCATIONS`` container allocations
     instead of CPython's 700: a ranking allocates a few hundred, so the default collected after
     every other request, each time walking the objects of the requests still in flight.
-    And glibc keeps the memory a request frees (:func:`keep_freed_heap`).
     """
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_GEN0_ALLOCATIONS, older, oldest)
-    keep_freed_heap()
-
-
-def keep_freed_heap() -> bool:
-    """Ask glibc's allocator to keep freed heap memory instead of returning it to the OS at
-    once; ``False`` where the C library is not glibc.
-
-    A ranking allocates and frees a few buffers of 10-16 KiB (results, body). With glibc's
-    default 128 KiB trim threshold the top of the heap shrank and grew again all the time: a
-    served ranking took one page fault per request (none for the static server), which the
-    kernel's time per request showed (issue 12, docs/benchmarks.md). Set, it took 0.02. The
-    free memory kept at the top of the heap is bounded by ``HEAP_KEEP_BYTES`` and
-    ``HEAP_PAD_BYTES`` (the larger of the two; 16 MiB per worker).
-    """
-    if platform.libc_ver()[0] != "glibc":
-        return False
-    libc = ctypes.CDLL(None)
-    return bool(libc.mallopt(_M_TRIM_THRESHOLD, HEAP_KEEP_BYTES)
-                and libc.mallopt(_M_TOP_PAD, HEAP_PAD_BYTES))
 
 
 def bind_address(host: str, port: int) -> str:
