@@ -24,7 +24,6 @@ from waitless.api.cors import add_cors_headers, preflight_answer
 from waitless.api.errors import error_response, response_for_error
 from waitless.api.html_errors import negotiate_error
 from waitless.api.origin_check import CHECKED_ROUTES, cross_site_refusal
-from waitless.api.rate_limiter import RateLimiter
 from waitless.api.rate_limits import LIMITER, count_auth_failure, rate_limit_refusal
 from waitless.api.request_limits import query_refusal
 from waitless.domain.errors import WaitlessError
@@ -48,22 +47,22 @@ def _metric_label(route: web.AbstractRoute) -> str:
 
 
 def _refusal(request: web.Request, app: web.Application, name: str
-             ) -> tuple[web.Response | None, RateLimiter | None, str | None]:
-    """(the refusal of the first check that refuses or ``None``, the rate limiter, the
-    client's key when the route authenticates). Plain, not a coroutine: every request runs it,
-    and one more awaited layer per request showed in the served profile (issue 12)."""
+             ) -> tuple[web.Response | None, str | None]:
+    """(the refusal of the first check that refuses or ``None``, the client's key when the
+    route authenticates). Plain, not a coroutine: every request runs it, and one more awaited
+    layer per request showed in the served profile (issue 12)."""
     refusal = query_refusal(request)
     if refusal is not None:
-        return refusal, None, None
+        return refusal, None
     limiter = app[LIMITER]
     auth_key = None
     if limiter is not None:
         refusal, auth_key = rate_limit_refusal(request, limiter, name)
         if refusal is not None:
-            return refusal, None, None
+            return refusal, None
     if request.method == "POST" and name in CHECKED_ROUTES:
         refusal = cross_site_refusal(request, name)
-    return refusal, limiter, auth_key
+    return refusal, auth_key
 
 
 def _error_answer(exc: web.HTTPException) -> web.Response:
@@ -88,11 +87,11 @@ async def front_middleware(request: web.Request, handler: Callable) -> web.Strea
         response = (preflight_answer(request, origin, settings.cors_origins)
                     if origin is not None and request.method == "OPTIONS" else None)
         if response is None:
-            response, limiter, auth_key = _refusal(request, app, name)
+            response, auth_key = _refusal(request, app, name)
             if response is None:
                 response = await handler(request)
-                if auth_key is not None:
-                    count_auth_failure(request, limiter, auth_key, response)
+                if auth_key is not None:  # only with a limiter
+                    count_auth_failure(request, app[LIMITER], auth_key, response)
             if origin is not None:
                 add_cors_headers(request, origin, settings.cors_origins, response)
     except web.HTTPException as exc:

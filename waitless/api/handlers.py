@@ -50,7 +50,7 @@ async def places_handler(request: web.Request) -> web.Response:
 
 async def sites_handler(request: web.Request) -> web.Response:
     app, now = request.app, request.app[keys.CLOCK]()
-    region_set = app.get(keys.REGION_SET)
+    region_set = app[keys.REGION_SET]
     if region_set is None:
         return json_response(sites_status(app[keys.REGION], app[keys.SNAPSHOT], now=now))
     snapshots = app[keys.SERVED][app[keys.REGION].name].snapshots  # one per region
@@ -71,7 +71,7 @@ async def healthz_handler(_: web.Request) -> web.Response:
 
 async def readyz_handler(request: web.Request) -> web.Response:
     app = request.app
-    several = app.get(keys.REGION_SET) is not None
+    several = app[keys.REGION_SET] is not None
     served = app[keys.SERVED]
     ready, body = await readiness(
         snapshot=app[keys.SNAPSHOT], store=app[keys.LIVE_STORE], event_log=app[keys.EVENT_LOG],

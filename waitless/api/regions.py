@@ -67,21 +67,19 @@ class ServedRegion:
 
     def observations(self) -> Mapping[str, Observation]:
         """Current waits of every site ranked, each from its home region's snapshot."""
-        if len(self.snapshots) == 1:  # one region: its own table (every request asks)
-            for snapshot in self.snapshots.values():
-                return snapshot.observations
-        return self._merge("observations",
-                           {name: s.observations for name, s in self.snapshots.items()})
+        return self._merge("observations", self.snapshots)
 
     def history(self) -> Mapping[str, ServiceHistory]:
         """Recent readings and fitted wait models of every site ranked, from its home."""
-        if len(self.predictions) == 1:  # one region: its own table (every request asks)
-            for prediction in self.predictions.values():
-                return prediction.history
-        return self._merge("history",
-                           {name: p.history for name, p in self.predictions.items()})
+        return self._merge("history", self.predictions)
 
-    def _merge(self, what: str, tables: dict[str, Mapping[str, Any]]) -> Mapping[str, Any]:
+    def _merge(self, what: str, owners: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The ``what`` table of each region's owner (snapshot or predictions), merged by
+        site. Every request asks: with one region its own table, with no dictionary built."""
+        if len(owners) == 1:
+            (only,) = owners.values()
+            return getattr(only, what)
+        tables = {name: getattr(owner, what) for name, owner in owners.items()}
         sources = tuple(tables.values())
         cached = self._merged.get(what)
         if cached is None or any(a is not b for a, b in zip(cached[0], sources, strict=True)):
