@@ -18,9 +18,9 @@ from routing.distance import EARTH_RADIUS_M
 from routing.errors import OutsideCoverage
 
 try:  # compiled where a C compiler was there at install time (setup.py)
-    from routing._estimate import travel_seconds_into as _compiled_travel_seconds
+    from routing._estimate import EstimateKernel
 except ImportError:
-    _compiled_travel_seconds = None
+    EstimateKernel = None
 
 # Drive time = DRIVE_FIXED_SECONDS + seconds per straight-line km, the rate changing with
 # distance: (upper bound of the band in straight-line meters, seconds per km in the band).
@@ -66,6 +66,7 @@ class EstimateTravel:
     _cos_phi: np.ndarray = field(init=False, repr=False, compare=False)
     _knots_m: np.ndarray = field(init=False, repr=False, compare=False)
     _knot_seconds: np.ndarray = field(init=False, repr=False, compare=False)
+    _kernel: object = field(init=False, repr=False, compare=False)  # compiled, or None
 
     def __post_init__(self) -> None:
         phi = np.radians(np.asarray(self.site_lats, dtype=float))
@@ -75,6 +76,9 @@ class EstimateTravel:
         knots_m, knot_seconds = drive_knots()
         object.__setattr__(self, "_knots_m", knots_m)
         object.__setattr__(self, "_knot_seconds", knot_seconds)
+        object.__setattr__(self, "_kernel", None if EstimateKernel is None else EstimateKernel(
+            phi.tolist(), self._lmb.tolist(), self._cos_phi.tolist(), 2 * EARTH_RADIUS_M,
+            self.mode == "walk", _WALK_SECONDS_PER_M, knots_m.tolist(), knot_seconds.tolist()))
 
     @classmethod
     def for_sites(cls, sites: Sequence, *, mode: str = "drive",
@@ -93,11 +97,10 @@ class EstimateTravel:
         Compiled (:mod:`routing._estimate`) where it was built: the same operations in one
         pass, with the C library's ``asin`` where numpy's may differ in the last bit.
         """
-        if _compiled_travel_seconds is None or not (math.isfinite(lat) and math.isfinite(lon)):
+        kernel = self._kernel
+        if kernel is None or not (math.isfinite(lat) and math.isfinite(lon)):
             return self.travel_seconds_numpy(lat, lon)
-        seconds, nearest_m = _compiled_travel_seconds(
-            lat, lon, self._phi, self._lmb, self._cos_phi, 2 * EARTH_RADIUS_M,
-            self.mode == "walk", _WALK_SECONDS_PER_M, self._knots_m, self._knot_seconds)
+        seconds, nearest_m = kernel.travel_seconds(lat, lon)
         if nearest_m > self.max_origin_distance_m:
             raise self._outside(lat, lon, nearest_m)
         return seconds

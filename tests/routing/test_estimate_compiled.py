@@ -78,3 +78,23 @@ def test_compiled_estimate_raises_outside_coverage_like_numpy(kent_sites) -> Non
     assert str(compiled.value) == str(numpy.value)
     assert "km from the nearest site; this region covers 30 km" in str(compiled.value)
     assert model.travel_seconds(51.28, 1.08).shape == (len(kent_sites),)  # Canterbury: inside
+
+
+def test_compiled_kernel_refuses_arrays_that_do_not_match() -> None:
+    from routing._estimate import EstimateKernel
+
+    knots_m, knot_seconds = drive_knots()
+    args = (2 * EARTH_RADIUS_M, False, 0.8, knots_m.tolist(), knot_seconds.tolist())
+    with pytest.raises(ValueError, match="must match"):
+        EstimateKernel([0.9, 0.91], [0.01], [0.6, 0.61], *args)
+    with pytest.raises(ValueError, match="must match"):
+        EstimateKernel([0.9], [0.01], [0.6], 2 * EARTH_RADIUS_M, False, 0.8, [0.0, 1.0], [1.0])
+    with pytest.raises(ValueError, match="at least one knot"):
+        EstimateKernel([0.9], [0.01], [0.6], 2 * EARTH_RADIUS_M, False, 0.8, [], [])
+    # The kernel keeps its own copies: what the caller's lists become later changes nothing.
+    phi = [math.radians(51.28)]
+    kernel = EstimateKernel(phi, [math.radians(1.08)], [math.cos(phi[0])], *args)
+    before = kernel.travel_seconds(51.3, 1.1)
+    phi[0] = 0.0
+    after = kernel.travel_seconds(51.3, 1.1)
+    assert before[0].tolist() == after[0].tolist() and before[1] == after[1] > 0
