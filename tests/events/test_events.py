@@ -220,6 +220,9 @@ def test_full_spool_refuses_new_segments(tmp_path: Path):
     with pytest.raises(SpoolFull):
         spool.append([event(n) for n in range(20)])
     assert spool.event_count() == 1
+    # The refused batch left no partial segment or temporary file, and is not counted.
+    assert [p.name for p in tmp_path.iterdir()] == [p.name for p in spool.segments()]
+    assert spool.size_bytes() == spool.segments()[0].stat().st_size
 
 
 async def test_migrations_are_idempotent(clean_db):

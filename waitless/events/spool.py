@@ -58,20 +58,33 @@ class Spool:
 
     def append(self, events: Sequence[Any]) -> Path:
         """Write one batch as a new segment, an event per JSON line (the event log's rows:
-        arrays); raise :class:`SpoolFull` past the limit."""
-        data = b"".join([orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in events])
-        if self.size_bytes() + len(data) > self.max_bytes:
-            msg = f"spool {self.directory} would exceed {self.max_bytes} bytes"
-            raise SpoolFull(msg)
+        arrays); raise :class:`SpoolFull` past the limit (nothing is left behind then)."""
+        room = self.max_bytes - self.size_bytes()
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}{_SUFFIX}"
         final = self.directory / name
         tmp = self.directory / f".{name}.tmp"
+        written = 0
+        # Row by row into the file's buffer, not a list of rows joined: with every row of a
+        # batch alive at once, the writer thread's heap grew and shrank by the batch's size
+        # on every flush and faulted its pages back in, about one page fault per event
+        # (issue 12, docs/benchmarks.md). One row at a time reuses the same memory.
         with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            try:
+                for event in events:
+                    line = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+                    written += len(line)
+                    if written > room:
+                        msg = f"spool {self.directory} would exceed {self.max_bytes} bytes"
+                        raise SpoolFull(msg)
+                    handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            except BaseException:
+                handle.close()
+                tmp.unlink(missing_ok=True)
+                raise
         os.replace(tmp, final)
-        self._sizes[final] = len(data)
+        self._sizes[final] = written
         dir_fd = os.open(self.directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
