@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ class EstimateTravel:
     _cos_phi: np.ndarray = field(init=False, repr=False, compare=False)
     _knots_m: np.ndarray = field(init=False, repr=False, compare=False)
     _knot_seconds: np.ndarray = field(init=False, repr=False, compare=False)
-    _kernel: object = field(init=False, repr=False, compare=False)  # compiled, or None
+    _kernel: Any = field(init=False, repr=False, compare=False)  # EstimateKernel, or None
 
     def __post_init__(self) -> None:
         phi = np.radians(np.asarray(self.site_lats, dtype=float))
