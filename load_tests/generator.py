@@ -70,6 +70,10 @@ class RunResult:
     not_sent: int = 0
     elapsed_s: float = 0.0
     sent: int = 0
+    # Connections opened, and the most requests in flight at once: the generator opens a
+    # connection only when every open one is busy, so the first never exceeds the second.
+    connections_opened: int = 0
+    peak_in_flight: int = 0
 
 
 class NotLoopback(ValueError):
@@ -209,6 +213,7 @@ async def _run_load(plan: LoadPlan, make_path: RequestFactory) -> RunResult:
     async def connect_and_send(request: bytes, scheduled: float) -> None:
         connection = _Connection(done)
         connection.scheduled, connection.busy_since = scheduled, loop.time()
+        result.connections_opened += 1
         try:
             await asyncio.wait_for(loop.create_connection(
                 lambda: connection, host, port, ssl=ssl_context), plan.timeout_s)
@@ -244,6 +249,7 @@ async def _run_load(plan: LoadPlan, make_path: RequestFactory) -> RunResult:
             request = (f"GET {prefix}{make_path(index)} HTTP/1.1\r\nHost: {host_header}\r\n"
                        "Accept: */*\r\nUser-Agent: waitless-loadtest\r\n\r\n").encode()
             in_flight += 1
+            result.peak_in_flight = max(result.peak_in_flight, in_flight)
             drained.clear()
             result.sent += 1
             while idle and not idle[-1].usable:

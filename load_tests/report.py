@@ -43,6 +43,8 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "requests_measured": measured,
         "requests_ok": len(ok),
         "not_sent": result.not_sent,
+        "connections_opened": result.connections_opened,
+        "peak_in_flight": result.peak_in_flight,
         "statuses": dict(sorted(statuses.items())),
         "latency_ms": {
             **{f"p{p:g}": round(percentile(ok, p), 3) for p in PERCENTILES},
