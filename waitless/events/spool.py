@@ -60,6 +60,8 @@ class Spool:
         """Write one batch as a new segment, an event per JSON line (the event log's rows:
         arrays); raise :class:`SpoolFull` past the limit (nothing is left behind then)."""
         room = self.max_bytes - self.size_bytes()
+        if room <= 0:  # full already: no file made and removed on every flush
+            raise self._full()
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}{_SUFFIX}"
         final = self.directory / name
         tmp = self.directory / f".{name}.tmp"
@@ -68,21 +70,19 @@ class Spool:
         # batch alive at once, the writer thread's heap grew and shrank by the batch's size
         # on every flush and faulted its pages back in, about one page fault per event
         # (issue 12, docs/benchmarks.md). One row at a time reuses the same memory.
-        with open(tmp, "wb") as handle:
-            try:
+        try:
+            with open(tmp, "wb") as handle:
                 for event in events:
                     line = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
                     written += len(line)
                     if written > room:
-                        msg = f"spool {self.directory} would exceed {self.max_bytes} bytes"
-                        raise SpoolFull(msg)
+                        raise self._full()
                     handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())
-            except BaseException:
-                handle.close()
-                tmp.unlink(missing_ok=True)
-                raise
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, final)
         self._sizes[final] = written
         dir_fd = os.open(self.directory, os.O_RDONLY)
@@ -91,6 +91,9 @@ class Spool:
         finally:
             os.close(dir_fd)
         return final
+
+    def _full(self) -> SpoolFull:
+        return SpoolFull(f"spool {self.directory} would exceed {self.max_bytes} bytes")
 
     @staticmethod
     def read(segment: Path) -> list[Any]:
