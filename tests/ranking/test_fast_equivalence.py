@@ -10,6 +10,7 @@ event-log row must be identical.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 from datetime import UTC, datetime, timedelta, timezone
@@ -75,7 +76,7 @@ def _history(region: Region, anchor: datetime, services: int) -> PredictionState
                                         + rng.uniform(-10, 10), at))
             at += timedelta(minutes=10)
     state = PredictionState(region.timezone)
-    state.add_readings(readings)
+    asyncio.run(state.add_readings(readings))
     return state
 
 

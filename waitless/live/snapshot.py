@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -25,8 +25,8 @@ HISTORY_LOAD_LIMIT = 50_000  # first load: everything the store keeps
 HISTORY_INCREMENT_LIMIT = 5_000  # later loads: the newest entries, filtered by time
 MIN_RELOAD_INTERVAL_SECONDS = 0.25
 
-# Called after every successful reload with the stream entries new since the last one.
-ReadingsListener = Callable[[list[Observation]], None]
+# Awaited after every successful reload with the stream entries new since the last one.
+ReadingsListener = Callable[[list[Observation]], Awaitable[None]]
 
 
 @dataclass
@@ -70,7 +70,7 @@ async def reload(snapshot: LiveSnapshot, store: LiveStore, region: str,
     snapshot.feed_statuses = statuses
     snapshot.history_cursor = cursor
     for listener in snapshot.on_readings:
-        listener(recent)
+        await listener(recent)
     snapshot.loaded_monotonic = time.monotonic()
     snapshot.error = None
     snapshot.reloads += 1

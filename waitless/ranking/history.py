@@ -2,12 +2,13 @@
 
 The live snapshot hands every reload's new readings to :meth:`PredictionState.add_readings`; the
 history is bounded (a week, at most one reading a minute) and models are refitted a few at a
-time, so a reload never holds up requests for long.
+time, in a worker thread, so a reload never holds up requests for long.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,9 @@ from waitless.ranking.predict import EMPTY_MODEL, HISTORY_DAYS, Forecast, WaitMo
 HISTORY_MIN_STEP_SECONDS = 50  # feeds repeat readings every poll; keep about one a minute
 REFIT_SECONDS = 600
 MAX_REFITS_PER_RELOAD = 3  # a fit takes tens of milliseconds: spread them over reloads
+
+# fit_model's signature: (epoch seconds, wait minutes, now in epoch seconds, zone) -> model.
+FitModel = Callable[[np.ndarray, np.ndarray, float, ZoneInfo], WaitModel]
 
 
 @dataclass(slots=True)
@@ -67,15 +71,21 @@ def extend_history(history: dict[str, ServiceHistory], observations: Iterable[Ob
 def refit_models(history: dict[str, ServiceHistory], tz: ZoneInfo, *,
                  max_refits: int | None) -> dict[str, ServiceHistory]:
     """Refit the models last fitted longest ago (over ``REFIT_SECONDS`` of new readings)."""
+    return {**history, **_refitted(history, tz, max_refits, fit_model)}
+
+
+def _refitted(history: dict[str, ServiceHistory], tz: ZoneInfo, max_refits: int | None,
+              fit: FitModel) -> dict[str, ServiceHistory]:
+    """Only the refitted entries of :func:`refit_models`: pure, so it can run in a thread."""
     due = [key for key, h in history.items() if h.epoch_s.size
            and (h.fitted_at_s is None or h.epoch_s[-1] - h.fitted_at_s >= REFIT_SECONDS)]
     due.sort(key=lambda key: history[key].fitted_at_s or 0.0)
-    result = dict(history)
+    result = {}
     for key in due[:max_refits]:
         h = history[key]
         now_s = float(h.epoch_s[-1])
         result[key] = ServiceHistory(h.epoch_s, h.wait_minutes,
-                                     fit_model(h.epoch_s, h.wait_minutes, now_s, tz), now_s)
+                                     fit(h.epoch_s, h.wait_minutes, now_s, tz), now_s)
     return result
 
 
@@ -86,17 +96,30 @@ class PredictionState:
     ----------
     timezone
         The region's time zone (daily and weekly patterns are local).
+    fit
+        Fits one service's model (:func:`waitless.ranking.predict.fit_model`).
     """
 
-    def __init__(self, timezone: ZoneInfo) -> None:
+    def __init__(self, timezone: ZoneInfo, *, fit: FitModel = fit_model) -> None:
         self.timezone = timezone
         self.history: dict[str, ServiceHistory] = {}
+        self._fit = fit
         self._updates = 0
 
-    def add_readings(self, observations: list[Observation]) -> None:
-        """Extend the histories with new readings and refit the models most overdue."""
+    async def add_readings(self, observations: list[Observation]) -> None:
+        """Extend the histories with new readings and refit the models most overdue.
+
+        The fits run in a worker thread: three of them take about 90 ms of CPU, which on the
+        event loop would hold up every request of the worker for as long (issue 12). The
+        new readings are in :attr:`history` at once; the refitted models replace their
+        entries when done. Reloads are sequential, so nothing else changes the histories
+        in between.
+        """
         self.history = extend_history(self.history, observations)
-        self.history = refit_models(
-            self.history, self.timezone,
-            max_refits=None if self._updates == 0 else MAX_REFITS_PER_RELOAD)
+        # The first load fits every model (minutes of readings may already be stored).
+        max_refits = None if self._updates == 0 else MAX_REFITS_PER_RELOAD
         self._updates += 1
+        refitted = await asyncio.to_thread(_refitted, self.history, self.timezone, max_refits,
+                                           self._fit)
+        if refitted:
+            self.history = {**self.history, **refitted}
