@@ -75,14 +75,15 @@ async def test_fits_run_in_a_worker_thread_while_the_loop_serves() -> None:
         return fit_model(epoch_s, waits, now_s, tz)
 
     state = PredictionState(LONDON, fit=held_fit)
+    served_meanwhile = state.history
     update = asyncio.create_task(state.add_readings(_readings(["S0"], START, 24 * 60)))
     assert await asyncio.to_thread(started.wait, 10)
-    # The loop runs while the fit is held: the new readings are already in, the model not yet.
+    # The loop runs while the fit is held, and requests keep the histories they had.
     assert not update.done()
-    assert state.history["S0/utc"].epoch_s.size == 24 * 60 // 5
-    assert state.history["S0/utc"].model.profile is None
+    assert state.history is served_meanwhile
     release.set()
     await update
+    assert state.history["S0/utc"].epoch_s.size == 24 * 60 // 5
     assert state.history["S0/utc"].model.profile is not None
     last_reading = START + timedelta(minutes=24 * 60 - 5)
     assert state.history["S0/utc"].fitted_at_s == last_reading.timestamp()

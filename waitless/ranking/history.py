@@ -109,17 +109,20 @@ class PredictionState:
     async def add_readings(self, observations: list[Observation]) -> None:
         """Extend the histories with new readings and refit the models most overdue.
 
-        The fits run in a worker thread: three of them take about 90 ms of CPU, which on the
-        event loop would hold up every request of the worker for as long (issue 12). The
-        new readings are in :attr:`history` at once; the refitted models replace their
-        entries when done. Reloads are sequential, so nothing else changes the histories
-        in between.
+        In a worker thread: three refits take about 90 ms of CPU and the first load (a week
+        of readings for every service) most of a second, which on the event loop would hold
+        up every request of the worker for as long (issue 12). Requests use the previous
+        histories until the new ones replace them; reloads are sequential, so nothing else
+        changes the histories in between.
         """
-        self.history = extend_history(self.history, observations)
-        # The first load fits every model (minutes of readings may already be stored).
+        # The first load fits every model (a week of readings may already be stored).
         max_refits = None if self._updates == 0 else MAX_REFITS_PER_RELOAD
         self._updates += 1
-        refitted = await asyncio.to_thread(_refitted, self.history, self.timezone, max_refits,
-                                           self._fit)
-        if refitted:
-            self.history = {**self.history, **refitted}
+        self.history = await asyncio.to_thread(_updated, self.history, observations,
+                                               self.timezone, max_refits, self._fit)
+
+
+def _updated(history: dict[str, ServiceHistory], observations: list[Observation], tz: ZoneInfo,
+             max_refits: int | None, fit: FitModel) -> dict[str, ServiceHistory]:
+    extended = extend_history(history, observations)
+    return {**extended, **_refitted(extended, tz, max_refits, fit)}
