@@ -204,3 +204,21 @@ async def test_a_refused_connection_is_a_transport_error() -> None:
     plan = LoadPlan(f"http://127.0.0.1:{port}", rate_per_s=50, duration_s=0.2)
     result = await run_load(plan, lambda i: "/")
     assert summarise(result)["statuses"] == {"transport_error": 10}
+
+
+def test_latencies_are_not_rounded_to_uvloops_millisecond_clock() -> None:
+    """Under uvloop (as `waitless loadtest` runs) loop.time() is libuv's cached clock in whole
+    milliseconds: every completion time fell on a 1 ms grid from the start."""
+    import uvloop
+
+    async def main() -> list[float]:
+        server = await serve()
+        plan = LoadPlan(str(server.make_url("")), rate_per_s=400, duration_s=0.25, warmup_s=0.0)
+        result = await run_load(plan, lambda i: f"/x?i={i}")
+        await server.close()
+        return [s.scheduled_s + s.latency_s for s in result.samples]
+
+    completions_ms = [t * 1000 for t in uvloop.run(main())]
+    assert len(completions_ms) == 100
+    off_grid = [t for t in completions_ms if abs(t - round(t)) > 1e-6]
+    assert len(off_grid) > len(completions_ms) / 2
