@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 from waitless.api import keys
+from waitless.live.redis_store import RedisLiveStore
 
 TOKEN = "review-token-0123456789"
 # A PostgreSQL that refuses connections: nothing listens on port 1.
 DEAD_DATABASE = "postgresql://postgres@127.0.0.1:1/waitless"
+DEAD_REDIS = "redis://127.0.0.1:1/0"
 _INTERNALS = re.compile(r"127\.0\.0\.1|6379|', 1\)|Connect call|Errno|/tmp/|/work/|\.py\b|"
                         r"Traceback")
 
@@ -54,13 +56,16 @@ async def test_database_outage_answer_names_no_host(make_client) -> None:
 
 
 async def test_sites_and_readyz_name_no_hosts_or_paths(make_client) -> None:
-    client = await make_client(database_url=DEAD_DATABASE)
+    # A real outage (nothing listens there), not a hand-set error: the snapshot's own reloads
+    # keep failing, so nothing clears it while the test runs.
+    dead_store = RedisLiveStore.from_url(DEAD_REDIS)
+    client = await make_client(database_url=DEAD_DATABASE, live_store=dead_store)
     snapshot = client.app[keys.SNAPSHOT]
+    assert snapshot.error is not None and "127.0.0.1" in snapshot.error
     snapshot.feed_statuses = {"trust": {
         "ok": False, "circuit": "open", "last_error_reason": "connection",
         "last_error": "Cannot connect to host 127.0.0.1:9 ssl:default [Connect call failed]",
         "consecutive_failures": 3}}
-    snapshot.error = "Error 111 connecting to 127.0.0.1:6379. Connection refused."
     # Make the event log notice the dead database.
     await client.post("/v1/choices", json={"site_id": "x"})
     client.app[keys.EVENT_LOG].last_error = "Connect call failed ('127.0.0.1', 1)"
@@ -74,6 +79,7 @@ async def test_sites_and_readyz_name_no_hosts_or_paths(make_client) -> None:
     ready_text = await ready.text()
     assert _INTERNALS.search(ready_text) is None
     assert "live_store" in (await ready.json())["degraded"]
+    await dead_store.close()
 
 
 async def test_server_header_names_no_versions(make_client) -> None:
