@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+import uvloop
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from hypothesis import given
@@ -209,8 +210,6 @@ async def test_a_refused_connection_is_a_transport_error() -> None:
 def test_latencies_are_not_rounded_to_uvloops_millisecond_clock() -> None:
     """Under uvloop (as `waitless loadtest` runs) loop.time() is libuv's cached clock in whole
     milliseconds: every completion time fell on a 1 ms grid from the start."""
-    import uvloop
-
     async def main() -> list[float]:
         server = await serve()
         plan = LoadPlan(str(server.make_url("")), rate_per_s=400, duration_s=0.25, warmup_s=0.0)

@@ -69,18 +69,12 @@ def extend_history(history: dict[str, ServiceHistory], observations: Iterable[Ob
 
 
 def refit_models(history: dict[str, ServiceHistory], tz: ZoneInfo, *,
-                 max_refits: int | None) -> dict[str, ServiceHistory]:
+                 max_refits: int | None, fit: FitModel = fit_model) -> dict[str, ServiceHistory]:
     """Refit the models last fitted longest ago (over ``REFIT_SECONDS`` of new readings)."""
-    return {**history, **_refitted(history, tz, max_refits, fit_model)}
-
-
-def _refitted(history: dict[str, ServiceHistory], tz: ZoneInfo, max_refits: int | None,
-              fit: FitModel) -> dict[str, ServiceHistory]:
-    """Only the refitted entries of :func:`refit_models`: pure, so it can run in a thread."""
     due = [key for key, h in history.items() if h.epoch_s.size
            and (h.fitted_at_s is None or h.epoch_s[-1] - h.fitted_at_s >= REFIT_SECONDS)]
     due.sort(key=lambda key: history[key].fitted_at_s or 0.0)
-    result = {}
+    result = dict(history)
     for key in due[:max_refits]:
         h = history[key]
         now_s = float(h.epoch_s[-1])
@@ -124,5 +118,6 @@ class PredictionState:
 
 def _updated(history: dict[str, ServiceHistory], observations: list[Observation], tz: ZoneInfo,
              max_refits: int | None, fit: FitModel) -> dict[str, ServiceHistory]:
-    extended = extend_history(history, observations)
-    return {**extended, **_refitted(extended, tz, max_refits, fit)}
+    """The whole update, pure (it runs in a worker thread)."""
+    return refit_models(extend_history(history, observations), tz, max_refits=max_refits,
+                        fit=fit)
