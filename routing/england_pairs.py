@@ -53,7 +53,7 @@ class Pairs:
 
     ``region`` is the pair's health region (integrated care board or Welsh health board),
     the group of cross-validation; ``site_lsoas`` the number of LSOA centroids within
-    ``SITE_DENSITY_RADIUS_M`` of the pair's unit.
+    ``SITE_DENSITY_RADIUS_M`` of the pair's unit; ``origin`` numbers the pair's LSOA.
     """
 
     straight_m: np.ndarray
@@ -62,6 +62,7 @@ class Pairs:
     dropped_lsoas: int
     region: np.ndarray
     site_lsoas: np.ndarray
+    origin: np.ndarray
 
     def subset(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.straight_m[mask], self.seconds[mask]
@@ -99,8 +100,9 @@ def load_pairs(folder: Path | None = None) -> Pairs:
     unit_lsoas = np.array([np.count_nonzero(haversine_m(la, lo, lsoa_lat, lsoa_lon)
                                             <= SITE_DENSITY_RADIUS_M)
                            for la, lo in zip(unit_lat, unit_lon, strict=True)])
-    straight, seconds, held_out, region, site_lsoas, dropped = [], [], [], [], [], 0
-    for row in rows:
+    straight, seconds, held_out, region, site_lsoas, origin = [], [], [], [], [], []
+    dropped = 0
+    for number, row in enumerate(rows):
         name = row[0]
         if name not in centroid:  # a few LSOAs of the matrix have no boundary in LSOA.geojson
             dropped += 1
@@ -116,8 +118,10 @@ def load_pairs(folder: Path | None = None) -> Pairs:
         held_out.append(np.where(unit_kent[same], 1, -1) if kent else np.zeros(same.sum()))
         region.append(np.full(same.sum(), lsoa_icb.get(name, ""), dtype=object))
         site_lsoas.append(unit_lsoas[same])
+        origin.append(np.full(same.sum(), number))
     straight_m, secs = np.concatenate(straight), np.concatenate(seconds)
     flag = np.concatenate(held_out)
     usable = np.isfinite(secs) & (straight_m > MIN_PAIR_M) & (flag >= 0)
     return Pairs(straight_m[usable], secs[usable], flag[usable] == 1, dropped,
-                 np.concatenate(region)[usable], np.concatenate(site_lsoas)[usable])
+                 np.concatenate(region)[usable], np.concatenate(site_lsoas)[usable],
+                 np.concatenate(origin)[usable])
