@@ -98,7 +98,7 @@ class PredictionState:
         self.timezone = timezone
         self.history: dict[str, ServiceHistory] = {}
         self._fit = fit
-        self._updates = 0
+        self._loaded = False
 
     async def add_readings(self, observations: list[Observation]) -> None:
         """Extend the histories with new readings and refit the models most overdue.
@@ -110,8 +110,8 @@ class PredictionState:
         changes the histories in between.
         """
         # The first load fits every model (a week of readings may already be stored).
-        max_refits = None if self._updates == 0 else MAX_REFITS_PER_RELOAD
-        self._updates += 1
+        max_refits = MAX_REFITS_PER_RELOAD if self._loaded else None
+        self._loaded = True
         self.history = await asyncio.to_thread(_updated, self.history, observations,
                                                self.timezone, max_refits, self._fit)
 
