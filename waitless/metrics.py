@@ -28,6 +28,7 @@ from prometheus_client.utils import floatToGoString
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 _LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+_LAG_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _POLL_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 CIRCUIT_STATES = ("closed", "half_open", "open")
 # What the state collector reads: (feed statuses, current observations by key, now).
@@ -43,6 +44,10 @@ class Metrics:
         # Requests, their handling time and ranking outcomes: counted on every request.
         self.requests = RequestCounts()
         r.register(self.requests)
+        self.loop_lag = Histogram(
+            "waitless_event_loop_lag_seconds", "How much later than asked the worker's event "
+            "loop ran a 100 ms timer, in seconds: what every request in the worker waited "
+            "then", buckets=_LAG_BUCKETS_S, registry=r)
         self.snapshot_age = Gauge(
             "waitless_live_snapshot_age_seconds",
             "Seconds since the API last loaded the live snapshot", registry=r)

@@ -18,6 +18,7 @@ from waitless.api.answer_json import answer_json
 from waitless.api.auth import setup_auth
 from waitless.api.front import front_middleware
 from waitless.api.load_sync import setup_load_aware
+from waitless.api.loop_lag import loop_lag_ctx
 from waitless.api.rate_limits import setup_rate_limits
 from waitless.api.regions import ServedRegion, live_state, region_travel, served_regions
 from waitless.api.render import setup_pages
@@ -180,6 +181,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
     if run_ingest:
         app.cleanup_ctx.append(ingest_ctx)
     app.cleanup_ctx.append(snapshot_ctx)
+    app.cleanup_ctx.append(loop_lag_ctx)
     setup_pages(app)
     setup_auth(app)
     setup_rate_limits(app)
