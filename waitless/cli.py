@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     level = args.log_level or args.settings.log_level
     logging.basicConfig(level=level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
     # aiohttp logs a malformed request with the client's address: the client's error, and an
     # address we promise not to keep.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
