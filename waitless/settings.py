@@ -31,6 +31,8 @@ WAITLESS_PUSH_TOKENS       push-feed tokens: ``feed=token,feed=token2`` (a feed 
 WAITLESS_MAP_TILE_URL      tile layer under the patient page's map, an https URL with   none (SVG
                            ``{z}/{x}/{y}``; its origin is added to the page's img-src    only)
 WAITLESS_MAP_ATTRIBUTION   the tile provider's required credit, shown under the map     none
+WAITLESS_LOOP_LAG_WARN_MS  log a warning when a worker's event loop runs this many     100
+                           ms late (``waitless_event_loop_lag_seconds`` has every lag)
 =========================  ==========================================================  =============
 
 Abuse limits (see :mod:`waitless.api.rate_limits`, :mod:`waitless.api.request_limits`,
@@ -117,6 +119,8 @@ class Settings:
     # Patient page map: no third-party tiles unless an operator turns them on.
     map_tile_url: str | None = None
     map_attribution: str | None = None
+    # A worker's event loop this late (milliseconds) is logged as a warning (api.loop_lag).
+    loop_lag_warn_ms: float = 100.0
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -169,6 +173,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ingest_metrics_port=int(get("INGEST_METRICS_PORT") or 0) or None,
         map_tile_url=_tile_url(get("MAP_TILE_URL")),
         map_attribution=get("MAP_ATTRIBUTION"),
+        loop_lag_warn_ms=float(get("LOOP_LAG_WARN_MS") or defaults.loop_lag_warn_ms),
     )
 
 

@@ -11,7 +11,7 @@ from waitless.api.app import create_app
 from waitless.api.loop_lag import watch_loop_lag
 from waitless.live.store import MemoryLiveStore
 from waitless.metrics import Metrics
-from waitless.settings import Settings
+from waitless.settings import Settings, settings_from_env
 
 
 class _Stop(Exception):
@@ -82,3 +82,8 @@ async def test_the_app_runs_the_watcher_while_it_serves_and_stops_it_after(
         await client.get("/metrics")).text()
     await client.close()
     assert watchers[0].done()
+
+
+def test_the_warning_threshold_is_a_setting_in_milliseconds():
+    assert settings_from_env({}).loop_lag_warn_ms == 100.0
+    assert settings_from_env({"WAITLESS_LOOP_LAG_WARN_MS": "40"}).loop_lag_warn_ms == 40.0

@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 # (ten timers a second).
 INTERVAL_SECONDS = 0.1
 # A lag this long holds up a whole second's worth of a worker's requests by a tenth of a
-# second: worth a line in the log, with the time, to find what else happened then.
+# second: worth a line in the log, with the time, to find what else happened then. The
+# service's own threshold is the setting ``loop_lag_warn_ms``.
 WARN_LAG_SECONDS = 0.1
 
 
@@ -60,7 +61,8 @@ async def watch_loop_lag(observe: Callable[[float], None], *,
 
 async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     """The watcher as an application resource: runs while the app serves."""
-    task = asyncio.create_task(watch_loop_lag(app[keys.METRICS].loop_lag.observe),
-                               name="loop-lag")
+    warn_seconds = app[keys.SETTINGS].loop_lag_warn_ms / 1000
+    task = asyncio.create_task(watch_loop_lag(app[keys.METRICS].loop_lag.observe,
+                                              warn_seconds=warn_seconds), name="loop-lag")
     yield
     await cancel_and_wait(task)
