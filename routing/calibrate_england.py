@@ -183,8 +183,9 @@ def calibrate(folder: Path | None = None) -> Calibration:
     train_m, train_s = pairs.subset(~pairs.held_out)
     test_m, test_s = pairs.subset(pairs.held_out)
     fixed, bands = fit(train_m, train_s)
-    nearest = pairs.held_out & nearest_per_origin(pairs.origin, pairs.straight_m)
-    near_m, near_s = pairs.subset(nearest)
+    # Nearest among each origin's held-out pairs, whatever other pairs it may have.
+    nearest = nearest_per_origin(pairs.origin[pairs.held_out], test_m)
+    near_m, near_s = test_m[nearest], test_s[nearest]
     return Calibration(
         fixed_seconds=fixed, bands=bands,
         fitted=errors(estimate.drive_seconds(train_m, fixed, bands), train_s),

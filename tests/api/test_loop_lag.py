@@ -55,7 +55,8 @@ async def test_a_clock_that_reads_early_never_gives_a_negative_lag():
     scripted = _ScriptedLoop([-0.01])
     observed: list[float] = []
     with pytest.raises(_Stop):
-        await watch_loop_lag(observed.append, clock=scripted.clock, sleep=scripted.sleep)
+        await watch_loop_lag(observed.append, warn_seconds=0.1, clock=scripted.clock,
+                             sleep=scripted.sleep)
     assert observed == [0.0]
 
 

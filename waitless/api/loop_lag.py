@@ -25,15 +25,10 @@ logger = logging.getLogger(__name__)
 # Short enough to catch a pause that a p99 would notice, long enough to cost nothing
 # (ten timers a second).
 INTERVAL_SECONDS = 0.1
-# A lag this long holds up a whole second's worth of a worker's requests by a tenth of a
-# second: worth a line in the log, with the time, to find what else happened then. The
-# service's own threshold is the setting ``loop_lag_warn_ms``.
-WARN_LAG_SECONDS = 0.1
 
 
-async def watch_loop_lag(observe: Callable[[float], None], *,
+async def watch_loop_lag(observe: Callable[[float], None], *, warn_seconds: float,
                          interval_seconds: float = INTERVAL_SECONDS,
-                         warn_seconds: float = WARN_LAG_SECONDS,
                          clock: Callable[[], float] = time.perf_counter,
                          sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
     """Forever: sleep ``interval_seconds``, then pass how much later it woke to ``observe``.
@@ -45,7 +40,8 @@ async def watch_loop_lag(observe: Callable[[float], None], *,
     interval_seconds
         The timer asked for each round, in seconds.
     warn_seconds
-        A lag at least this long is also logged as a warning.
+        A lag at least this long is also logged as a warning (the service passes its
+        setting ``loop_lag_warn_ms``).
     clock, sleep
         A monotonic clock in seconds and the sleep to time; injected by tests.
     """
