@@ -64,6 +64,38 @@ async def test_rank_response_matches_the_openapi_schema(client) -> None:
     jsonschema.validate(await (await client.get("/v1/rank")).json(), error_schema)
 
 
+# Routes that answer HTML or files, not the JSON API, and so are not in /openapi.json:
+# the patient and information pages, the service worker, static files, the dashboard.
+NOT_IN_OPENAPI = ("patient_page", "info_", "service_worker", "static", "nhsuk_assets",
+                  "commissioners")
+
+
+async def test_openapi_describes_every_api_route(client) -> None:
+    """Every route of routes.py is in /openapi.json with its method, unless it is a page."""
+    spec = await (await client.get("/openapi.json")).json()
+    documented = {(path, method.upper()) for path, item in spec["paths"].items()
+                  for method in item}
+    router = client.server.app.router
+    routes = {(route.resource.canonical, route.method) for route in router.routes()
+              if route.method != "HEAD" and route.resource is not None
+              and not (route.resource.name or "").startswith(NOT_IN_OPENAPI)}
+    assert ("/v1/places", "GET") in routes
+    assert routes - documented == set()
+
+
+async def test_places_answer_matches_the_openapi_schema(client) -> None:
+    spec = await (await client.get("/openapi.json")).json()
+    answers = spec["paths"]["/v1/places"]["get"]["responses"]
+    schema = answers["200"]["content"]["application/json"]["schema"]
+    found = await client.get("/v1/places", params={"q": "CT1 3NG"})
+    assert found.status == 200
+    jsonschema.validate(await found.json(), schema)
+    unknown = await client.get("/v1/places", params={"q": "Atlantis"})
+    assert unknown.status == 400
+    jsonschema.validate(await unknown.json(),
+                        answers["400"]["content"]["application/json"]["schema"])
+
+
 @pytest.mark.parametrize(("params", "field", "message"), [
     ({}, "lat", "lat is required"),
     ({"lat": "51.28"}, "lon", "lon is required"),

@@ -83,6 +83,18 @@ _RANK = {
 }
 
 
+_PLACE = {
+    "type": "object",
+    "required": ["name", "kind", "lat", "lon", "district"],
+    "properties": {
+        "name": {"type": "string"},
+        "kind": {"enum": ["town", "district"],
+                 "description": "a town, or a postcode district (outward code)"},
+        "lat": {"type": "number"}, "lon": {"type": "number"},
+        "district": {"type": "string", "description": "the postcode district it lies in"},
+    },
+}
+
 _PUSH_ANSWER = {
     "type": "object",
     "required": ["feed", "accepted", "rejected"],
@@ -171,6 +183,20 @@ def openapi_document(region: Region) -> dict[str, Any]:
                     "200": _json("Ranking, or a call-999 answer for red-flag conditions", _RANK),
                     "400": _json("Bad input; the message says what is wrong", _ERROR),
                     "422": _json("Origin outside the region's coverage", _ERROR),
+                    "429": _RATE_LIMITED,
+                }}},
+            "/v1/places": {"get": {
+                "summary": "Find a place the patient typed (the patient page's search)",
+                "description": "Looks the text up in the region's gazetteer: a town, a postcode "
+                               "district (`CT1`) or a full postcode (`CT1 3NG`, read as its "
+                               "district). No geocoding service is asked.",
+                "parameters": [_param("q", "A town, postcode district or full postcode",
+                                      {"type": "string"})],
+                "responses": {
+                    "200": _json("The place and its coordinates", _PLACE),
+                    "400": _json("Not found in the region, or empty (error: unknown_place, "
+                                 "field: q); the message says what to type instead", _ERROR),
+                    "404": _json("The region has no gazetteer (error: no_gazetteer)", _ERROR),
                     "429": _RATE_LIMITED,
                 }}},
             "/v1/sites": {"get": {"summary": "Sites, services, hours and live waits",
