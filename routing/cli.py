@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "WAITLESS_REGION, else kent-medway)")
     source = build.add_mutually_exclusive_group()
     source.add_argument("--osm-file", type=Path,
-                        help="offline OSM extract: .osm, .osm.bz2 or .osm.pbf")
+                        help="offline OSM extract: .osm, .osm.bz2, .osm.pbf or .pbf")
     source.add_argument("--place", action="append",
                         help="place name to download (repeat for a union), e.g. 'Kent, England'")
     source.add_argument("--bbox", type=_bbox, help="W,S,E,N in decimal degrees to download")

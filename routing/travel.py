@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from routing.estimate import EstimateTravel
 from routing.model import TravelModel
 from routing.snap import EdgeSnapper, Snap
 from routing.snapcache import load_snapper
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,6 +132,30 @@ class RoadGraphTravel:
                               self.entries)
 
 
+def settings_not_in_cache(settings: Any, mode: str, meta: dict[str, Any]) -> list[str]:
+    """The region's ``[graph]`` values that differ from those a cache was built with.
+
+    A cache answers with the values recorded at build time (``meta.json``), whatever the region
+    file says now, and ``sites_hash`` does not cover them: an edited value is ignored until the
+    cache is rebuilt. Returns one phrase per difference, saying how to apply it; empty if none.
+    """
+    differ = []
+    table_keys = ("max_snap_m",) if mode == "walk" else ("access_speed_kph", "max_snap_m")
+    for key in table_keys:
+        now, built = getattr(settings, key), meta.get(key)
+        if built is not None and now != built:
+            differ.append(f"{key} = {now:g}, the cache {built:g} (`waitless graph build "
+                          f"--region {meta.get('region', '<region>')} --reuse-graph` applies it)")
+    # Edge speeds (and, walking, the legs too) are in the graph: only a build from OSM applies
+    # them.
+    edge_key = "walk_speed_kph" if mode == "walk" else "default_speeds_kph"
+    built_edges = meta.get("graph", {}).get("key", {}).get(edge_key)
+    if built_edges is not None and getattr(settings, edge_key) != built_edges:
+        differ.append(f"{edge_key} = {getattr(settings, edge_key)}, the cache {built_edges} "
+                      "(a build from the OSM source, without --reuse-graph, applies it)")
+    return differ
+
+
 def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROOT,
                       mode: str = "drive") -> tuple[TravelModel, str]:
     """The road-graph model when a cache for these exact sites exists, else the estimate.
@@ -150,6 +177,10 @@ def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROO
                   f"travel times with `waitless graph build --region {region.name} "
                   "--osm-file <extract.osm.pbf>`")
         return estimate, reason
+    stale = settings_not_in_cache(region.graph, mode, model.meta)
+    if stale:
+        logger.warning("region %s [graph] differs from its %s road-graph cache, which keeps the "
+                       "values it was built with: %s", region.name, mode, "; ".join(stale))
     graph = model.meta["graph"]
     source = graph["key"]["source"] or {}
     # docs/regions.md: origins farther than max_origin_distance_km from every site get a 422,

@@ -3,6 +3,7 @@
 import argparse
 import bz2
 import json
+import logging
 import shutil
 
 import numpy as np
@@ -15,7 +16,8 @@ from routing.errors import GraphBuildError, GraphCacheError, OutsideCoverage
 from routing.estimate import EstimateTravel
 from routing.graph import GraphSource
 from routing.speeds import KPH_PER_MPH
-from routing.travel import RoadGraphTravel, load_travel_model
+from routing.travel import RoadGraphTravel, load_travel_model, settings_not_in_cache
+from waitless.domain.graph_settings import GraphSettings
 
 from .conftest import GRID_SPEEDS, corner, make_region
 
@@ -173,6 +175,39 @@ def test_load_travel_model_falls_back_with_a_reason(built, tmp_path):
     fallback, reason = load_travel_model(_region(), tmp_path / "nothing", "walk")
     assert isinstance(fallback, EstimateTravel) and fallback.mode == "walk"
     assert "no road-graph cache" in reason
+
+
+def test_graph_settings_edited_after_the_build_are_named_in_a_warning(built, caplog):
+    _, cache = built
+    with caplog.at_level(logging.WARNING, logger="routing.travel"):
+        load_travel_model(_region(), cache, "drive")
+    assert not caplog.records
+    edited = make_region("grid", [("SA", *corner("A")), ("SB", *corner("B"))],
+                         {"default_speeds_kph": GRID_SPEEDS, "max_snap_m": 800,
+                          "access_speed_kph": 30})
+    with caplog.at_level(logging.WARNING, logger="routing.travel"):
+        model, _ = load_travel_model(edited, cache, "drive")
+    assert model.source == "road_graph"
+    [record] = caplog.records
+    message = record.getMessage()
+    assert "access_speed_kph = 30, the cache 20" in message
+    assert "max_snap_m = 800, the cache 500" in message
+    assert "waitless graph build --region grid --reuse-graph" in message
+    assert "default_speeds_kph" not in message
+
+
+def test_settings_not_in_cache_walk_speed_needs_a_build_from_osm():
+    meta = {"region": "grid", "access_speed_kph": 4.8, "max_snap_m": 2000,
+            "graph": {"key": {"source": None, "mode": "walk", "walk_speed_kph": 4.8}}}
+    assert settings_not_in_cache(GraphSettings(), "walk", meta) == []
+    [only] = settings_not_in_cache(GraphSettings(walk_speed_kph=4.0), "walk", meta)
+    assert only.startswith("walk_speed_kph = 4.0") and "without --reuse-graph" in only
+    drive = {"region": "grid", "access_speed_kph": 20, "max_snap_m": 2000,
+             "graph": {"key": {"source": None, "mode": "drive",
+                               "default_speeds_kph": {"other": 25}}}}
+    [speeds] = settings_not_in_cache(GraphSettings(default_speeds_kph={"other": 30}), "drive",
+                                     drive)
+    assert speeds.startswith("default_speeds_kph") and "OSM source" in speeds
 
 
 def test_corrupt_meta_is_a_cache_error(built):
