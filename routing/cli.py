@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "changed sites from the cached graph without reading OSM.")
     build.add_argument("--region", default=None,
                        help="bundled region name or path to a region .toml (default: "
-                            "WAITLESS_REGION, else kent-medway)")
+                            "$WAITLESS_REGION, the first of $WAITLESS_REGIONS, or kent-medway)")
     source = build.add_mutually_exclusive_group()
     source.add_argument("--osm-file", type=Path,
                         help="offline OSM extract: .osm, .osm.bz2, .osm.pbf or .pbf")
