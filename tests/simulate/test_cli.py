@@ -23,6 +23,14 @@ def test_arguments_parse_and_bad_ones_are_refused():
             parse(bad)
 
 
+def test_help_prints_a_single_percent_sign(capsys):
+    # argparse %-formats help strings but not descriptions (unless they name %(prog)).
+    with pytest.raises(SystemExit):
+        parse_args(["simulate", "demand", "--help"])
+    out = capsys.readouterr().out
+    assert "95% interval" in out and "%%" not in out
+
+
 def test_region_defaults_come_from_the_settings(monkeypatch, tmp_path: Path):
     elsewhere = str(tmp_path / "north.toml")
     monkeypatch.setenv("WAITLESS_REGION", elsewhere)

@@ -97,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demand = commands.add_parser(
         "demand", help="herding study: policies x uptake x seeds through the region's queues",
         description="Discrete-event simulation of patients, sites and the real ranking; "
-                    "prints a summary table (mean ± 95%% interval over seeds).")
+                    "prints a summary table (mean ± 95% interval over seeds).")
     # Left unset here: waitless.cli fills it from the settings ($WAITLESS_REGION), like the
     # other sub-commands.
     demand.add_argument("--region", default=None,
