@@ -59,3 +59,32 @@ async def test_other_origins_methods_and_paths_are_refused(make_client) -> None:
     assert "Access-Control-Allow-Origin" not in stats.headers
     page = await client.get("/commissioners", headers={"Origin": APP})
     assert "Access-Control-Allow-Origin" not in page.headers
+
+
+async def test_allowed_origin_may_post_a_choice_as_json_and_nothing_else(make_client) -> None:
+    client = await make_client(cors_origins=(APP,))
+    post_json = {"Origin": APP, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "Content-Type"}
+    preflight = await client.options("/v1/choices", headers=post_json)
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == APP
+    assert preflight.headers["Access-Control-Allow-Methods"] == "POST"
+    assert preflight.headers["Access-Control-Allow-Headers"] == "content-type"
+    # The browser then sends the choice and may read the answer (503 here: no database).
+    answer = await client.post("/v1/choices", json={"site_id": "RVVKC"}, headers={"Origin": APP})
+    assert answer.status == 503
+    assert answer.headers["Access-Control-Allow-Origin"] == APP
+    refused = [
+        ("/v1/choices", {**post_json, "Origin": "https://evil.example"}),
+        ("/v1/choices", {**post_json, "Access-Control-Request-Method": "PUT"}),
+        ("/v1/choices", {**post_json, "Access-Control-Request-Headers": "Authorization"}),
+        ("/v1/rank", post_json),  # the only cross-origin write is the choice
+    ]
+    for path, headers in refused:
+        response = await client.options(path, headers=headers)
+        assert response.status == 403, (path, headers)
+        assert "Access-Control-Allow-Origin" not in response.headers, path
+    evil = await client.post("/v1/choices", json={"site_id": "RVVKC"},
+                             headers={"Origin": "https://evil.example"})
+    assert evil.status == 403
+    assert "Access-Control-Allow-Origin" not in evil.headers
