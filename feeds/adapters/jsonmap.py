@@ -12,7 +12,7 @@ Options (region file, on the ``[[feeds]]`` entry)::
     timezone = "Europe/London"       # for timestamps without an offset
     service = "utc"                  # fixed service; or service_field + service_map
     service_field = "type"
-    service_map = { "A&E" = "ed", "UTC" = "utc" }
+    service_map = { "A&E" = "ed", "UTC" = "utc" }   # unmapped: ed/utc/miu, else unknown_service
     status_field = "state"           # optional, with status_map = { "Closed" = "closed" }
     patients_field = "waiting"       # optional
     sites = { "Maidstone" = "RWF03" }
@@ -109,11 +109,15 @@ def _service(entry: dict[str, Any], options: Mapping[str, Any], where: str) -> s
     if "service_field" not in options:
         return service_option(options, "service", None)
     raw = clean_text(_field(entry, options, "service_field", where))
-    service = option(options, "service_map", dict, {}).get(raw, raw.lower())
-    if service not in SERVICE_KINDS:
-        msg = f"{where}: service {raw!r} is not in service_map and is not one of {SERVICE_KINDS}"
-        raise FeedParseError(msg)
-    return service
+    service_map = option(options, "service_map", dict, {})
+    if raw in service_map:
+        if service_map[raw] not in SERVICE_KINDS:  # the region file is wrong, not the entry
+            msg = (f"feed option 'service_map' maps {raw!r} to {service_map[raw]!r}, "
+                   f"not one of {', '.join(SERVICE_KINDS)}")
+            raise FeedParseError(msg)
+        return service_map[raw]
+    # An unmapped value costs its entry only: validation rejects it as unknown_service.
+    return raw.lower() if raw.lower() in SERVICE_KINDS else raw
 
 
 def _status(entry: dict[str, Any], options: Mapping[str, Any], where: str) -> str:
