@@ -14,7 +14,7 @@ Options (region file, on the ``[[feeds]]`` entry)::
     service_field = "type"
     service_map = { "A&E" = "ed", "UTC" = "utc" }   # unmapped: ed/utc/miu, else unknown_service
     status_field = "state"           # optional, with status_map = { "Closed" = "closed" }
-    patients_field = "waiting"       # optional
+    patients_field = "waiting"       # optional; a count that is not one is invalid_field
     sites = { "Maidstone" = "RWF03" }
     ignore_sites = ["Some Other Hospital"]
 
@@ -34,6 +34,7 @@ from feeds.adapters._common import (
     load_json,
     option,
     parse_time,
+    read_count,
     read_wait,
     service_option,
     site_id_for,
@@ -86,7 +87,7 @@ def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
             observed_at=observed_at,
             status=_status(entry, options, where),
             wait_kind=kind,
-            patients_waiting=_patients(entry, options, where),
+            patients_waiting=_patients(entry, options),
             feed=feed_name,
             timestamp_from_source=from_source,
         ))
@@ -128,10 +129,9 @@ def _status(entry: dict[str, Any], options: Mapping[str, Any], where: str) -> st
     return status if status in SITE_STATUSES else "unknown"
 
 
-def _patients(entry: dict[str, Any], options: Mapping[str, Any], where: str) -> int | None:
+def _patients(entry: dict[str, Any], options: Mapping[str, Any]) -> Any:
     if "patients_field" not in options:
         return None
-    value = _field(entry, options, "patients_field", where)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    path = option(options, "patients_field", str)
+    # Like the wait: an entry without the field published no count.
+    return read_count(dig(entry, path, "") if _has(entry, path) else None)
