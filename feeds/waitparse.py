@@ -105,9 +105,9 @@ def parse_wait(value: str | float | None, *, default_kind: str = "estimate",
         raise WaitParseError(msg)
     if not isinstance(value, str):
         return ParsedWait(_checked(float(value) * UNIT_MINUTES[default_unit], value), default_kind)
-    text = _normalise(value)
-    if text in _NO_DATA or _NO_DATA_PATTERN.match(text):
+    if is_no_data(value):
         return None
+    text = _normalise(value)
     kind, body = _split_qualifier(text, default_kind)
     plus = _PLUS_AFTER_NUMBER.fullmatch(body)
     if plus:
@@ -119,6 +119,15 @@ def parse_wait(value: str | float | None, *, default_kind: str = "estimate",
         msg = f"not a waiting time: {value!r}"
         raise WaitParseError(msg)
     return ParsedWait(_checked(minutes, value), kind)
+
+
+def is_no_data(text: str) -> bool:
+    """Whether published text is a form that means "no figure" ("", "-", "N/A", "No data").
+
+    Shared with other published numbers (patient counts), so one vocabulary says "none".
+    """
+    normalised = _normalise(text)
+    return normalised in _NO_DATA or _NO_DATA_PATTERN.match(normalised) is not None
 
 
 def _normalise(text: str) -> str:

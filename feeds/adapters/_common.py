@@ -3,7 +3,8 @@
 Adapters translate structure; :mod:`feeds.validate` judges values. So a site name missing
 from the feed's ``sites`` table is passed through unchanged as the site id (validation rejects
 it as ``unknown_site``), and a wait the parser cannot read is passed through as published
-(validation rejects it as ``not_numeric`` or ``negative_wait``). One odd cell costs one site,
+(validation rejects it as ``not_numeric`` or ``negative_wait``), as is a patient count that is
+not a whole number (``invalid_field``). One odd cell costs one site,
 never the whole payload, and nothing is dropped silently.
 """
 
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 
 from feeds.errors import FeedParseError
-from feeds.waitparse import WaitParseError, parse_wait
+from feeds.waitparse import WaitParseError, is_no_data, parse_wait
 from waitless.domain.observation import SERVICE_KINDS
 
 
@@ -88,6 +89,26 @@ def read_wait(value: Any, *, default_kind: str, default_unit: str = "minutes") -
     if parsed is None:
         return None, default_kind
     return parsed.wait_minutes, parsed.wait_kind
+
+
+def read_count(value: Any) -> Any:
+    """A patient count: ``None`` when none is published (null, "-", "N/A", an empty cell).
+
+    Digit strings and whole-number floats become ints; anything else ("-3", 3.5, "lots") is
+    passed through as published, so validation rejects that entry as ``invalid_field``
+    instead of the count quietly becoming "no figure".
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = clean_text(value)
+        if is_no_data(text):
+            return None
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+        return int(text) if text.isascii() and text.isdigit() else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def zone(name: str) -> ZoneInfo:

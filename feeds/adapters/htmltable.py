@@ -6,7 +6,7 @@ Options::
     site_column = "Centre"           # header text (case-insensitive) or 0-based index
     wait_column = "Current wait"
     status_column = "Status"         # optional; "Closed" there closes the site
-    patients_column = "Waiting"      # optional
+    patients_column = "Waiting"      # optional; "-" or empty is no count, "-3" invalid_field
     updated_column = "Updated"       # optional per-row time, read with updated_format
     updated_regex = 'Last updated:?\\s*(.+)'   # optional, searched in the page's text
     updated_format = "%H:%M %d/%m/%Y"          # strptime pattern (or iso / epoch_s / epoch_ms)
@@ -31,6 +31,7 @@ from typing import Any
 from feeds.adapters._common import (
     option,
     parse_time,
+    read_count,
     read_wait,
     service_option,
     site_id_for,
@@ -81,11 +82,11 @@ def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
             observed_at = parse_time(_cell(row, updated_col, where), time_format, timezone,
                                      f"{where} updated")
             from_source = True
-        patients = _cell(row, patients_col, where) if patients_col is not None else ""
+        patients = _cell(row, patients_col, where) if patients_col is not None else None
         observations.append(Observation(
             site_id=site_id, service=service, wait_minutes=wait, observed_at=observed_at,
             status=status, wait_kind=kind,
-            patients_waiting=int(patients) if patients.isdigit() else None,
+            patients_waiting=read_count(patients),
             feed=feed_name, timestamp_from_source=from_source,
         ))
     return observations

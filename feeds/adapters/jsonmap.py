@@ -12,9 +12,9 @@ Options (region file, on the ``[[feeds]]`` entry)::
     timezone = "Europe/London"       # for timestamps without an offset
     service = "utc"                  # fixed service; or service_field + service_map
     service_field = "type"
-    service_map = { "A&E" = "ed", "UTC" = "utc" }
+    service_map = { "A&E" = "ed", "UTC" = "utc" }   # unmapped: ed/utc/miu, else unknown_service
     status_field = "state"           # optional, with status_map = { "Closed" = "closed" }
-    patients_field = "waiting"       # optional
+    patients_field = "waiting"       # optional; a count that is not one is invalid_field
     sites = { "Maidstone" = "RWF03" }
     ignore_sites = ["Some Other Hospital"]
 
@@ -34,6 +34,7 @@ from feeds.adapters._common import (
     load_json,
     option,
     parse_time,
+    read_count,
     read_wait,
     service_option,
     site_id_for,
@@ -86,7 +87,7 @@ def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
             observed_at=observed_at,
             status=_status(entry, options, where),
             wait_kind=kind,
-            patients_waiting=_patients(entry, options, where),
+            patients_waiting=_patients(entry, options),
             feed=feed_name,
             timestamp_from_source=from_source,
         ))
@@ -109,11 +110,15 @@ def _service(entry: dict[str, Any], options: Mapping[str, Any], where: str) -> s
     if "service_field" not in options:
         return service_option(options, "service", None)
     raw = clean_text(_field(entry, options, "service_field", where))
-    service = option(options, "service_map", dict, {}).get(raw, raw.lower())
-    if service not in SERVICE_KINDS:
-        msg = f"{where}: service {raw!r} is not in service_map and is not one of {SERVICE_KINDS}"
-        raise FeedParseError(msg)
-    return service
+    service_map = option(options, "service_map", dict, {})
+    if raw in service_map:
+        if service_map[raw] not in SERVICE_KINDS:  # the region file is wrong, not the entry
+            msg = (f"feed option 'service_map' maps {raw!r} to {service_map[raw]!r}, "
+                   f"not one of {', '.join(SERVICE_KINDS)}")
+            raise FeedParseError(msg)
+        return service_map[raw]
+    # An unmapped value costs its entry only: validation rejects it as unknown_service.
+    return raw.lower() if raw.lower() in SERVICE_KINDS else raw
 
 
 def _status(entry: dict[str, Any], options: Mapping[str, Any], where: str) -> str:
@@ -124,10 +129,9 @@ def _status(entry: dict[str, Any], options: Mapping[str, Any], where: str) -> st
     return status if status in SITE_STATUSES else "unknown"
 
 
-def _patients(entry: dict[str, Any], options: Mapping[str, Any], where: str) -> int | None:
+def _patients(entry: dict[str, Any], options: Mapping[str, Any]) -> Any:
     if "patients_field" not in options:
         return None
-    value = _field(entry, options, "patients_field", where)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    path = option(options, "patients_field", str)
+    # Like the wait: an entry without the field published no count.
+    return read_count(dig(entry, path, "") if _has(entry, path) else None)

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from feeds.adapters._common import to_utc
+from feeds.adapters._common import site_id_for, to_utc
 from feeds.errors import FeedParseError
 from waitless.domain.observation import SERVICE_KINDS, SITE_STATUSES, Observation
 
@@ -43,7 +43,8 @@ def _number_or_none(value: Any, where: str) -> float | None:
     return float(value)
 
 
-def _site(entry: Any, index: int, feed_name: str) -> Observation:
+def _site(entry: Any, index: int, feed_name: str,
+          options: Mapping[str, Any]) -> Observation | None:
     where = f"sites[{index}]"
     if not isinstance(entry, dict):
         msg = f"{where}: expected an object"
@@ -52,6 +53,11 @@ def _site(entry: Any, index: int, feed_name: str) -> Observation:
     if not isinstance(site_id, str) or not site_id:
         msg = f"{where}: site_id must be a non-empty string"
         raise FeedParseError(msg)
+    # A publisher may use its own codes: `sites` maps them like any adapter's, and
+    # `ignore_sites` skips units outside the region (an unmapped id stays as published).
+    site_id = site_id_for(site_id, options)
+    if site_id is None:
+        return None
     service = entry.get("service")
     if service is not None and service not in SERVICE_KINDS:
         msg = f"{where}: service {service!r} must be one of {', '.join(SERVICE_KINDS)}"
@@ -90,7 +96,9 @@ def parse(body: bytes, *, feed_name: str = "", fetched_at: datetime | None = Non
         When the document was fetched; ``generated_at`` more than
         :data:`MAX_GENERATED_AHEAD` after it is a parse error. ``None`` skips that check.
     options
-        Unused: the native format needs no options.
+        The feed's options; ``sites`` and ``ignore_sites`` apply (see
+        :func:`feeds.adapters._common.site_id_for`). Times always carry an offset here,
+        so ``timezone`` does not.
     """
     try:
         doc = orjson.loads(body)
@@ -106,4 +114,5 @@ def parse(body: bytes, *, feed_name: str = "", fetched_at: datetime | None = Non
                f"{(generated_at - fetched_at).total_seconds() / 3600:.0f} h after the fetch "
                f"time {fetched_at.isoformat()}: the source's clock is wrong")
         raise FeedParseError(msg)
-    return [_site(entry, i, feed_name) for i, entry in enumerate(doc["sites"])]
+    sites = [_site(entry, i, feed_name, options or {}) for i, entry in enumerate(doc["sites"])]
+    return [obs for obs in sites if obs is not None]

@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from feeds import cli
+from waitless import cli as waitless_cli
 
 NOW = "2026-02-16T12:00:00Z"
 
@@ -104,3 +105,20 @@ def test_now_must_carry_an_offset(region_path, fixtures_dir, capsys):
     with pytest.raises(SystemExit):
         check(region_path, "ni", fixtures_dir / "ni_arcgis.json", capsys,
               now="2026-02-16T12:00:00")
+
+
+
+def test_region_defaults_to_waitless_region_and_its_errors_carry_no_reason(
+        region_path, fixtures_dir, capsys, monkeypatch):
+    # Through `waitless` itself, which fills --region from the environment; the line formats
+    # are the ones docs/feeds.md shows: region and feed problems are "error: ...".
+    monkeypatch.delenv("WAITLESS_REGIONS", raising=False)
+    monkeypatch.setenv("WAITLESS_REGION", str(region_path))
+    payload = str(fixtures_dir / "ni_arcgis.json")
+    assert waitless_cli.main(["feeds", "check", "--feed", "ni", "--now", NOW, payload]) == 0
+    assert orjson.loads(capsys.readouterr().out)["region"] == "feeds-test"
+    assert waitless_cli.main(["feeds", "check", "--feed", "nope", "--now", NOW, payload]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == ["error: region feeds-test has no feed 'nope' "
+                                "(feeds: km-utc, example-trust, hk-ha, ahs, ni, bc)"]

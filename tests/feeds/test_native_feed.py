@@ -6,6 +6,7 @@ import pytest
 from feeds.adapters import get_adapter
 from feeds.adapters.native import parse
 from feeds.errors import FeedParseError
+from feeds.validate import validate_observations
 
 
 def doc(**site_overrides) -> bytes:
@@ -50,3 +51,23 @@ def test_malformed_documents_name_the_problem(body: bytes, message: str) -> None
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match=r"unknown feed format 'xml'.*native"):
         get_adapter("xml")
+
+
+def test_sites_option_maps_publisher_codes_and_ignore_sites_skips(region) -> None:
+    sites = [{"site_id": code, "service": "ed", "wait_minutes": 40,
+              "observed_at": "2026-11-24T10:15:00Z", "status": "open"}
+             for code in ("MAIDSTONE", "ELSEWHERE", "RWFTW", "NOWHERE")]
+    body = orjson.dumps({"generated_at": "2026-11-24T10:16:00Z", "sites": sites})
+    options = {"sites": {"MAIDSTONE": "RWF03"}, "ignore_sites": ["ELSEWHERE"]}
+    obs = parse(body, feed_name="x", options=options)
+    # Mapped, skipped, a region id as published, an unmapped code kept for validation.
+    assert [o.site_id for o in obs] == ["RWF03", "RWFTW", "NOWHERE"]
+    result = validate_observations(obs, region=region,
+                                   now=datetime(2026, 11, 24, 10, 20, tzinfo=UTC))
+    assert [o.site_id for o in result.accepted] == ["RWF03", "RWFTW"]
+    assert [(r.site_id, r.reason) for r in result.rejected] == [("NOWHERE", "unknown_site")]
+
+
+def test_a_mistyped_sites_option_refuses_the_payload() -> None:
+    with pytest.raises(FeedParseError, match="option 'sites' has the wrong type"):
+        parse(doc(), feed_name="x", options={"sites": ["RVV01"]})

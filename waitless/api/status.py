@@ -21,11 +21,13 @@ def _rejections_by_site(feed_statuses: dict[str, dict]) -> dict[str, list[dict]]
     return by_site
 
 
-# What a public answer may say about a feed: codes and times, never an error's text (it names
-# hosts, ports and paths).
+# What a public answer may say about a feed: codes, counts and times, never an error's text
+# (it names hosts, ports and paths). last_poll_seconds is a duration only: it reveals nothing
+# about where the feed lives.
 _PUBLIC_FEED_KEYS = ("ok", "circuit", "last_ok_at", "last_payload_at", "newest_observed_at",
                      "last_error_reason", "last_error_at", "consecutive_failures", "accepted",
-                     "not_modified", "errors_by_reason", "rejected_by_reason", "rejections")
+                     "not_modified", "last_poll_seconds", "errors_by_reason",
+                     "rejected_by_reason", "rejections")
 LIVE_STORE_DOWN = "live store unavailable"
 
 
