@@ -1,9 +1,11 @@
-"""How much finer than its grid cell a stored ranking row places a patient (docs/privacy.md).
+"""How much finer than its grid cell a stored ranking row places a patient (docs/privacy.md),
+and how often a row's "minutes saved" is negative (docs/statistics.md).
 
 For every other cell over Kent & Medway's sites, ranks a 10 x 10 lattice of origins (the
 simulator's waits, seed 5, one fixed instant, straight-line travel) and builds each event row.
 A point's *share* is the fraction of its cell's lattice points whose stored row (all columns
-but the event id) equals its own: 1 when the row says nothing finer than the cell.
+but the event id) equals its own: 1 when the row says nothing finer than the cell. Minutes
+saved are counted over the rows recommending another site than a listed nearest ED.
 
     .venv/bin/python scripts/cell_rows.py
 """
@@ -38,7 +40,7 @@ def simulated_snapshot(region: Region) -> dict[str, Observation]:
 
 
 def cell_rows(region: Region, snapshot: dict[str, Observation], model: EstimateTravel,
-              row: int, col: int, mode: str) -> list[tuple]:
+              row: int, col: int, mode: str) -> list[dict]:
     """The stored row (without its event id) for each lattice point of one cell."""
     step = GRID_DEGREES / LATTICE
     points = [(row * GRID_DEGREES + (i + 0.5) * step, col * GRID_DEGREES + (j + 0.5) * step)
@@ -53,16 +55,26 @@ def cell_rows(region: Region, snapshot: dict[str, Observation], model: EstimateT
                       travel_source=model.source, now=NOW)
         fields = event_fields(ranking_event(region, answer, centre=centre, cell=cell))
         fields.pop("event_id")
-        rows.append(tuple(fields.values()))
+        rows.append(fields)
     return rows
 
 
-def shares(region: Region, mode: str) -> list[float]:
-    """Every lattice point's share, over every other cell spanning the region's sites."""
+def minutes_saved(row: dict) -> float | None:
+    """The row's minutes saved as the statistics sum them; ``None`` when not comparable or
+    when the recommendation is the nearest ED's site (0 by definition)."""
+    if row["nearest_ed_total_minutes"] is None or row["recommended_site"] in (
+            None, row["nearest_ed"]):
+        return None
+    return row["nearest_ed_total_minutes"] - row["estimated_minutes"]
+
+
+def scan(region: Region, mode: str) -> tuple[list[float], list[float]]:
+    """(every lattice point's share, every comparable row's minutes saved), over every other
+    cell spanning the region's sites."""
     snapshot = simulated_snapshot(region)
     model = EstimateTravel.for_sites(region.sites, mode=mode)
     lats, lons = [s.lat for s in region.sites], [s.lon for s in region.sites]
-    found = []
+    found, saved = [], []
     for row in range(int(min(lats) / GRID_DEGREES) - 3, int(max(lats) / GRID_DEGREES) + 3, 2):
         for col in range(int(min(lons) / GRID_DEGREES) - 3, int(max(lons) / GRID_DEGREES) + 3,
                          2):
@@ -70,19 +82,23 @@ def shares(region: Region, mode: str) -> list[float]:
                 rows = cell_rows(region, snapshot, model, row, col, mode)
             except OutsideCoverage:
                 continue
-            counts = collections.Counter(rows)
-            found += [counts[r] / len(rows) for r in rows]
-    return sorted(found)
+            stored = [tuple(r.values()) for r in rows]
+            counts = collections.Counter(stored)
+            found += [counts[r] / len(stored) for r in stored]
+            saved += [m for m in map(minutes_saved, rows) if m is not None]
+    return sorted(found), saved
 
 
 def main() -> None:
     region = load_region("kent-medway")
     for mode in ("drive", "walk"):
-        found = shares(region, mode)
+        found, saved = scan(region, mode)
         n = len(found)
         below = sum(share < 1 for share in found) / n
+        negative = collections.Counter(m for m in saved if m < 0)
         print(f"{mode}: {n} points; share < 1 for {below:.1%}; smallest {found[0]:.2f}, "
-              f"1st percentile {found[n // 100]:.2f}, 5th {found[n // 20]:.2f}")
+              f"1st percentile {found[n // 100]:.2f}, 5th {found[n // 20]:.2f}; "
+              f"minutes saved of {len(saved)} rows: negative {dict(sorted(negative.items()))}")
 
 
 if __name__ == "__main__":
