@@ -20,4 +20,4 @@ def test_prune_runs_against_a_migrated_database(monkeypatch, capsys) -> None:
         assert main(["events", "prune", "--older-than-days", "30"]) == 0
         out = capsys.readouterr().out
         assert "event log schema at version" in out
-        assert "deleted 0 ranking events older than 30 days" in out
+        assert "deleted 0 ranking events and 0 patient choices older than 30 days" in out

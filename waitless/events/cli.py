@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Event log maintenance.")
     commands = events.add_subparsers(dest="events_command", metavar="COMMAND", required=True)
     prune = commands.add_parser(
-        "prune", help="delete ranking events past the retention period",
-        description="Delete ranking events older than the retention period "
+        "prune", help="delete ranking events and patient choices past the retention period",
+        description="Delete ranking events and patient choices older than the retention period "
                     "(WAITLESS_EVENT_RETENTION_DAYS, default 400 days). Run it daily.")
     prune.add_argument("--region", default=None,
                        help="bundled region name or region TOML path "
@@ -51,7 +51,8 @@ def _with_connection(dsn: str, work: Callable[[asyncpg.Connection], Awaitable[T]
 
 
 def cmd_prune_events(args: argparse.Namespace) -> int:
-    """Delete ranking events older than ``--older-than-days`` (default: the settings), days."""
+    """Delete ranking events and patient choices older than ``--older-than-days`` (default:
+    the settings), days."""
     settings = args.settings
     if not settings.database_url:
         print("waitless events prune needs WAITLESS_DATABASE_URL", file=sys.stderr)
@@ -60,7 +61,8 @@ def cmd_prune_events(args: argparse.Namespace) -> int:
     cutoff = datetime.now(UTC) - timedelta(days=days)
     deleted = _with_connection(settings.database_url,
                                lambda conn: prune_events(conn, older_than=cutoff))
-    print(f"deleted {deleted} ranking events older than {days} days ({cutoff:%Y-%m-%d %H:%M} UTC)")
+    print(f"deleted {deleted.events} ranking events and {deleted.choices} patient choices "
+          f"older than {days} days ({cutoff:%Y-%m-%d %H:%M} UTC)")
     return 0
 
 

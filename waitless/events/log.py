@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -90,9 +90,30 @@ def spooled_row(item: Any) -> EventRow:
     return event_row(item) if isinstance(item, dict) else tuple(item)
 
 
-async def prune_events(conn: asyncpg.Connection, *, older_than: datetime) -> int:
-    """Delete ranking events that occurred before ``older_than``; return how many."""
-    status = await conn.execute("DELETE FROM ranking_events WHERE occurred_at < $1", older_than)
+class Pruned(NamedTuple):
+    """Rows :func:`prune_events` deleted, per table."""
+
+    events: int
+    choices: int
+
+
+async def prune_events(conn: asyncpg.Connection, *, older_than: datetime) -> Pruned:
+    """Delete ranking events and patient choices that occurred before ``older_than``.
+
+    Both tables hold one row per patient's question or answer and fall under the same
+    retention (docs/privacy.md); a choice goes by its own time, so a choice newer than the
+    cut-off outlives the ranking it names (its ``event_id`` then links to nothing).
+    """
+    async with conn.transaction():
+        events = await conn.execute("DELETE FROM ranking_events WHERE occurred_at < $1",
+                                    older_than)
+        choices = await conn.execute("DELETE FROM patient_choices WHERE occurred_at < $1",
+                                     older_than)
+    return Pruned(_row_count(events), _row_count(choices))
+
+
+def _row_count(status: str) -> int:
+    """Rows a command touched, from its status (``"DELETE 3"``)."""
     return int(status.rsplit(" ", 1)[-1])
 
 

@@ -1,9 +1,11 @@
 """Turning one ranking answer into one event-log row (coarsened: no raw coordinates).
 
-Every stored figure that depends on where the patient is (nearest site, nearest ED, minutes)
-is worked out from the centre of the patient's grid cell, not from the origin: two patients in
-one cell get identical figures, so a row tells nothing finer than the cell (issue #13: minutes
-from the origin, stored to a fraction, located origins within metres). Minutes are whole.
+The figures about where the patient is (nearest site, nearest ED, travel minutes) are worked
+out from the centre of the patient's grid cell, not from the origin: two patients in one cell
+get identical figures (issue #13: minutes from the origin, stored to a fraction, located
+origins within metres). Minutes are whole. What the patient was told stays their own, since the
+statistics measure it: the recommendation, the number of results, and the predicted waits in
+the two totals (at the patient's own arrival); docs/privacy.md lists what that can reveal.
 """
 
 from __future__ import annotations

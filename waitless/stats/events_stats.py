@@ -4,12 +4,15 @@ Definitions (also in ``docs/statistics.md``), per bucket (local day, ISO week or
 
 - ``rankings``: every ranking answered, including call-999 answers (``emergencies``).
 - ``ranked``: rankings with a recommendation (at least one result).
-- ``minor_instead_of_ed``: ranked where the nearest site (by travel) is an ED site and the top
-  recommendation is a UTC or MIU; ``minor_instead_of_ed_share`` = that / ``ranked``.
+- ``minor_instead_of_ed``: ranked where the site nearest the cell centre (by travel) is an ED
+  site and the top recommendation (ranked from the true origin) is a UTC or MIU;
+  ``minor_instead_of_ed_share`` = that / ``ranked``.
 - ``away_from_nearest_ed``: ranked where the recommended site is not the nearest ED's site.
 - ``minutes_saved``: sum over ranked with a known ``nearest_ed_total_minutes`` of that total
-  minus the recommendation's total (0 when the recommendation is that site);
-  ``minutes_saved_mean`` = that sum / those rankings (``comparable``).
+  minus the recommendation's total (0 when the recommendation is that site); both totals are
+  from the cell centre while the ranking ordered from the origin, so a row can add a negative
+  minute or two, kept as it is; ``minutes_saved_mean`` = that sum / those rankings
+  (``comparable``).
 - ``choices``: choices reported by the app; ``choices_linked`` those naming a logged ranking;
   ``chose_recommended`` linked choices of the site that ranking recommended;
   ``chose_recommended_share`` = that / ``choices_linked``.
