@@ -19,7 +19,8 @@ from waitless.domain.coverage import CoverageSettings, parse_coverage
 from waitless.domain.errors import RegionError
 from waitless.domain.graph_settings import GraphSettings, parse_graph
 from waitless.domain.load_aware_settings import LoadAwareSettings, parse_load_aware
-from waitless.domain.sites import Site, parse_site, require
+from waitless.domain.region_values import text
+from waitless.domain.sites import Site, parse_site
 from waitless.domain.stats_settings import StatsConfig, parse_stats_config
 from waitless.domain.validation_settings import ValidationSettings, parse_validation
 
@@ -160,8 +161,8 @@ def _parse_feed(raw: dict[str, Any], index: int) -> FeedConfig:
     where = f"feeds[{index}]"
     known = {"name", "format", "url", "interval_seconds", "timeout_seconds"}
     return FeedConfig(
-        name=str(require(raw, "name", where)),
-        format=str(require(raw, "format", where)),
+        name=text(raw, "name", where),
+        format=text(raw, "format", where),
         url=raw.get("url"),
         interval_seconds=float(raw.get("interval_seconds", 60)),
         timeout_seconds=float(raw.get("timeout_seconds", 10)),
@@ -171,9 +172,9 @@ def _parse_feed(raw: dict[str, Any], index: int) -> FeedConfig:
 
 def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Region:
     """Validate a parsed TOML document and build a :class:`Region`."""
-    region_table = require(data, "region", "region file")
-    name = str(require(region_table, "name", "[region]"))
-    tz_name = str(require(region_table, "timezone", "[region]"))
+    region_table = data.get("region", {})
+    name = text(region_table, "name", "[region]")
+    tz_name = text(region_table, "timezone", "[region]")
     try:
         timezone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
