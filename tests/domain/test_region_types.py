@@ -2,14 +2,23 @@
 unknown key is a RegionError naming the file and the key, never a bare ValueError or a string
 that reaches the ranking (docs/regions.md, "Errors")."""
 
+import copy
 import tomllib
+from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.domain.test_region import MINIMAL
 from waitless.domain.errors import RegionError
 from waitless.domain.region import load_region, parse_region
+
+BUNDLED = Path(str(resources.files("waitless") / "regions" / "kent-medway.toml"))
+FEEDS_FIXTURE = Path(__file__).parents[1] / "feeds" / "fixtures" / "region-feeds-test.toml"
+# The keys every [[feeds]] entry has; the others are adapter options, open by design.
+FEED_KEYS = {"name", "format", "url", "interval_seconds", "timeout_seconds"}
 
 
 def load_text(tmp_path: Path, text: str) -> Path:
@@ -90,3 +99,63 @@ def test_unknown_keys_are_refused_listing_the_allowed_ones(
     anchor = {"region": 'timezone = "Europe/London"', "sites": 'id = "A1"'}[table]
     with pytest.raises(RegionError, match=rf"unknown key\(s\) \w+; allowed: {allowed}$"):
         parse_region(tomllib.loads(MINIMAL.replace(anchor, anchor + "\n" + line, 1)))
+
+
+@pytest.mark.parametrize(("validation", "message"), [
+    ('jump_factor = "4"', "jump_factor must be a non-negative number"),
+    ("max_body_bytes = 1.5", "max_body_bytes must be a whole number"),
+    ("max_wait_minutes = { utc = true }", "max_wait_minutes must be a table"),
+    ("max_wait_minutes = { gp = 60 }", "max_wait_minutes must be a table"),
+])
+def test_validation_values_are_type_checked(validation: str, message: str) -> None:
+    with pytest.raises(RegionError, match=message):
+        parse_region(tomllib.loads(MINIMAL + "\n[validation]\n" + validation + "\n"))
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ('[gazetteer]\nfile = 5', "file must be text"),
+    ("[graph]\nwalk_speed_kph = true", "must be numbers, not text or true/false"),
+    ('[graph]\ndefault_speeds_kph = { motorway = "70" }', "must be numbers"),
+    ('[graph]\ndefault_speeds_kph = "fast"', "default_speeds_kph must be a table"),
+])
+def test_other_sections_refuse_wrong_types(section: str, message: str) -> None:
+    with pytest.raises(RegionError, match=message):
+        parse_region(tomllib.loads(MINIMAL + "\n" + section + "\n"))
+
+
+def _leaves(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
+        for index, value in enumerate(data):
+            yield from _leaves(value, (*path, index))
+    else:
+        yield path, data
+
+
+def _wrong_type(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes"
+    if isinstance(value, int | float):
+        return "12"
+    return 12.5  # for text, and a number where a list is expected
+
+
+@pytest.mark.parametrize("path", [BUNDLED, FEEDS_FIXTURE], ids=["kent-medway", "feeds-test"])
+def test_every_value_of_a_real_region_file_refuses_a_wrong_type(path: Path) -> None:
+    data = tomllib.loads(path.read_text())
+    parse_region(data, source_path=str(path))  # as shipped, the file loads
+    tried = 0
+    for keys, value in _leaves(data):
+        if keys[0] == "feeds" and keys[2] not in FEED_KEYS:
+            continue  # adapter options: the feeds package checks what it reads
+        broken = copy.deepcopy(data)
+        holder = broken
+        for key in keys[:-1]:
+            holder = holder[key]
+        holder[keys[-1]] = _wrong_type(value)
+        with pytest.raises(RegionError):
+            parse_region(broken, source_path=str(path))
+        tried += 1
+    assert tried > 50

@@ -232,4 +232,7 @@ def _gazetteer_file(raw: dict[str, Any], source_path: str) -> str | None:
     if "file" not in raw or set(raw) != {"file"}:
         msg = "[gazetteer] needs exactly file = \"<name>.csv\" (relative to the region file)"
         raise RegionError(msg)
-    return str(Path(source_path).parent / str(raw["file"]))
+    if not isinstance(raw["file"], str) or not raw["file"].strip():
+        msg = "[gazetteer] file must be text: the CSV's name, relative to the region file"
+        raise RegionError(msg)
+    return str(Path(source_path).parent / raw["file"])
