@@ -22,6 +22,7 @@ import orjson
 
 from feeds.adapters import get_adapter
 from feeds.body import check_body, check_listing
+from feeds.config_check import check_feeds
 from feeds.errors import FeedParseError
 from feeds.validate import validate_observations
 from waitless.domain.errors import RegionError, WaitlessError
@@ -72,6 +73,7 @@ def check_command(args: argparse.Namespace) -> int:
     """Handler for ``feeds check``; prints JSON to stdout and returns the exit code."""
     try:
         region = load_region(args.region)
+        check_feeds(region)
         settings = region.validation
     except RegionError as exc:
         print(f"error: {exc}", file=sys.stderr)

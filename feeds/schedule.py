@@ -6,6 +6,7 @@ clocks it is given.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -47,16 +48,29 @@ class PollerSettings:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> PollerSettings:
-        """Settings from a feed's options (only the keys named like the attributes)."""
-        values = {}
+        """Settings from a feed's options (only the keys named like the attributes).
+
+        Raises
+        ------
+        ConfigError
+            Naming the option: not a number, negative, a count that is not whole
+            (``retries = 2.5``), or a ``jitter`` of 1 or more (delays could reach zero).
+        """
+        values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in options:
-                kind = int if f.type in ("int", int) else float
+                whole = f.type in ("int", int)
                 value = options[f.name]
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    msg = f"feed option {f.name!r} must be a non-negative number, got {value!r}"
+                if (isinstance(value, bool) or not isinstance(value, int | float)
+                        or not math.isfinite(value) or value < 0
+                        or (whole and value != int(value))):
+                    kind = "a whole number, 0 or more" if whole else "a non-negative number"
+                    msg = f"feed option {f.name!r} must be {kind}, got {value!r}"
                     raise ConfigError(msg)
-                values[f.name] = kind(value)
+                values[f.name] = int(value) if whole else float(value)
+        if values.get("jitter", 0.0) >= 1:
+            msg = f"feed option 'jitter' must be below 1, got {values['jitter']!r}"
+            raise ConfigError(msg)
         return cls(**values)
 
 

@@ -14,6 +14,7 @@ import uvloop
 from aiohttp import web
 
 from feeds import cli as feeds_cli
+from feeds.config_check import check_feeds
 from load_tests import cli as loadtest_cli
 from routing import cli as routing_cli
 from waitless import __version__
@@ -114,6 +115,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
               "for a single process use `waitless dev`", file=sys.stderr)
         return 2
     region = load_region(settings.region)
+    # On every replica, before the election: a bad feed must not wait for one to become leader.
+    check_feeds(region)
     feeds = with_feed_urls(region.feeds, settings.feed_urls)
     # Replicas elect one leader through Redis; only the leader polls (waitless.live.leader).
     with suppress(KeyboardInterrupt, asyncio.CancelledError):
@@ -144,6 +147,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     region = load_region(settings.region)
+    check_feeds(region)
     sim_feed, own_simulator = dev_feed(region, settings.feed_urls,
                                        simulator_port=args.simulator_port,
                                        poll_seconds=args.poll_seconds)

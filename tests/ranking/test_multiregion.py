@@ -94,6 +94,22 @@ def test_bad_coverage_tables_are_refused(kent: Region) -> None:
         RegionSet([kent, kent])
 
 
+def test_a_site_id_in_two_regions_is_refused_naming_both(kent: Region) -> None:
+    neighbour = parse_region({
+        "region": {"name": "sussex-test", "timezone": "Europe/London"},
+        "sites": [{"id": "RWFTW", "name": "Copy of Tunbridge Wells", "lat": 51.1, "lon": 0.3,
+                   "services": [{"kind": "ed", "hours": "24h"}]},
+                  {"id": "TST01", "name": "Border test UTC", "lat": 51.0, "lon": 0.45,
+                   "services": [{"kind": "utc", "hours": "24h"}]}]},
+        source_path="/etc/waitless/sussex.toml")
+    with pytest.raises(RegionError) as caught:
+        RegionSet([kent, neighbour])
+    assert str(caught.value) == (
+        "site ids must be unique across the regions served: RWFTW in both kent-medway "
+        f"({kent.source_path}) and sussex-test (/etc/waitless/sussex.toml)")
+    RegionSet([kent, replace(neighbour, sites=neighbour.sites[1:])])  # without the copy
+
+
 def test_each_region_is_extended_with_its_neighbours_border_sites(regions: RegionSet) -> None:
     kent_border = [s.id for s in regions.border_sites("kent-medway")]
     sussex_border = [s.id for s in regions.border_sites("sussex-test")]

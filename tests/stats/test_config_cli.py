@@ -42,6 +42,12 @@ def test_kent_medway_providers_exist_in_the_nhs_files(monthly_paths):
       "breaks": [{"org": "RVV", "month": "Feb 2023"}]}, "bad month"),
     ({"target_shift_pp": 5, "providers": [{"code": "RVV", "kind": "acute"}], "colour": 1},
      "unknown key"),
+    ({"target_shift_pp": 5, "providers": "RVV"}, r"providers must be an array of tables"),
+    ({"target_shift_pp": 5, "providers": [{"code": "RVV", "kind": "acute", "nmae": "x"}]},
+     r"providers\]\] #1: unknown key\(s\) nmae; allowed: code, kind, name, notes"),
+    ({"target_shift_pp": 5, "providers": [{"code": "RVV", "kind": "acute"}],
+      "breaks": [{"org": "RVV", "month": "2023-02", "description": 7}]},
+     "description must be text"),
 ])
 def test_bad_stats_tables_are_rejected(raw, message):
     with pytest.raises(StatsConfigError, match=message):

@@ -1,8 +1,12 @@
 """Answering one rank request: shared by the JSON API (``/v1/rank``) and the patient page (``/``).
 
 Both callers parse their own input into a :class:`~waitless.ranking.rank.RankRequest`; this does the
-rest (travel times, ranking on the snapshot, the event-log row and the outcome metric), so the
-page can never rank differently from the API.
+rest (travel times, ranking on the snapshot, the event-log row and the outcome metric). The page
+uses :func:`answer_rank_request` (the reference ``rank()``); ``/v1/rank`` uses
+:func:`answer_rank_body`, the compiled fast path where it applies and the reference otherwise (999
+answers, departures the compiled state does not cover). The fast path is checked to give the same
+bytes and event row as the reference (``tests/ranking/test_fast_equivalence.py``), so the page
+cannot rank differently from the API.
 """
 
 from __future__ import annotations

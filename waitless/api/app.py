@@ -11,6 +11,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from feeds.config_check import check_feeds
 from routing.model import TravelModel
 from waitless.api import keys
 from waitless.api.answer import travel_for_region
@@ -101,6 +102,8 @@ def create_app(settings: Settings, *, region: Region | None = None,
                           handler_args=handler_args(settings.keepalive_seconds))
     if regions is None:
         regions = [region] if region else [load_region(name) for name in settings.regions]
+    for served_region in regions:
+        check_feeds(served_region)  # adapters and poller options: refused here, not at leader start
     region = regions[0]
     if len(regions) == 1:
         app[keys.REGION_SET] = None

@@ -2,7 +2,9 @@
 
 Works without JavaScript (a plain GET form); ``/static/patient.js`` adds the device location
 button, focus on the answer, "I'm going here" and auto-refresh. Ranking goes through
-:func:`waitless.api.answer.answer_rank_request`, the same function as ``/v1/rank``; the words
+:func:`waitless.api.answer.answer_rank_request`, the reference ranking that ``/v1/rank``
+answers from too (directly, or through its compiled fast path, checked identical to it by
+``tests/ranking/test_fast_equivalence.py``); the words
 come from :mod:`waitless.api.page_view` and the map from :mod:`waitless.api.page_map`.
 """
 

@@ -52,6 +52,14 @@ def parse_graph(raw: Mapping[str, Any], *, error: type[WaitlessError]) -> GraphS
     if unknown:
         msg = f"[graph]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         raise error(msg)
+    speeds_raw = raw.get("default_speeds_kph", {})
+    if not isinstance(speeds_raw, dict):
+        raise error("[graph]: default_speeds_kph must be a table of km per hour by highway class")
+    # float() would take true as 1 km/h and "50" as 50: a number must be written as one.
+    values = [*speeds_raw.values(), *(v for k, v in raw.items() if k != "default_speeds_kph")]
+    if any(isinstance(v, bool | str) for v in values):
+        msg = f"[graph]: speeds and max_snap_m must be numbers, not text or true/false ({raw})"
+        raise error(msg)
     try:
         speeds = {str(k): float(v) for k, v in raw.pop("default_speeds_kph", {}).items()}
         settings = GraphSettings(default_speeds_kph=speeds,

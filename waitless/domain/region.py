@@ -19,19 +19,19 @@ from waitless.domain.coverage import CoverageSettings, parse_coverage
 from waitless.domain.errors import RegionError
 from waitless.domain.graph_settings import GraphSettings, parse_graph
 from waitless.domain.load_aware_settings import LoadAwareSettings, parse_load_aware
-from waitless.domain.sites import Site, parse_site, require
+from waitless.domain.ranking_settings import RankingSettings, parse_ranking
+from waitless.domain.region_values import check_keys, number, table, tables, text
+from waitless.domain.sites import Site, parse_site
 from waitless.domain.stats_settings import StatsConfig, parse_stats_config
 from waitless.domain.validation_settings import ValidationSettings, parse_validation
 
 DEFAULT_REGION = "kent-medway"
 
-# Defaults a region may override in its [ranking] table.
-_DEFAULT_ASSUMED_WAIT_MINUTES = {"ed": 240.0, "utc": 120.0, "miu": 90.0}
-
 
 @dataclass(frozen=True, slots=True)
 class FeedConfig:
-    """A waiting-time source. ``options`` holds adapter-specific settings."""
+    """A waiting-time source. ``options`` holds the entry's other keys: the adapter's
+    settings and the poller's (``retries``, ...), checked by :mod:`feeds.config_check`."""
 
     name: str
     format: str
@@ -39,24 +39,6 @@ class FeedConfig:
     interval_seconds: float = 60.0
     timeout_seconds: float = 10.0
     options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class RankingSettings:
-    stale_after_minutes: float = 90.0
-    stale_penalty_minutes: float = 30.0
-    closing_margin_minutes: float = 30.0
-    max_origin_distance_km: float = 80.0
-    # Sites farther than this are left out of an answer altogether, and at most this many of
-    # the nearest are considered: nobody should drive 300 km to a UTC, and a national region
-    # must not cost 500 sites of work per request.
-    max_travel_minutes: float = 180.0
-    # Walking answers stop sooner: beyond an hour on foot (about 5 km) a patient needs a lift,
-    # a bus or a taxi, and listing a two-hour walk as an option misleads (issue 14).
-    max_walk_minutes: float = 60.0
-    max_candidates: int = 60
-    assumed_wait_minutes: dict[str, float] = field(
-        default_factory=lambda: dict(_DEFAULT_ASSUMED_WAIT_MINUTES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,30 +138,46 @@ def load_region(name_or_path: str | None = None) -> Region:
         raise type(exc)(f"{path}: {exc}") from exc
 
 
+# Keys every feed has; the rest of a [[feeds]] entry is adapter and poller options, which
+# the feeds package checks (feeds.config_check): this layer cannot import the adapters.
+_FEED_KEYS = frozenset({"name", "format", "url", "interval_seconds", "timeout_seconds"})
+
+
 def _parse_feed(raw: dict[str, Any], index: int) -> FeedConfig:
-    where = f"feeds[{index}]"
-    known = {"name", "format", "url", "interval_seconds", "timeout_seconds"}
+    name = text(raw, "name", f"feeds[{index}]")
+    where = f"feed {name}"
+    url = raw.get("url")
     return FeedConfig(
-        name=str(require(raw, "name", where)),
-        format=str(require(raw, "format", where)),
-        url=raw.get("url"),
-        interval_seconds=float(raw.get("interval_seconds", 60)),
-        timeout_seconds=float(raw.get("timeout_seconds", 10)),
-        options={k: v for k, v in raw.items() if k not in known},
+        name=name,
+        format=text(raw, "format", where),
+        url=None if url is None else text(raw, "url", where),
+        interval_seconds=number(raw, "interval_seconds", where, 60.0, positive=True),
+        timeout_seconds=number(raw, "timeout_seconds", where, 10.0, positive=True),
+        options={k: v for k, v in raw.items() if k not in _FEED_KEYS},
     )
 
 
 def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Region:
     """Validate a parsed TOML document and build a :class:`Region`."""
-    region_table = require(data, "region", "region file")
-    name = str(require(region_table, "name", "[region]"))
-    tz_name = str(require(region_table, "timezone", "[region]"))
+    unknown = sorted(set(data) - KNOWN_SECTIONS)
+    if unknown:
+        msg = (f"unknown section(s) {', '.join(unknown)}; "
+               f"known: {', '.join(sorted(KNOWN_SECTIONS))}")
+        raise RegionError(msg)
+    if "region" not in data:
+        msg = "region file: missing required key 'region'"
+        raise RegionError(msg)
+    region_table = table(data["region"], "[region]")
+    check_keys(region_table, _REGION_KEYS, "[region]")
+    name = text(region_table, "name", "[region]")
+    tz_name = text(region_table, "timezone", "[region]")
     try:
         timezone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         msg = f"[region]: unknown timezone {tz_name!r}"
         raise RegionError(msg) from exc
-    sites = tuple(parse_site(raw, i) for i, raw in enumerate(data.get("sites", [])))
+    sites = tuple(parse_site(raw, i)
+                  for i, raw in enumerate(tables(data.get("sites", []), "[[sites]]")))
     if not sites:
         msg = "region file defines no [[sites]]"
         raise RegionError(msg)
@@ -188,27 +186,17 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
     if duplicates:
         msg = f"duplicate site id(s): {', '.join(duplicates)}"
         raise RegionError(msg)
-    feeds = tuple(_parse_feed(raw, i) for i, raw in enumerate(data.get("feeds", [])))
+    feeds = tuple(_parse_feed(raw, i)
+                  for i, raw in enumerate(tables(data.get("feeds", []), "[[feeds]]")))
     names = [f.name for f in feeds]
     if len(set(names)) != len(names):
         msg = f"duplicate feed names in {names}"
         raise RegionError(msg)
-    ranking_raw = dict(data.get("ranking", {}))
-    assumed = {**_DEFAULT_ASSUMED_WAIT_MINUTES, **ranking_raw.pop("assumed_wait_minutes", {})}
-    try:
-        ranking = RankingSettings(assumed_wait_minutes=assumed, **ranking_raw)
-    except TypeError as exc:
-        msg = f"[ranking]: {exc}"
-        raise RegionError(msg) from exc
-    unknown = sorted(set(data) - KNOWN_SECTIONS)
-    if unknown:
-        msg = (f"unknown section(s) {', '.join(unknown)}; "
-               f"known: {', '.join(sorted(KNOWN_SECTIONS))}")
-        raise RegionError(msg)
+    ranking = parse_ranking(_table(data, "ranking"))
     stats_raw = data.get("stats")
     return Region(
         name=name,
-        title=str(region_table.get("title", name)),
+        title=text(region_table, "title", "[region]", name),
         timezone=timezone,
         sites=sites,
         feeds=feeds,
@@ -225,6 +213,7 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
     )
 
 
+_REGION_KEYS = frozenset({"name", "title", "timezone"})
 KNOWN_SECTIONS = frozenset({"region", "sites", "feeds", "ranking", "validation", "graph",
                             "stats", "gazetteer", "coverage", "load_aware"})
 
@@ -243,4 +232,7 @@ def _gazetteer_file(raw: dict[str, Any], source_path: str) -> str | None:
     if "file" not in raw or set(raw) != {"file"}:
         msg = "[gazetteer] needs exactly file = \"<name>.csv\" (relative to the region file)"
         raise RegionError(msg)
-    return str(Path(source_path).parent / str(raw["file"]))
+    if not isinstance(raw["file"], str) or not raw["file"].strip():
+        msg = "[gazetteer] file must be text: the CSV's name, relative to the region file"
+        raise RegionError(msg)
+    return str(Path(source_path).parent / raw["file"])

@@ -97,6 +97,29 @@ def _number(raw: dict[str, Any], key: str, default: float | None) -> float:
     return float(value)
 
 
+def _entries(raw: dict[str, Any], key: str, known: set[str]) -> list[dict[str, Any]]:
+    """``[[stats.<key>]]``: an array of tables with only ``known`` keys."""
+    entries = raw.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        msg = f"[stats]: {key} must be an array of tables ([[stats.{key}]])"
+        raise StatsConfigError(msg)
+    for i, entry in enumerate(entries):
+        unknown = sorted(set(entry) - known)
+        if unknown:
+            msg = (f"[[stats.{key}]] #{i + 1}: unknown key(s) {', '.join(unknown)}; "
+                   f"allowed: {', '.join(sorted(known))}")
+            raise StatsConfigError(msg)
+    return entries
+
+
+def _text(item: dict[str, Any], key: str, where: str) -> str:
+    value = item.get(key, "")
+    if not isinstance(value, str):
+        msg = f"{where}: {key} must be text, not {value!r}"
+        raise StatsConfigError(msg)
+    return value
+
+
 def parse_stats_config(raw: dict[str, Any]) -> StatsConfig:
     """Validate a ``[stats]`` table (as parsed from TOML) into a :class:`StatsConfig`."""
     known = {"target_shift_pp", "amber_shift_pp", "break_factor", "break_min_attendances",
@@ -106,9 +129,9 @@ def parse_stats_config(raw: dict[str, Any]) -> StatsConfig:
         msg = f"[stats]: unknown key(s) {', '.join(unknown)}"
         raise StatsConfigError(msg)
     providers = []
-    for i, item in enumerate(raw.get("providers", [])):
+    for i, item in enumerate(_entries(raw, "providers", {"code", "name", "kind", "notes"})):
         where = f"[[stats.providers]] #{i + 1}"
-        kind = str(item.get("kind", ""))
+        kind = item.get("kind", "")
         if kind not in PROVIDER_KINDS:
             msg = f"{where}: kind must be one of {', '.join(PROVIDER_KINDS)} (got {kind!r})"
             raise StatsConfigError(msg)
@@ -118,17 +141,17 @@ def parse_stats_config(raw: dict[str, Any]) -> StatsConfig:
         if not isinstance(name, str) or not name.strip():
             msg = f"{where} ({code}): name must be a non-empty string (the ODS name)"
             raise StatsConfigError(msg)
-        providers.append(StatsProvider(code, name.strip(), kind, str(item.get("notes", ""))))
+        providers.append(StatsProvider(code, name.strip(), kind, _text(item, "notes", where)))
     codes = [p.code for p in providers]
     if not providers or len(set(codes)) != len(codes):
         msg = f"[stats]: needs at least one provider and each code once (got {codes})"
         raise StatsConfigError(msg)
     breaks = []
-    for i, item in enumerate(raw.get("breaks", [])):
+    for i, item in enumerate(_entries(raw, "breaks", {"org", "month", "description"})):
         where = f"[[stats.breaks]] #{i + 1}"
         org = _org_code(item.get("org", ""), where)
-        month = _first_of_month(str(item.get("month", "")), where)
-        breaks.append(ConfiguredBreak(org, month, str(item.get("description", ""))))
+        month = _first_of_month(_text(item, "month", where), where)
+        breaks.append(ConfiguredBreak(org, month, _text(item, "description", where)))
     target = _number(raw, "target_shift_pp", None)
     amber = _number(raw, "amber_shift_pp", target / 2)
     if amber > target:

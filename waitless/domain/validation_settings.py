@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -60,9 +61,31 @@ def parse_validation(raw: Mapping[str, Any], *, stale_after_minutes: float,
     if unknown:
         msg = f"[validation]: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
         raise error(msg)
+    values: dict[str, Any] = {}
     for key in ("max_wait_minutes", "min_wait_minutes"):
-        raw[key] = {**getattr(defaults, key), **raw.get(key, {})}
-    try:
-        return ValidationSettings(**raw, stale_after_minutes=stale_after_minutes)
-    except TypeError as exc:
-        raise error(f"[validation]: {exc}") from exc
+        given = raw.pop(key, {})
+        kinds = getattr(defaults, key)
+        if not (isinstance(given, Mapping) and set(given) <= set(kinds)
+                and all(_minutes(v) for v in given.values())):
+            msg = (f"[validation]: {key} must be a table of non-negative minutes for "
+                   f"{', '.join(kinds)} (got {given!r})")
+            raise error(msg)
+        values[key] = {**kinds, **{k: float(v) for k, v in given.items()}}
+    for key, value in raw.items():
+        # A string here would be compared with minutes on every feed value, so check types.
+        if key == "max_body_bytes":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                msg = f"[validation]: max_body_bytes must be a whole number of bytes, not {value!r}"
+                raise error(msg)
+            values[key] = value
+        elif not _minutes(value):
+            msg = f"[validation]: {key} must be a non-negative number, not {value!r}"
+            raise error(msg)
+        else:
+            values[key] = float(value)
+    return ValidationSettings(**values, stale_after_minutes=stale_after_minutes)
+
+
+def _minutes(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)

@@ -132,7 +132,8 @@ class RegionSet:
     Parameters
     ----------
     regions
-        The regions (names unique). A site listed by two regions belongs to the first.
+        The regions: names unique, and site ids unique across them (a border site's live
+        wait is read from its one home region).
     border_km
         Default for regions whose file sets no ``[coverage] border_km``, km.
     outside_tolerance_km
@@ -148,10 +149,7 @@ class RegionSet:
         self.regions = {r.name: r for r in regions}
         self.coverages = {r.name: coverage_of(r) for r in regions}
         self.outside_tolerance_km = outside_tolerance_km
-        self.site_home: dict[str, str] = {}
-        for region in regions:
-            for site in region.sites:
-                self.site_home.setdefault(site.id, region.name)
+        self.site_home = _site_homes(regions)
         self.extended = {r.name: self._extend(r, border_km_of(r, border_km)) for r in regions}
 
     def _extend(self, region: Region, border_km: float) -> Region:
@@ -192,6 +190,30 @@ class RegionSet:
 
     def _nearest_own_km(self, name: str, lat: float, lon: float) -> float:
         return min(distance_km(lat, lon, s.lat, s.lon) for s in self.regions[name].sites)
+
+
+def _site_homes(regions: Sequence[Region]) -> dict[str, str]:
+    """Site id to the region listing it.
+
+    Raises
+    ------
+    RegionError
+        When two regions list the same site id: the id would name two services with two
+        sets of live waits, and which one a patient was shown would depend on file order.
+    """
+    homes: dict[str, Region] = {}
+    clashes = []
+    for region in regions:
+        for site in region.sites:
+            first = homes.setdefault(site.id, region)
+            if first is not region:
+                clashes.append(f"{site.id} in both {first.name} ({first.source_path}) and "
+                               f"{region.name} ({region.source_path})")
+    if clashes:
+        msg = ("site ids must be unique across the regions served: "
+               f"{'; '.join(clashes)}")
+        raise RegionError(msg)
+    return {site_id: region.name for site_id, region in homes.items()}
 
 
 def merged_by_site(tables: Mapping[str, Mapping[str, T]], region: Region,
