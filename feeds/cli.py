@@ -6,9 +6,8 @@ group itself, for use on its own.
 
 Exit codes: 0 every observation accepted, 3 parsed but some rejected (one line per rejected
 value on stderr), 1 the region, feed, file or body could not be used (one line on stderr:
-``error: ...`` for the region or feed, ``error (reason): ...`` for the rest; a payload never
-ends in a traceback, though a region file with a mistyped value still can, until region
-loading reports those).
+``error: ...`` for the region or feed, ``error (reason): ...`` for the rest; neither a
+payload nor a region file ends in a traceback).
 """
 
 from __future__ import annotations
