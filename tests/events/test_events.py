@@ -1,36 +1,19 @@
 """The event log against the real PostgreSQL server, including an outage and replay."""
 
 import asyncio
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from tests.conftest import eventually
+from tests.events.rows import event
 from tests.tcpproxy import TcpProxy
 from waitless.api import keys
-from waitless.domain.event_fields import EVENT_FIELDS, EVENT_ID, event_fields, event_row
+from waitless.domain.event_fields import EVENT_FIELDS, EVENT_ID, event_fields
 from waitless.events.db import Database
 from waitless.events.log import EventLog
 from waitless.events.spool import Spool, SpoolFull
-from waitless.ranking.privacy import coarse_cell
-
-
-def event(n: int, **changes: object) -> tuple:
-    """An event row (``changes``: fields by name to set instead)."""
-    cell, lat, lon = coarse_cell(51.2802, 1.0789)
-    return event_row({
-        "event_id": str(uuid.uuid4()), "occurred_at": datetime(2026, 11, 24, 10, n % 60,
-                                                                tzinfo=UTC).isoformat(),
-        "region": "kent-medway", "origin_cell": cell, "origin_lat_coarse": lat,
-        "origin_lon_coarse": lon, "condition": "sprain_strain", "age_band": "16-64",
-        "mode": "drive", "emergency": False, "recommended_site": "RVVKC",
-        "recommended_kind": "utc", "nearest_site": "RVVKC", "nearest_kind": "utc",
-        "nearest_ed": "RVV01", "estimated_minutes": 60.5 + n, "nearest_ed_minutes": 25.0,
-        "results_count": 17, "travel_source": "estimate", **changes,
-    })
 
 
 async def _rows_equal(dsn: str, expected: int) -> bool:
@@ -46,15 +29,6 @@ async def count_rows(dsn: str, region: str = "kent-medway") -> int:
         await conn.close()
 
 
-@pytest.fixture
-async def clean_db(pg_dsn: str) -> str:
-    conn = await asyncpg.connect(pg_dsn)
-    try:
-        await conn.execute(
-            "DROP TABLE IF EXISTS ranking_events, patient_choices, schema_migrations")
-    finally:
-        await conn.close()
-    return pg_dsn
 
 
 async def test_events_are_batched_into_postgresql_with_coarse_origin(clean_db, tmp_path):
@@ -281,38 +255,3 @@ async def _count(dsn: str, condition: str) -> int:
             "SELECT count(*) FROM ranking_events WHERE condition = $1", condition)
     finally:
         await conn.close()
-
-
-async def test_prune_deletes_events_and_choices_past_retention(clean_db, tmp_path):
-    from waitless.events.log import prune_events
-    spool = Spool(tmp_path, max_bytes=10**6)
-    old, new = event(1, occurred_at="2024-01-01T10:00:00+00:00"), event(2)
-    log = EventLog(clean_db, spool)
-    await log.start()
-    log.record(old)
-    log.record(new)
-    await log.stop()
-    cutoff = datetime(2025, 1, 1, tzinfo=UTC)
-    # Choices go by their own time: the old ranking's choice made just after the cut-off
-    # stays, as does the new ranking's; the old choice (with or without a ranking) goes.
-    choices = [(datetime(2024, 1, 1, 10, 5, tzinfo=UTC), old[EVENT_ID]),
-               (datetime(2024, 12, 31, 23, 59, tzinfo=UTC), None),
-               (cutoff, old[EVENT_ID]),
-               (datetime(2026, 11, 24, 10, 9, tzinfo=UTC), new[EVENT_ID])]
-    conn = await asyncpg.connect(clean_db)
-    try:
-        for at, event_id in choices:
-            await conn.execute(
-                "INSERT INTO patient_choices (choice_id, occurred_at, region, site_id, kind,"
-                " event_id) VALUES ($1, $2, 'kent-medway', 'RVVKC', 'utc', $3)",
-                uuid.uuid4(), at, None if event_id is None else uuid.UUID(event_id))
-        deleted = await prune_events(conn, older_than=cutoff)
-        remaining = await conn.fetch("SELECT event_id::text FROM ranking_events")
-        kept = await conn.fetch(
-            "SELECT occurred_at, event_id::text FROM patient_choices ORDER BY occurred_at")
-    finally:
-        await conn.close()
-    assert (deleted.events, deleted.choices) == (1, 2)
-    assert [r["event_id"] for r in remaining] == [new[EVENT_ID]]
-    assert [(r["occurred_at"], r["event_id"]) for r in kept] == [
-        (cutoff, old[EVENT_ID]), (choices[3][0], new[EVENT_ID])]
