@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 
 import aiohttp
 import redis
 
-from tests.conftest import REDIS_URL, free_port
+from tests.conftest import REDIS_URL
+from tests.security.serve_process import serve
 
 LIMIT = 40
 # Each worker spends at most ceil(left / workers) between syncs, so two workers can pass the
@@ -53,34 +49,21 @@ def wait_for_a_full_sync(store: redis.Redis, peers_name: str, *, timeout_s: floa
 
 
 def test_two_workers_hold_one_combined_limit(tmp_path, redis_prefix):
-    port = free_port()
     prefix = f"{redis_prefix}:rl-workers"
-    env = {**os.environ, "WAITLESS_REDIS_URL": REDIS_URL, "WAITLESS_REDIS_PREFIX": prefix,
-           "WAITLESS_SPOOL_DIR": str(tmp_path / "spool"),
-           "WAITLESS_RATE_LIMIT": f"{LIMIT}/hour"}
-    env.pop("WAITLESS_DATABASE_URL", None)
-    parent = subprocess.Popen([sys.executable, "-m", "waitless", "serve", "--workers", "2",
-                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    peers_name = f"{prefix}:ratelimit:peers"
     store = redis.Redis.from_url(REDIS_URL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                if store.hlen(f"{prefix}:ratelimit:peers") == 2:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
-        peers_name = f"{prefix}:ratelimit:peers"
-        assert store.hlen(peers_name) == 2, "both workers share counts"
-        wait_for_a_full_sync(store, peers_name)  # the first worker up learns there are two
-        statuses: list[int] = []
-        # Several bursts, the workers sharing their counts between them.
-        for _ in range(6):
-            statuses += asyncio.run(burst(f"http://127.0.0.1:{port}", 20))
-            wait_for_a_full_sync(store, peers_name)
+        with serve(tmp_path, prefix, workers=2, WAITLESS_RATE_LIMIT=f"{LIMIT}/hour") as base:
+            deadline = time.monotonic() + 60
+            while store.hlen(peers_name) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)  # polling Redis for both workers, not waiting out a time
+            assert store.hlen(peers_name) == 2, "both workers share counts"
+            wait_for_a_full_sync(store, peers_name)  # the first worker up learns there are two
+            statuses: list[int] = []
+            # Several bursts, the workers sharing their counts between them.
+            for _ in range(6):
+                statuses += asyncio.run(burst(base, 20))
+                wait_for_a_full_sync(store, peers_name)
         allowed = statuses.count(200)
         assert set(statuses) == {200, 429}
         # The hour windows the workers counted in, read from Redis rather than from our clock,
@@ -98,12 +81,6 @@ def test_two_workers_hold_one_combined_limit(tmp_path, redis_prefix):
         else:  # the bursts straddled the top of an hour: the limit started again
             assert len(windows) == 2 and allowed <= 2 * (LIMIT + TOLERANCE), (windows, allowed)
     finally:
-        parent.send_signal(signal.SIGTERM)
-        try:
-            parent.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            parent.kill()
-            parent.wait()
         for key in store.scan_iter(match=f"{prefix}:*"):
             store.delete(key)
         store.close()

@@ -14,7 +14,6 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator
-from contextlib import suppress
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -34,6 +33,7 @@ from waitless.api.rate_limiter import (
     parse_rate,
 )
 from waitless.api.render import render
+from waitless.live.leader import cancel_and_wait
 from waitless.live.redis_url import redis_from_url
 
 logger = logging.getLogger(__name__)
@@ -137,9 +137,9 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
     await sharer.once()
     task = asyncio.create_task(sharer.forever(), name="ratelimit-sync")
     yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+    # Not a plain cancel-and-await: a cancellation landing mid-command can be lost by redis-py,
+    # and the worker then never finished shutting down (found as an orphaned worker).
+    await cancel_and_wait(task)
     if client is not None:
         await client.aclose()
 
