@@ -32,6 +32,21 @@ ADAPTERS: dict[str, Adapter] = {
     "bc_push": bc_push.parse,
 }
 
+# Feed options read whatever the format: the site-name mapping (``_common.site_id_for``) and the
+# accepted content types (``feeds.body.check_body``). The poller's own options are
+# ``feeds.schedule.POLLER_OPTIONS``.
+SHARED_OPTIONS = frozenset({"sites", "ignore_sites", "content_types"})
+# The options each format reads besides those, declared next to its parser.
+ADAPTER_OPTIONS: dict[str, frozenset[str]] = {
+    "native": native.OPTIONS,
+    "jsonmap": jsonmap.OPTIONS,
+    "htmltable": htmltable.OPTIONS,
+    "hk_ha": hk_ha.OPTIONS,
+    "alberta": alberta.OPTIONS,
+    "ni_arcgis": ni_arcgis.OPTIONS,
+    "bc_push": bc_push.OPTIONS,
+}
+
 # What each format's body is, for the content-type check in feeds.body.check_body.
 BODY_TYPES: dict[str, str] = {
     "native": "json", "jsonmap": "json", "hk_ha": "json", "alberta": "json",

@@ -34,6 +34,11 @@ PACK_SEPARATOR = "[;]"
 DEFAULT_CATEGORY_MAP = {"Emergency": "ed", "Urgent": "utc", "Urgent Care": "utc"}
 
 
+# The feed options this format reads (besides feeds.adapters.SHARED_OPTIONS), so that a
+# region file's misspelt option is refused at start-up instead of silently ignored.
+OPTIONS = frozenset({"areas", "category_map"})
+
+
 def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
           options: Mapping[str, Any]) -> list[Observation]:
     """Parse the AHS wait-times document into one observation per department."""

@@ -31,6 +31,11 @@ from waitless.domain.observation import Observation
 _OPEN_STATUSES = frozenset({"busy", "normal", "open", "quiet"})
 
 
+# The feed options this format reads (besides feeds.adapters.SHARED_OPTIONS), so that a
+# region file's misspelt option is refused at start-up instead of silently ignored.
+OPTIONS = frozenset({"service"})
+
+
 def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
           options: Mapping[str, Any]) -> list[Observation]:
     """Parse a pushed payload; the token is not checked here (see :func:`token_matches`)."""

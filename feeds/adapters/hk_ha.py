@@ -45,6 +45,12 @@ _HK_TIME = re.compile(r"(\d{1,2}/\d{1,2}/\d{4})\s+(\d{1,2}:\d{2})\s*([AaPp][Mm])
 _STREAMS = {"urgent": ("t3p50", "t3p95", "minutes"), "minor": ("t45p50", "t45p95", "hours")}
 
 
+# The feed options this format reads (besides feeds.adapters.SHARED_OPTIONS), so that a
+# region file's misspelt option is refused at start-up instead of silently ignored.
+OPTIONS = frozenset({"streams", "site_key", "service", "timezone",
+                     *(f"{stream}_service" for stream in _STREAMS)})
+
+
 def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
           options: Mapping[str, Any]) -> list[Observation]:
     """Parse any of the Hong Kong HA A&E waiting-time JSON feeds."""

@@ -43,6 +43,15 @@ from waitless.domain.observation import Observation
 _CLOSED = re.compile(r"^(temporarily )?closed\b", re.IGNORECASE)
 
 
+# The feed options this format reads (besides feeds.adapters.SHARED_OPTIONS), so that a
+# region file's misspelt option is refused at start-up instead of silently ignored.
+OPTIONS = frozenset({
+    "encoding", "table", "site_column", "wait_column", "status_column", "patients_column",
+    "updated_column", "updated_format", "updated_regex", "timezone", "service", "wait_kind",
+    "wait_unit",
+})
+
+
 def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
           options: Mapping[str, Any]) -> list[Observation]:
     """Read one table of a page into observations as the feed's options describe."""

@@ -42,6 +42,14 @@ from feeds.adapters._common import (
 from feeds.errors import FeedParseError
 from waitless.domain.observation import SERVICE_KINDS, SITE_STATUSES, Observation
 
+# The feed options this format reads (besides feeds.adapters.SHARED_OPTIONS), so that a
+# region file's misspelt option is refused at start-up instead of silently ignored.
+OPTIONS = frozenset({
+    "list_path", "site_field", "wait_field", "wait_kind", "wait_unit", "service", "service_field",
+    "service_map", "status_field", "status_map", "patients_field", "timestamp_path",
+    "timestamp_field", "timestamp_format", "timezone",
+})
+
 
 def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
           options: Mapping[str, Any]) -> list[Observation]:

@@ -82,6 +82,10 @@ def _site(entry: Any, index: int, feed_name: str,
     )
 
 
+# Its own document names sites, services and times; only the shared site options apply.
+OPTIONS = frozenset()
+
+
 def parse(body: bytes, *, feed_name: str = "", fetched_at: datetime | None = None,
           options: Mapping[str, Any] | None = None) -> list[Observation]:
     """Parse a native-format document into observations.

@@ -34,6 +34,10 @@ from feeds.adapters._common import (
 from feeds.errors import FeedParseError
 from waitless.domain.observation import Observation
 
+# The feed options this format reads (besides feeds.adapters.SHARED_OPTIONS), so that a
+# region file's misspelt option is refused at start-up instead of silently ignored.
+OPTIONS = frozenset({"service", "wait_kind"})
+
 
 def parse(body: bytes, *, feed_name: str, fetched_at: datetime,
           options: Mapping[str, Any]) -> list[Observation]:

@@ -34,6 +34,14 @@ RETRIES = ('format = "native"', 'format = "native"\nretries = "many"')
     ('format = "native"', 'format = "native"\njitter = 1', "'jitter' must be below 1"),
     ('format = "native"', 'format = "native"\nbackoff_max_seconds = true',
      "'backoff_max_seconds' must be a non-negative number"),
+    # A misspelt option was ignored without a word: now refused, with the likely meaning.
+    ('format = "native"', 'format = "native"\nignore_site = ["Old Site"]',
+     "unknown option 'ignore_site' for format native (did you mean 'ignore_sites'?)"),
+    ('format = "native"', 'format = "native"\nretry = 3',
+     "unknown option 'retry' for format native (did you mean 'retries'?)"),
+    # An option of another format is no option of this one.
+    ('format = "native"', 'format = "native"\nlist_path = "sites"',
+     "unknown option 'list_path' for format native; known: backoff_max_seconds"),
 ])
 def test_bad_feed_settings_are_refused_naming_file_and_feed(
         tmp_path: Path, old: str, new: str, message: str) -> None:
