@@ -81,3 +81,12 @@ def test_htmltable_a_count_that_is_not_one_rejects_that_row(run_feed, payload, r
     assert sorted(rejected) == [("ACH01", "utc", "invalid_field"),
                                 ("RVV02", "utc", "invalid_field")]
     assert len(accepted) == 9
+
+
+def test_jsonmap_status_words_it_does_not_know_keep_the_wait_as_unknown(region):
+    obs = jsonmap([{"name": "Maidstone", "type": "A&E", "wait": 40, "state": "Shut"},
+                   {"name": "Maidstone", "type": "UTC", "wait": 20, "state": "Diverting"},
+                   {"name": "Maidstone", "type": "MIU", "wait": 5, "state": "OPEN"}],
+                  status_field="state", status_map={"Shut": "closed"})
+    assert [(o.status, o.wait_minutes) for o in obs] == [
+        ("closed", 40), ("unknown", 20), ("open", 5)]
