@@ -11,7 +11,8 @@ from waitless import cli
 from waitless.domain.errors import RegionError
 from waitless.domain.region import load_region
 
-KENT = Path(__file__).parents[2] / "waitless" / "regions" / "kent-medway.toml"
+REPO = Path(__file__).parents[2]
+KENT = REPO / "waitless" / "regions" / "kent-medway.toml"
 
 
 def kent_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -53,9 +54,19 @@ def test_bad_feed_settings_are_refused_naming_file_and_feed(
     assert message in str(caught.value)
 
 
-def test_the_shipped_regions_pass(region_path: Path) -> None:
-    for name in ("kent-medway", str(region_path)):
-        check_feeds(load_region(name))
+# Every region file in the repository: bundled, deployed and the tests' own. A check that
+# refused one of them would stop that deployment or test at start-up.
+REGION_FILES = sorted([*REPO.glob("waitless/regions/*.toml"),
+                       *REPO.glob("deploy/kubernetes/regions/*.toml"),
+                       *REPO.glob("tests/**/*.toml")])
+
+
+def test_every_region_file_in_the_repository_passes() -> None:
+    assert len(REGION_FILES) >= 5  # a glob that found nothing would pass vacuously
+    for path in REGION_FILES:
+        region = load_region(str(path))
+        check_feeds(region)
+        assert region.source_path == str(path.resolve())
 
 
 def test_good_poller_options_still_load(tmp_path: Path) -> None:
