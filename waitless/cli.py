@@ -143,7 +143,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     from feeds.simulator import create_simulator_app
     from waitless.api.app import create_app
-    from waitless.api.dev_server import PortUnavailable, dev_feed, start_site
+    from waitless.api.dev_server import PortUnavailable, dev_feed, example_rank_url, start_site
 
     settings = _settings(args)
     region = load_region(settings.region)
@@ -173,7 +173,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             raise
         base = f"http://{settings.host}:{settings.port}"
         print(f"WaitLess dev: {region.title} ({len(region.sites)} sites)\n"
-              f"  ranking  {base}/v1/rank?lat=51.2802&lon=1.0789\n"
+              f"  ranking  {example_rank_url(region, base)}\n"
               f"  sites    {base}/v1/sites\n  ready    {base}/readyz\n"
               f"  feed     {sim_url} ({feed_note})\n"
               f"  live store: {'redis' if settings.redis_url else 'in-process'}; "

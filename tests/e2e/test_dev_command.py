@@ -18,8 +18,11 @@ from aiohttp.test_utils import TestServer
 
 from feeds.simulator import native_document
 from waitless import cli as waitless_cli
-from waitless.api.dev_server import dev_feed
-from waitless.domain.region import Region
+from waitless.api.app import create_app
+from waitless.api.dev_server import dev_feed, example_rank_url
+from waitless.domain.region import Region, load_region
+from waitless.live.store import MemoryLiveStore
+from waitless.settings import Settings
 
 
 def free_port() -> int:
@@ -54,6 +57,25 @@ def test_dev_feed_applies_waitless_feed_urls(kent: Region):
                                                  False)
     with pytest.raises(ValueError, match="names unknown feed"):
         dev_feed(kent, [("nope", "http://x/")], simulator_port=8091, poll_seconds=5)
+
+
+@pytest.mark.parametrize("region_file", [
+    "kent-medway", str(Path(__file__).parents[1] / "api" / "regions" / "border-north.toml")])
+async def test_the_banner_link_ranks_for_the_region_served(aiohttp_client, tmp_path: Path,
+                                                           region_file: str) -> None:
+    # The link was Canterbury's for every region: another region answered it 422 (too far).
+    region = load_region(region_file)
+    url = example_rank_url(region, "http://127.0.0.1:8080")
+    first = region.sites[0]
+    assert url == f"http://127.0.0.1:8080/v1/rank?lat={first.lat:.4f}&lon={first.lon:.4f}"
+    app = create_app(Settings(spool_dir=str(tmp_path / "spool")), region=region,
+                     live_store=MemoryLiveStore())
+    client = await aiohttp_client(app)
+    response = await client.get(url.removeprefix("http://127.0.0.1:8080"))
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert {r["site_id"] for r in body["results"]} | {e["site_id"] for e in body["excluded"]} \
+        == {s.id for s in region.sites}
 
 
 @pytest.mark.parametrize("busy", ["simulator", "api"])

@@ -62,6 +62,16 @@ def dev_feed(region: Region, feed_urls: Sequence[tuple[str, str]], *, simulator_
     return replace(feed, url=url), url == own_url
 
 
+def example_rank_url(region: Region, base_url: str) -> str:
+    """A ranking URL ``waitless dev`` prints to try first: from the region's first site.
+
+    Any region's own site is inside its coverage and near its other sites, so the link answers
+    for every region (a fixed point would be 422 "too far" outside the one it was chosen for).
+    """
+    site = region.sites[0]
+    return f"{base_url}/v1/rank?lat={site.lat:.4f}&lon={site.lon:.4f}"
+
+
 async def start_site(app: web.Application, host: str, port: int, *, what: str,
                      how_to_change: str) -> web.AppRunner:
     """Set up and start ``app`` on ``host:port``.
