@@ -74,6 +74,12 @@ def check_body(body: bytes, *, feed: FeedConfig, settings: ValidationSettings,
         # "truncated" (it does not end in } or ]): say what it is.
         msg = f"feed {feed.name}: the body is an HTML page, not JSON"
         raise BodyRejected(msg, reason="wrong_content_type")
+    encoding = _wide_encoding(body) if body_type == "json" else None
+    if encoding is not None:
+        # JSON between systems is UTF-8 (RFC 8259 section 8.1); a UTF-16 body would otherwise
+        # be reported as "truncated" (its last byte is a NUL, not } or ]).
+        msg = f"feed {feed.name}: the body is {encoding} text; JSON feeds must be UTF-8"
+        raise BodyRejected(msg, reason="wrong_content_type")
     if _ends_early(body, body_type):
         msg = f"feed {feed.name}: the {body_type} document ends early"
         raise BodyRejected(msg, reason="truncated")
@@ -83,6 +89,24 @@ def _looks_like_html(body: bytes) -> bool:
     head = body.lstrip()[:512].lower()
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
         head.startswith(b"<") and b"<html" in body[:4096].lower())
+
+
+def _wide_encoding(body: bytes) -> str | None:
+    """``"UTF-16"`` or ``"UTF-32"`` when the body is JSON text in one of them, else ``None``.
+
+    Told by a byte-order mark, or without one by where the NUL bytes fall among the first
+    four: JSON text starts with an ASCII character, so UTF-8 has no NUL there.
+    """
+    if body.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    head = body[:4]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    if head[:3] == b"\x00\x00\x00" or head[1:] == b"\x00\x00\x00":
+        return "UTF-32"
+    return "UTF-16"
 
 
 def check_listing(count: int, usual_count: int, *, feed_name: str) -> None:

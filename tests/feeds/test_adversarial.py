@@ -145,6 +145,20 @@ def test_html_body_without_content_type_is_named_html(body):
     assert info.value.reason == "wrong_content_type"
 
 
+@pytest.mark.parametrize(("codec", "named"), [
+    ("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"),
+    ("utf-32", "UTF-32"), ("utf-32-le", "UTF-32"), ("utf-32-be", "UTF-32")])
+def test_json_in_utf16_or_utf32_is_named_not_called_truncated(native_region_path, codec, named):
+    region = load_region(str(native_region_path))
+    feed = next(f for f in region.feeds if f.name == "native")
+    body = native(vgh()).decode("utf-8").encode(codec)
+    with pytest.raises(BodyRejected, match=f"the body is {named} text; JSON feeds must be UTF-8"
+                       ) as info:
+        check_body(body, feed=feed, settings=region.validation)
+    assert info.value.reason == "wrong_content_type"
+    check_body(native(vgh()), feed=feed, settings=region.validation)  # the same in UTF-8 passes
+
+
 # --- `waitless feeds check` over every adversarial payload -----------------------------------
 
 def _fixture(name: str, old: bytes = b"", new: bytes = b"") -> bytes:
@@ -164,6 +178,7 @@ ADVERSARIAL = [
     ("native", native(), 1, "(no_sites)"),
     ("ahs", b'{"Calgary": {"Emergency": []}, "Edmonton": {}}', 1, "(no_sites)"),
     ("hk-ha", _fixture("km_utc.html"), 1, "HTML page, not JSON"),
+    ("native", native(vgh()).decode("utf-8").encode("utf-16"), 1, "UTF-16 text"),
     ("ahs", alberta("Mental Health", "Mental Health", "Foothills Medical Centre"), 3,
      "(unknown_service)"),
     # payloads of test_adapters.py / test_validate.py
