@@ -82,7 +82,7 @@ def token_matches(presented: str | None, expected: str | Iterable[str]) -> bool:
     if presented is None:
         return False
     candidates = [expected] if isinstance(expected, str) else list(expected)
-    given = presented.encode()
+    given = presented.encode("utf-8", "surrogateescape")  # a non-UTF-8 header's own bytes
     matched = False
     for candidate in candidates:
         matched |= bool(candidate) and hmac.compare_digest(given, candidate.encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import shutil
@@ -235,3 +236,64 @@ async def test_dashboard_posts_refuse_foreign_origins(make_push_client) -> None:
     logout = await client.post("/commissioners/logout", headers=own, allow_redirects=False)
     assert logout.status == 303
 
+
+# Credentials and sign-in forms that are not valid UTF-8 are refused, not a 500.
+#
+# aiohttp decodes header bytes that are not UTF-8 as surrogate escapes; encoding such a str
+# for ``hmac.compare_digest`` raised UnicodeEncodeError (a 500 with a traceback), which the
+# failed-authentication limit did not count, so one client could write tracebacks to the log
+# without end. The sign-in form likewise raised on a body aiohttp could not decode.
+BAD = b"\xff\xfe"
+
+
+async def raw(port: int, head: bytes, body: bytes = b"") -> int:
+    """Send one HTTP/1.1 request as bytes; the answer's status code."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head + b"Host: 127.0.0.1\r\nConnection: close\r\n"
+                 + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    return int(status_line.split()[1])
+
+
+STATS = b"GET /v1/stats/shift HTTP/1.1\r\nAuthorization: Bearer " + BAD + b"\r\n"
+PUSH = (b"POST /v1/feeds/kent-push/observations HTTP/1.1\r\nAuthorization: Bearer " + BAD
+        + b"\r\nContent-Type: application/json\r\n")
+COOKIE = b"GET /commissioners/events.csv HTTP/1.1\r\nCookie: waitless_commissioner=a" + BAD \
+    + b".1." + BAD + b"\r\n"
+
+
+async def test_undecodable_credentials_are_401_and_counted(make_push_client) -> None:
+    client = await make_push_client(auth_failure_limit=f"{FAILURES}/hour")
+    port = client.server.port
+    assert await raw(port, STATS) == 401
+    assert await raw(port, PUSH, b"{}") == 401
+    assert await raw(port, COOKIE) == 401
+    # Counted as failed authentications like any wrong token: the next is refused.
+    assert await raw(port, STATS) == 429
+
+
+async def test_undecodable_sign_in_forms_are_400(make_push_client) -> None:
+    client = await make_push_client()
+    port = client.server.port
+    login = b"POST /commissioners/login HTTP/1.1\r\n"
+    form = b"Content-Type: application/x-www-form-urlencoded"
+    assert await raw(port, login + form + b"\r\n", b"token=" + BAD) == 400
+    assert await raw(port, login + form + b"; charset=no-such-charset\r\n", b"token=x") == 400
+    assert await raw(port, login + b"Content-Type: multipart/form-data\r\n", b"x") == 400
+    multipart = (b"--zz\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n" + BAD
+                 + b"\r\n--zz--\r\n")
+    assert await raw(port, login + b"Content-Type: multipart/form-data; boundary=zz\r\n",
+                     multipart) == 400
+
+
+async def test_an_undecodable_upload_file_name_is_a_400(make_push_client) -> None:
+    client = await make_push_client()
+    body = (b"--zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + BAD
+            + b".csv\"\r\n\r\na,b\r\n1,2\r\n--zz--\r\n")
+    head = (b"POST /v1/stats/nhse HTTP/1.1\r\nAuthorization: Bearer "
+            + b"commissioner-token-for-review\r\n"
+            + b"Content-Type: multipart/form-data; boundary=zz\r\n")
+    assert await raw(client.server.port, head, body) == 400

@@ -89,7 +89,8 @@ def configured_token(app: web.Application) -> str | None:
 
 
 def token_matches(given: str, token: str) -> bool:
-    return hmac.compare_digest(given.encode(), token.encode())
+    # A header that was not UTF-8 arrives with surrogate escapes: compare its original bytes.
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode())
 
 
 def bearer_error(request: web.Request) -> web.Response | None:
@@ -134,6 +135,10 @@ def check_session(value: str, token: str, *,
                   now_unix: float | None = None) -> tuple[str, int] | None:
     """(session id, expiry unix seconds) of a signed, unexpired cookie value, else ``None``
     (whether it was signed out is :meth:`RevokedSessions.is_revoked`)."""
+    # Every cookie we issue is ASCII; one that was not UTF-8 holds surrogate escapes,
+    # which cannot even be encoded for the mac.
+    if not value.isascii():
+        return None
     parts = value.split(".")
     if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
         return None

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from redis.exceptions import RedisError
 
 from waitless.api import formatting, keys, shift_view
@@ -83,7 +84,12 @@ async def login_handler(request: web.Request) -> web.StreamResponse:
     if token is None:
         return _page(request, "login.html", {"error": UNCONFIGURED, "enabled": False},
                      status=503)
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, LookupError, HttpProcessingError):
+        # Not UTF-8, an unknown charset, or a multipart body without its boundary.
+        return _page(request, "login.html",
+                     {"error": "The form could not be read.", "enabled": True}, status=400)
     given = form.get("token")
     if not isinstance(given, str) or not token_matches(given.strip(), token):
         return _page(request, "login.html",

@@ -120,7 +120,9 @@ async def _multipart_files(request: web.Request) -> list[tuple[str, bytes]]:
         data = await _read_limited(part.read_chunk, UPLOAD_MAX_BYTES, used)
         used += len(data)
         if data:
-            files.append((part.filename, data))
+            # A name that was not UTF-8 holds surrogate escapes, which no answer can carry.
+            name = part.filename.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            files.append((name, data))
     return files
 
 
