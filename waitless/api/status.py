@@ -12,6 +12,12 @@ from waitless.live.snapshot import LiveSnapshot
 from waitless.live.store import LiveStore
 from waitless.ranking.waits import estimate_wait
 
+# Rejections listed in a public answer, per feed and per site. A feed that sends thousands of
+# bad entries (one push of 3,000 made /v1/sites 787 KB for every anonymous caller) is shown by
+# its first ones and its count; the counts by reason are complete (``rejected_by_reason``, and
+# the metric ``waitless_feed_rejections_current``).
+PUBLIC_REJECTIONS_MAX = 50
+
 
 def _rejections_by_site(feed_statuses: dict[str, dict]) -> dict[str, list[dict]]:
     by_site: dict[str, list[dict]] = {}
@@ -27,7 +33,7 @@ def _rejections_by_site(feed_statuses: dict[str, dict]) -> dict[str, list[dict]]
 _PUBLIC_FEED_KEYS = ("ok", "circuit", "last_ok_at", "last_payload_at", "newest_observed_at",
                      "last_error_reason", "last_error_at", "consecutive_failures", "accepted",
                      "not_modified", "last_poll_seconds", "errors_by_reason",
-                     "rejected_by_reason", "rejections")
+                     "rejected_by_reason")
 LIVE_STORE_DOWN = "live store unavailable"
 
 
@@ -35,6 +41,9 @@ def public_feed_status(status: dict[str, Any]) -> dict[str, Any]:
     """A feed's status without internals: ``last_error`` is the reason code, not the text."""
     public = {key: status.get(key) for key in _PUBLIC_FEED_KEYS if key in status}
     public["last_error"] = status.get("last_error_reason") if status.get("last_error") else None
+    rejections = status.get("rejections", [])
+    public["rejections"] = rejections[:PUBLIC_REJECTIONS_MAX]
+    public["rejections_total"] = len(rejections)
     return public
 
 
@@ -42,7 +51,8 @@ def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> di
     """Every site with its services, hours, current wait and why a value was rejected.
 
     ``rejections`` per site: the feed's latest value rejections still in force, each with
-    ``feed``, ``service``, ``reason``, ``detail``, ``at`` (latest) and ``since`` (first).
+    ``feed``, ``service``, ``reason``, ``detail``, ``at`` (latest) and ``since`` (first); at
+    most :data:`PUBLIC_REJECTIONS_MAX` of them, ``rejections_total`` counts them all.
     """
     rejections = _rejections_by_site(snapshot.feed_statuses)
     sites = []
@@ -72,7 +82,8 @@ def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> di
             "site_id": site.id, "region": region.name, "name": site.name, "town": site.town,
             "postcode": site.postcode, "lat": site.lat, "lon": site.lon,
             "operator": site.operator, "services": services,
-            "rejections": rejections.get(site.id, []),
+            "rejections": rejections.get(site.id, [])[:PUBLIC_REJECTIONS_MAX],
+            "rejections_total": len(rejections.get(site.id, [])),
         })
     return {
         "region": region.name,
