@@ -30,6 +30,9 @@ async def _check(page, name: str, viewport: dict) -> None:
 
 
 async def _within_first_viewport(page, selector: str, viewport: dict) -> None:
+    # Not scrolled: focus() on the answer scrolls it into view, so a box inside the viewport
+    # after a scroll says nothing about the first screen.
+    assert await page.evaluate("() => window.scrollY") == 0, selector
     box = await page.locator(selector).bounding_box()
     assert box is not None, selector
     assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (selector, box)
