@@ -81,6 +81,10 @@ async def patient_page_handler(request: web.Request) -> web.Response:
     app = request.app
     region, now = app[keys.REGION], app[keys.CLOCK]()
     form = _form_values(request.query)
+    if form["place"]:
+        # A typed place wins over a device location kept from an earlier answer: without
+        # JavaScript nothing clears the form's hidden lat/lon when the person types one.
+        form["lat"] = form["lon"] = ""
     context: dict[str, Any] = {
         "region_title": region.title, "form": form, "error": None, "answer": None,
         "view": None, "map": None, "place": None, "place_note": None, "advice": NHS_111_ADVICE,

@@ -49,6 +49,19 @@ async def test_page_logs_the_decision_like_the_api(page_client) -> None:
     assert 'waitless_rankings_total{outcome="ranked"} 1.0' in metrics
 
 
+async def test_a_typed_place_replaces_a_kept_device_location(page_client) -> None:
+    # Without JavaScript nothing clears the hidden lat/lon a located answer keeps in its
+    # "Change search" form, which says "Type a town or postcode to search somewhere else".
+    def shown(html: str) -> list[str]:
+        return [chunk.split('"', 1)[0] for chunk in html.split('data-site-id="')[1:]]
+
+    typed = await (await page_client.get("/", params={"place": "Gravesend"})).text()
+    both = await (await page_client.get("/", params={
+        "place": "Gravesend", "lat": str(CANTERBURY[0]), "lon": str(CANTERBURY[1])})).text()
+    assert "From Gravesend, by car" in both and "From your location" not in both
+    assert shown(both) == shown(typed)
+
+
 async def test_unknown_place_is_a_clear_error(page_client) -> None:
     response = await page_client.get("/", params={"place": "Atlantis"})
     assert response.status == 400
