@@ -57,7 +57,7 @@ def age_in_years(text: str) -> str | None:
     value = float(match.group(1))
     if (match.group(2) or "y").startswith("m"):
         value /= 12
-    return f"{value:.4g}"
+    return repr(value)  # not rounded: 11.9999 months rounded to 4 figures read as 1 year
 
 
 def _form_values(query: Any) -> dict[str, str]:

@@ -40,6 +40,12 @@ def test_ages_in_months_or_years(typed, years) -> None:
     assert math.isclose(float(age_in_years(typed)), years, rel_tol=1e-3)
 
 
+@pytest.mark.parametrize("typed", ["11.9999 months", "0.99999", "0.99996 years"])
+def test_an_age_under_one_stays_under_one(typed) -> None:
+    # Rounded to 4 significant figures these read "1", and a baby was shown minor injury units.
+    assert float(age_in_years(typed)) < 1
+
+
 @pytest.mark.parametrize("typed", ["six months", "-1", "6 weeks", "abc", "6 months 2"])
 def test_unreadable_ages_are_refused(typed) -> None:
     assert age_in_years(typed) is None
