@@ -15,10 +15,12 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, temporary_database
+from waitless.api.app import create_app
 from waitless.cli import build_parser, main
 from waitless.domain.region import parse_region
 from waitless.events.migrations import MIGRATIONS
-from waitless.settings import settings_from_env
+from waitless.live.store import MemoryLiveStore
+from waitless.settings import Settings, settings_from_env
 
 K8S = REPO_ROOT / "deploy" / "kubernetes"
 # The oldest Kubernetes release still in common support, and the newest the package knows.
@@ -237,18 +239,42 @@ def test_regions_come_from_a_config_map_and_secrets_from_secrets() -> None:
                     assert ref["name"] == "waitless-secrets" and ref["key"] in secret_keys
 
 
+INTERNAL_PATHS = ("/metrics", "/healthz", "/readyz")
+
+
+def ingress_paths() -> list[dict[str, Any]]:
+    ingress = deployed()[("Ingress", "waitless")]
+    return [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+
+
+def routed(path: str, rule: dict[str, Any]) -> bool:
+    """Whether an Ingress path rule sends ``path`` to the service."""
+    if rule["pathType"] == "Exact":
+        return path == rule["path"]
+    return path == rule["path"] or path.startswith(rule["path"].rstrip("/") + "/")
+
+
 def test_the_ingress_keeps_internals_and_query_strings_out() -> None:
     ingress = deployed()[("Ingress", "waitless")]
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/enable-access-log"] == "false"
-    paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    paths = ingress_paths()
     assert {"path": "/v1", "pathType": "Prefix"}.items() <= paths[1].items()
-    for internal in ("/metrics", "/healthz", "/readyz"):
+    for internal in INTERNAL_PATHS:
         for p in paths:
-            exposed = (internal == p["path"] if p["pathType"] == "Exact"
-                       else internal.startswith(p["path"].rstrip("/") + "/")
-                       or internal == p["path"])
-            assert not exposed, (internal, p)
+            assert not routed(internal, p), (internal, p)
+
+
+def test_the_ingress_routes_every_public_route_of_the_app(kent, tmp_path: Path) -> None:
+    """The Ingress is an allow-list: a page or endpoint it leaves out answers 404 in a
+    cluster (the footer's /privacy, /how-it-works and /accessibility, the service worker)."""
+    app = create_app(Settings(spool_dir=str(tmp_path / "spool")), region=kent,
+                     live_store=MemoryLiveStore())
+    public = {route.resource.canonical for route in app.router.routes()
+              if route.resource is not None} - set(INTERNAL_PATHS)
+    assert {"/", "/privacy", "/sw.js", "/v1/rank"} <= public
+    paths = ingress_paths()
+    assert sorted(r for r in public if not any(routed(r, p) for p in paths)) == []
 
 
 def test_network_policy_denies_by_default_and_admits_each_component() -> None:
