@@ -62,6 +62,9 @@ class Sample:
     scheduled_s: float  # seconds since the measured phase began
     latency_s: float    # from scheduled send time to full response
     status: int         # HTTP status, 0 for a transport error or timeout
+    # How late the generator itself started the request, seconds (included in latency_s):
+    # a generator that falls behind its schedule shows here, not as a lower request rate.
+    send_lag_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -131,12 +134,13 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.busy_since: float | None = None  # clock time the request in flight was sent
         self.scheduled = 0.0  # its scheduled time, seconds from the start
+        self.started = 0.0  # clock time the last request was started (kept after it ends)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def send(self, request: bytes, scheduled: float, now: float) -> None:
-        self.scheduled, self.busy_since = scheduled, now
+        self.scheduled, self.busy_since, self.started = scheduled, now, now
         assert self.transport is not None
         self.transport.write(request)
 
@@ -205,8 +209,9 @@ async def _run_load(plan: LoadPlan, make_path: RequestFactory) -> RunResult:
         in_flight -= 1
         offset = connection.scheduled - plan.warmup_s
         if offset >= 0:
-            result.samples.append(Sample(offset, clock() - start - connection.scheduled,
-                                         status))
+            result.samples.append(Sample(
+                offset, clock() - start - connection.scheduled, status,
+                send_lag_s=connection.started - start - connection.scheduled))
         if connection.usable:
             idle.append(connection)
         else:
@@ -216,7 +221,8 @@ async def _run_load(plan: LoadPlan, make_path: RequestFactory) -> RunResult:
 
     async def connect_and_send(request: bytes, scheduled: float) -> None:
         connection = _Connection(done)
-        connection.scheduled, connection.busy_since = scheduled, clock()
+        connection.scheduled = scheduled
+        connection.busy_since = connection.started = clock()
         result.connections_opened += 1
         try:
             await asyncio.wait_for(loop.create_connection(

@@ -33,6 +33,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
     ok = sorted(s.latency_s * 1000 for s in result.samples if 200 <= s.status < 300)
     statuses = Counter(str(s.status) if s.status else "transport_error" for s in result.samples)
     measured = len(result.samples)
+    lags = sorted(s.send_lag_s * 1000 for s in result.samples)
     return {
         "target": plan.base_url,
         "requested_rate_per_s": plan.rate_per_s,
@@ -46,6 +47,11 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "connections_opened": result.connections_opened,
         "peak_in_flight": result.peak_in_flight,
         "statuses": dict(sorted(statuses.items())),
+        # The generator's own lateness in starting requests (already inside the latencies).
+        "send_lag_ms": {
+            "p99": round(percentile(lags, 99), 3) if lags else math.nan,
+            "max": round(lags[-1], 3) if lags else math.nan,
+        },
         "latency_ms": {
             **{f"p{p:g}": round(percentile(ok, p), 3) for p in PERCENTILES},
             "max": round(ok[-1], 3) if ok else math.nan,
@@ -65,7 +71,9 @@ def markdown(summary: dict[str, Any], *, title: str = "Load test") -> str:
         f"{summary['achieved_rate_per_s']}/s ({summary['ok_rate_per_s']}/s OK) over "
         f"{summary['duration_s']} s after {summary['warmup_s']} s warm-up\n"
         f"- requests: {summary['requests_measured']} measured, {summary['requests_ok']} OK, "
-        f"{summary['not_sent']} not sent (in-flight cap); errors: {errors or 'none'}\n\n"
+        f"{summary['not_sent']} not sent (in-flight cap); errors: {errors or 'none'}\n"
+        f"- generator send lag: p99 {summary['send_lag_ms']['p99']} ms, max "
+        f"{summary['send_lag_ms']['max']} ms (its own lateness, counted in the latencies)\n\n"
         f"| latency (ms) | value |\n|---|---|\n{rows}\n"
     )
 

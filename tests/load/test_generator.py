@@ -49,6 +49,12 @@ async def test_sends_the_requested_number_at_the_requested_rate() -> None:
     offsets = [s.scheduled_s for s in result.samples]
     assert offsets[0] == pytest.approx(0.0, abs=1e-9)
     assert np.allclose(np.diff(offsets), 1 / 200)
+    # Sent when scheduled, not just scheduled right: a generator sending at half the rate
+    # would start the last requests about a second late (the bound is loose on purpose: the
+    # machine is shared, but a lag of 0.25 s is 50 requests behind).
+    lags = [s.send_lag_s for s in result.samples]
+    assert min(lags) >= 0 and max(lags) < 0.25
+    assert summary["send_lag_ms"]["max"] == pytest.approx(max(lags) * 1000, abs=1e-3)
 
 
 async def test_the_collector_is_off_while_sending_and_back_on_after() -> None:
