@@ -86,14 +86,15 @@ def test_model_matches_networkx_from_random_nodes(built):
                for k in range(len(model.site_ids))]
     nodes = list(G.nodes)
     rng = np.random.default_rng(7)
-    sample = rng.choice(len(nodes), min(150, len(nodes)), replace=False)
+    sample = rng.choice(len(nodes), min(200, len(nodes)), replace=False)  # as issue #3 asks
     got = np.array([model.travel_seconds(G.nodes[nodes[i]]["y"], G.nodes[nodes[i]]["x"])
                     for i in sample])
     expected = np.array([[lengths[nodes[i]] for lengths in to_site] for i in sample])
     tolerance = 1e-4 * expected + 0.05
     # Never slower than leaving from the node itself; a node less than SNAP_TIE_M (1 m) from
-    # a road it is not connected to (footways crossing without a shared node) may also step
-    # onto that road, so a few are faster.
+    # a road it is not connected to (footways crossing without a shared node; a node in a
+    # tunnel under a street, since a point has no layer) may also step onto that road, so a
+    # few are faster.
     assert (got <= expected + tolerance).all()
     exact = (np.abs(got - expected) <= tolerance).all(axis=1)
     assert exact.mean() >= 0.95, exact.mean()
