@@ -40,8 +40,11 @@ from feeds.adapters._common import (
 from feeds.errors import FeedParseError
 from waitless.domain.observation import Observation
 
-# "16/2/2026 1:00PM": no zero padding, no timezone; tolerate a space before AM/PM.
-_HK_TIME = re.compile(r"(\d{1,2}/\d{1,2}/\d{4})\s+(\d{1,2}:\d{2})\s*([AaPp][Mm])")
+# "16/2/2026 1:00PM": no zero padding, no timezone; tolerate a space before AM/PM and the
+# oldest feed's "Updated at " before it. Nothing else: a time with an offset or other words
+# around it ("... +0000") is not what the feed promises and would be read as Hong Kong time.
+_HK_TIME = re.compile(r"(?:updated at\s+)?(\d{1,2}/\d{1,2}/\d{4})\s+(\d{1,2}:\d{2})\s*([ap]m)",
+                      re.IGNORECASE)
 _STREAMS = {"urgent": ("t3p50", "t3p95", "minutes"), "minor": ("t45p50", "t45p95", "hours")}
 
 
@@ -118,7 +121,7 @@ def _streams(options: Mapping[str, Any]) -> list[str]:
 
 
 def _hk_time(value: Any, timezone: str, where: str) -> datetime:
-    match = _HK_TIME.search(value) if isinstance(value, str) else None
+    match = _HK_TIME.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
         msg = f"{where}: {value!r} is not a Hong Kong 'd/m/yyyy h:mmAM' time"
         raise FeedParseError(msg)

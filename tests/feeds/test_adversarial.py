@@ -102,6 +102,21 @@ def test_hong_kong_year_one_update_time_is_a_parse_error():
         parse("hk_ha", hk("1/1/0001 1:00AM"), options={"sites": {"Kwong Wah Hospital": "KWH"}})
 
 
+@pytest.mark.parametrize("stamp", ["16/2/2026 7:58PM +0000", "16/2/2026 7:58PM UTC",
+                                   "about 16/2/2026 7:58PM", "16/2/2026 7:58PM, 17/2/2026"])
+def test_hong_kong_update_time_with_anything_around_it_is_refused(stamp):
+    # Read with a search, "+0000" was dropped and the time taken as Hong Kong's: 8 h out.
+    with pytest.raises(FeedParseError, match="is not a Hong Kong 'd/m/yyyy h:mmAM' time"):
+        parse("hk_ha", hk(stamp), options={"sites": {"Kwong Wah Hospital": "KWH"}})
+
+
+@pytest.mark.parametrize("stamp", ["16/2/2026 7:58PM", " 16/2/2026 7:58 pm ",
+                                   "Updated at 16/2/2026 7:58PM"])
+def test_hong_kong_update_time_as_the_feeds_write_it_is_read(stamp):
+    (urgent, *_) = parse("hk_ha", hk(stamp), options={"sites": {"Kwong Wah Hospital": "KWH"}})
+    assert urgent.observed_at == datetime(2026, 2, 16, 11, 58, tzinfo=UTC)  # 19:58 at UTC+8
+
+
 # --- item 8: values accepted without complaint before ----------------------------------------
 
 def test_negative_patients_waiting_is_rejected():
