@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from waitless.domain.errors import WaitlessError
+from waitless.domain.region_values import is_number
 
 _KNOWN_KEYS = frozenset({"polygon", "border_km"})
 
@@ -63,7 +64,7 @@ def _polygon(raw: Any, error: type[WaitlessError]) -> tuple[tuple[float, float],
 def _border_km(raw: Any, error: type[WaitlessError]) -> float | None:
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
-        msg = "[coverage] border_km must be a non-negative number of km"
+    if not is_number(raw) or raw < 0:
+        msg = f"[coverage] border_km must be a finite number of km, 0 or more, not {raw!r}"
         raise error(msg)
     return float(raw)

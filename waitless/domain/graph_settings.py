@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from waitless.domain.errors import WaitlessError
+from waitless.domain.region_values import is_number
 
 DEFAULT_WALK_SPEED_KPH = 4.8
 DEFAULT_ACCESS_SPEED_KPH = 20.0
@@ -66,9 +67,15 @@ def parse_graph(raw: Mapping[str, Any], *, error: type[WaitlessError]) -> GraphS
                                  **{k: float(v) for k, v in raw.items()})
     except (TypeError, ValueError, AttributeError) as exc:
         raise error(f"[graph]: {exc}") from exc
-    bad = [k for k, v in speeds.items() if not 0 < v <= 200]
-    if bad or min(settings.walk_speed_kph, settings.access_speed_kph,
-                  settings.max_snap_m) <= 0:
-        msg = f"[graph]: speeds and max_snap_m must be positive (check {bad or 'scalars'})"
+    # is_number, not a bare comparison: nan passes `v <= 0` and inf makes every leg take 0 s.
+    bad = [k for k, v in speeds.items() if not (is_number(v) and 0 < v <= 200)]
+    if bad:
+        msg = (f"[graph]: default_speeds_kph must be above 0 and at most 200 km/h "
+               f"(check {', '.join(bad)})")
         raise error(msg)
+    for key in ("walk_speed_kph", "access_speed_kph", "max_snap_m"):
+        value = getattr(settings, key)
+        if not (is_number(value) and value > 0):
+            msg = f"[graph]: {key} must be a finite number above 0, not {value!r}"
+            raise error(msg)
     return settings

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from waitless.domain.errors import WaitlessError
+from waitless.domain.region_values import is_number
 
 DEFAULT_MINUTES_PER_PATIENT = {"ed": 9.0, "utc": 6.0, "miu": 7.0}
 
@@ -79,28 +79,25 @@ def parse_load_aware(raw: Mapping[str, Any] | None, *,
         raise error("[load_aware]: minutes_per_patient must be a table")
     per_patient = {**DEFAULT_MINUTES_PER_PATIENT, **given}
     if set(per_patient) - set(DEFAULT_MINUTES_PER_PATIENT) or not all(
-            _finite(v) and v > 0 for v in per_patient.values()):
+            is_number(v) and v > 0 for v in per_patient.values()):
         msg = "[load_aware]: minutes_per_patient needs positive numbers for ed, utc, miu"
         raise error(msg)
     settings = LoadAwareSettings(minutes_per_patient={k: float(v) for k, v in per_patient.items()},
                                  **raw)
     if not isinstance(settings.enabled, bool):
         raise error("[load_aware]: enabled must be true or false")
-    if not (_finite(settings.follow_rate) and 0 <= settings.follow_rate <= 1):
+    if not (is_number(settings.follow_rate) and 0 <= settings.follow_rate <= 1):
         raise error("[load_aware]: follow_rate must be between 0 and 1")
     for name in ("horizon_minutes", "max_adjustment_minutes", "sync_seconds",
                  "follow_window_days", "follow_refresh_seconds"):
-        if not (_finite(getattr(settings, name)) and getattr(settings, name) > 0):
+        if not (is_number(getattr(settings, name)) and getattr(settings, name) > 0):
             msg = f"[load_aware]: {name} must be a positive number of days/minutes/seconds"
             raise error(msg)
     if not (isinstance(settings.follow_min_choices, int)
             and not isinstance(settings.follow_min_choices, bool)
             and settings.follow_min_choices >= 1):
         raise error("[load_aware]: follow_min_choices must be a whole number, at least 1")
-    if not (_finite(settings.follow_prior_answers) and settings.follow_prior_answers >= 0):
+    if not (is_number(settings.follow_prior_answers) and settings.follow_prior_answers >= 0):
         raise error("[load_aware]: follow_prior_answers must be a number of answers, 0 or more")
     return settings
 
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

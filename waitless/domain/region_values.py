@@ -59,6 +59,17 @@ def text(raw: Mapping[str, Any], key: str, where: str, default: Any = _MISSING,
     return value
 
 
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a finite ``int`` or ``float`` (not a boolean): a usable setting.
+
+    Every numeric setting goes through this. ``nan`` passes every range check written as a
+    refusal (``nan < 0`` and ``nan <= 0`` are both false), and TOML writes ``nan`` and ``inf``
+    as plainly as ``5``; ``true`` is an ``int`` to Python but never a number meant.
+    """
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def number(raw: Mapping[str, Any], key: str, where: str, default: Any = _MISSING,
            *, minimum: float | None = 0.0, positive: bool = False) -> float:
     """A finite number, at least ``minimum`` (above it when ``positive``; ``None``: any), as a
@@ -68,8 +79,7 @@ def number(raw: Mapping[str, Any], key: str, where: str, default: Any = _MISSING
     """
     value = _get(raw, key, where, default)
     low = -math.inf if minimum is None else minimum
-    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
-            or value < low or (positive and value == low)):
+    if not is_number(value) or value < low or (positive and value == low):
         bound = ("" if minimum is None
                  else f" above {minimum:g}" if positive else f" at least {minimum:g}")
         msg = f"{where}: {key} must be a number{bound}, not {value!r}"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from waitless.domain.errors import RegionError
+from waitless.domain.region_values import is_number
 
 PROVIDER_KINDS = ("acute", "community", "gp")
 _ORG_CODE_RE = re.compile(r"^[A-Z0-9]{3,6}$")
@@ -91,8 +92,8 @@ def _org_code(value: Any, where: str) -> str:
 
 def _number(raw: dict[str, Any], key: str, default: float | None) -> float:
     value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        msg = f"[stats]: {key} must be a non-negative number (got {value!r})"
+    if not is_number(value) or value < 0:
+        msg = f"[stats]: {key} must be a finite number, 0 or more (got {value!r})"
         raise StatsConfigError(msg)
     return float(value)
 

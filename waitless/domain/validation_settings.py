@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from waitless.domain.errors import WaitlessError
+from waitless.domain.region_values import is_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,5 +87,4 @@ def parse_validation(raw: Mapping[str, Any], *, stale_after_minutes: float,
 
 
 def _minutes(value: Any) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value) and value >= 0)
+    return is_number(value) and value >= 0

@@ -1,0 +1,64 @@
+"""Numeric region settings refuse what no comparison catches: ``nan`` passes ``x < 0`` and
+``x <= 0`` alike, and TOML writes ``nan``, ``inf`` and ``-inf`` as plainly as ``5``. Each bad
+value is a RegionError whose one line names the section and the key, never a setting kept."""
+
+import tomllib
+
+import pytest
+
+from tests.domain.test_region import MINIMAL
+from waitless.domain.errors import RegionError
+from waitless.domain.region import parse_region
+
+PROVIDER = '[[stats.providers]]\ncode = "RVV"\nname = "East Kent"\nkind = "acute"\n'
+
+
+def stats(lines: str) -> str:
+    """A ``[stats]`` table with one provider and ``lines``; {value} stays for the bad number."""
+    return f"[stats]\n{lines}\n{PROVIDER}"
+
+
+# (section, key as the message names it, TOML with {value} for the bad number)
+NUMERIC_SETTINGS = [
+    ("graph", "walk_speed_kph", "[graph]\nwalk_speed_kph = {value}"),
+    ("graph", "access_speed_kph", "[graph]\naccess_speed_kph = {value}"),
+    ("graph", "max_snap_m", "[graph]\nmax_snap_m = {value}"),
+    ("graph", "motorway", "[graph]\ndefault_speeds_kph = {{ motorway = {value} }}"),
+    ("coverage", "border_km", "[coverage]\nborder_km = {value}"),
+    ("stats", "target_shift_pp", stats("target_shift_pp = {value}")),
+    ("stats", "amber_shift_pp", stats("target_shift_pp = 5.0\namber_shift_pp = {value}")),
+    ("stats", "break_factor", stats("target_shift_pp = 5.0\nbreak_factor = {value}")),
+    ("stats", "break_min_attendances",
+     stats("target_shift_pp = 5.0\nbreak_min_attendances = {value}")),
+    ("ranking", "stale_after_minutes", "[ranking]\nstale_after_minutes = {value}"),
+    ("ranking", "ed", "[ranking]\nassumed_wait_minutes = {{ ed = {value} }}"),
+    ("validation", "jump_factor", "[validation]\njump_factor = {value}"),
+    ("validation", "max_wait_minutes", "[validation]\nmax_wait_minutes = {{ ed = {value} }}"),
+    ("load_aware", "horizon_minutes", "[load_aware]\nhorizon_minutes = {value}"),
+    ("load_aware", "follow_rate", "[load_aware]\nfollow_rate = {value}"),
+]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize(("section", "key", "toml"), NUMERIC_SETTINGS,
+                         ids=[f"{s}.{k}" for s, k, _ in NUMERIC_SETTINGS])
+def test_a_non_finite_number_is_refused_naming_the_key(
+        section: str, key: str, toml: str, value: str) -> None:
+    text = MINIMAL + "\n" + toml.format(value=value) + "\n"
+    with pytest.raises(RegionError) as caught:
+        parse_region(tomllib.loads(text))
+    message = str(caught.value)
+    assert f"[{section}" in message and key in message
+    assert "\n" not in message
+
+
+def test_finite_values_of_the_same_keys_still_load() -> None:
+    region = parse_region(tomllib.loads(
+        MINIMAL + "\n[graph]\nwalk_speed_kph = 5\nmax_snap_m = 1500.5\n"
+        "default_speeds_kph = { motorway = 110 }\n[coverage]\nborder_km = 0\n"
+        + stats("target_shift_pp = 5.0\nbreak_factor = 2\nbreak_min_attendances = 100")))
+    assert (region.graph.walk_speed_kph, region.graph.max_snap_m) == (5.0, 1500.5)
+    assert region.graph.default_speeds_kph == {"motorway": 110.0}
+    assert region.coverage.border_km == 0.0
+    assert region.stats is not None
+    assert (region.stats.break_factor, region.stats.break_min_attendances) == (2.0, 100)
