@@ -31,7 +31,10 @@ from waitless.domain.region_values import is_number
 
 PROVIDER_KINDS = ("acute", "community", "gp")
 _ORG_CODE_RE = re.compile(r"^[A-Z0-9]{3,6}$")
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+# Months a break may name: NHS England's monthly A&E series start in 2010, so a year outside
+# these is a typo (and year 0 is not a date at all).
+_FIRST_YEAR, _LAST_YEAR = 2000, 2099
 
 
 class StatsConfigError(RegionError):
@@ -40,8 +43,9 @@ class StatsConfigError(RegionError):
 
 def _first_of_month(text: str, where: str) -> dt.date:
     match = _MONTH_RE.match(text.strip())
-    if not match or not 1 <= int(match[2]) <= 12:
-        msg = f"{where}: bad month {text!r}: expected YYYY-MM, e.g. 2025-04"
+    if not match or not (1 <= int(match[2]) <= 12 and _FIRST_YEAR <= int(match[1]) <= _LAST_YEAR):
+        msg = (f"{where}: bad month {text!r}: expected YYYY-MM from "
+               f"{_FIRST_YEAR}-01 to {_LAST_YEAR}-12, e.g. 2025-04")
         raise StatsConfigError(msg)
     return dt.date(int(match[1]), int(match[2]), 1)
 
@@ -162,5 +166,10 @@ def parse_stats_config(raw: dict[str, Any]) -> StatsConfig:
     if factor <= 1:
         msg = f"[stats]: break_factor must be greater than 1 (got {factor})"
         raise StatsConfigError(msg)
-    return StatsConfig(tuple(providers), target, amber, factor,
-                       int(_number(raw, "break_min_attendances", 500)), tuple(breaks))
+    # int() would quietly make 499.5 into 499; an attendance count is written whole.
+    minimum = raw.get("break_min_attendances", 500)
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
+        msg = (f"[stats]: break_min_attendances must be a whole number of attendances, 0 or "
+               f"more (got {minimum!r})")
+        raise StatsConfigError(msg)
+    return StatsConfig(tuple(providers), target, amber, factor, minimum, tuple(breaks))
