@@ -102,7 +102,7 @@ def test_unknown_keys_are_refused_listing_the_allowed_ones(
 
 
 @pytest.mark.parametrize(("validation", "message"), [
-    ('jump_factor = "4"', "jump_factor must be a non-negative number"),
+    ('jump_factor = "4"', "jump_factor must be a number above 1 and at most 100"),
     ("max_body_bytes = 1.5", "max_body_bytes must be a whole number"),
     ("max_wait_minutes = { utc = true }", "max_wait_minutes must be a table"),
     ("max_wait_minutes = { gp = 60 }", "max_wait_minutes must be a table"),
