@@ -57,3 +57,74 @@ def test_gazetteer_comes_only_from_the_region_file(tmp_path) -> None:
                            source_path=str(tmp_path / "x.toml"))
     with pytest.raises(RegionError, match="cannot read gazetteer"):
         load_gazetteer(missing)
+
+
+BASE_REGION = ('[region]\nname = "x"\ntimezone = "Europe/London"\n'
+               '[[sites]]\nid = "A"\nname = "A"\nlat = 51.0\nlon = 1.0\n'
+               '[[sites.services]]\nkind = "ed"\nhours = "24h"\n'
+               '[gazetteer]\nfile = "places.csv"\n')
+HEADER = "# a comment line, counted\nname,kind,lat,lon,district\n"
+
+
+def gazetteer_file(tmp_path, text: str, encoding: str = "utf-8"):
+    (tmp_path / "places.csv").write_bytes(text.encode(encoding))
+    return parse_region(tomllib.loads(BASE_REGION), source_path=str(tmp_path / "x.toml"))
+
+
+def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path) -> None:
+    # Spreadsheets save "CSV UTF-8" with a BOM; the header read '\ufeffname' and every row
+    # was refused.
+    region = gazetteer_file(tmp_path, "\ufeff" + HEADER + "Gravesend,town,51.44,0.37,DA11\n")
+    place = find_place(load_gazetteer(region), "gravesend")
+    assert (place.name, place.kind, place.lat, place.lon, place.district) == (
+        "Gravesend", "town", 51.44, 0.37, "DA11")
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("Gravesend,town,51.44\n", "line 3: expected 5 fields (name,kind,lat,lon,district), got 3"),
+    ("Gravesend,town,51.44,0.37,DA11,x\n",
+     "line 3: expected 5 fields (name,kind,lat,lon,district), got 6"),
+    ("Gravesend,town,nan,0.37,DA11\n",
+     "line 3: lat must be a number of degrees from -90 to 90, not 'nan'"),
+    ("Gravesend,town,51.44,inf,DA11\n",
+     "line 3: lon must be a number of degrees from -180 to 180, not 'inf'"),
+    ("Gravesend,town,514.4,0.37,DA11\n",
+     "line 3: lat must be a number of degrees from -90 to 90, not '514.4'"),
+    ("Gravesend,town,51.44,,DA11\n", "line 3: lon must be a number of degrees from -180 to 180, "
+                                     "not ''"),
+    ("Gravesend,village,51.44,0.37,DA11\n", "line 3: kind must be town or district, not 'village'"),
+    (",town,51.44,0.37,DA11\n", "line 3: name must have a letter or digit, not ''"),
+    ("'-',town,51.44,0.37,DA11\n", "line 3: name must have a letter or digit, not \"'-'\""),
+    ("Gravesend,town,51.44,0.37,\n", "line 3: district must not be empty"),
+    ("Newington,town,51.35,0.67,ME9\n\nNEWINGTON,town,51.10,1.13,CT18\n",
+     "line 5: 'NEWINGTON' repeats 'Newington' of line 3; names must differ ignoring case, "
+     "spaces and punctuation"),
+    ("DA11,district,51.44,0.37,DA11\nDA 11,district,51.44,0.37,DA11\n",
+     "line 4: 'DA 11' repeats 'DA11' of line 3; names must differ ignoring case, spaces and "
+     "punctuation"),
+])
+def test_a_bad_gazetteer_row_is_refused_naming_its_line(tmp_path, rows: str, message: str) -> None:
+    region = gazetteer_file(tmp_path, HEADER + rows)
+    with pytest.raises(RegionError) as caught:
+        load_gazetteer(region)
+    assert str(caught.value) == f"gazetteer {(tmp_path / 'places.csv').resolve()} {message}"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("nom,kind,lat,lon,district\nGravesend,town,51.44,0.37,DA11\n",
+     " line 1: the header must be name,kind,lat,lon,district, not 'nom,kind,lat,lon,district'"),
+    (HEADER, ": no places (expected a name,kind,lat,lon,district header and rows)"),
+    ("", ": no places (expected a name,kind,lat,lon,district header and rows)"),
+])
+def test_a_gazetteer_without_a_header_or_places_is_refused(
+        tmp_path, text: str, message: str) -> None:
+    region = gazetteer_file(tmp_path, text)
+    with pytest.raises(RegionError) as caught:
+        load_gazetteer(region)
+    assert str(caught.value) == f"gazetteer {(tmp_path / 'places.csv').resolve()}{message}"
+
+
+def test_a_gazetteer_that_is_not_utf8_is_refused(tmp_path) -> None:
+    region = gazetteer_file(tmp_path, HEADER + "Tønsberg,town,51.44,0.37,DA11\n", "latin-1")
+    with pytest.raises(RegionError, match=r"^cannot read gazetteer .*places\.csv: 'utf-8' codec"):
+        load_gazetteer(region)

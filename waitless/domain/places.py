@@ -8,6 +8,7 @@ looked up by its district (outward code), e.g. ``"CT1 3NG"`` -> ``CT1``.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,27 +70,93 @@ def normalise(text: str) -> str:
 
 
 def load_gazetteer(region: Region) -> Gazetteer | None:
-    """The region's gazetteer, or ``None`` when its file names none."""
+    """The region's gazetteer, or ``None`` when its file names none.
+
+    The file is UTF-8 CSV (a byte-order mark is allowed) with the header
+    ``name,kind,lat,lon,district``; lines starting with ``#`` and blank lines are skipped.
+
+    Raises
+    ------
+    RegionError
+        Naming the file and the line: an unreadable or non-UTF-8 file, a wrong header, a row
+        without exactly five fields, an empty name or district, a kind other than ``town`` or
+        ``district``, coordinates that are not finite degrees in range, a name that repeats
+        another once case, spaces and punctuation are ignored, or no places at all.
+    """
     if region.gazetteer_file is None:
         return None
     path = Path(region.gazetteer_file).resolve()
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which would
+        # otherwise become part of the first column's name.
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
         msg = f"cannot read gazetteer {path}: {exc}"
         raise RegionError(msg) from exc
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    # Line numbers of the rows csv reads, so an error names the line an editor shows.
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1)
+             if line.strip() and not line.startswith("#")]
+    reader = csv.reader(line for _, line in lines)
     places: dict[str, Place] = {}
-    for row in rows:
-        try:
-            place = Place(row["name"].strip(), row["kind"].strip(), float(row["lat"]),
-                          float(row["lon"]), row["district"].strip().upper())
-        except (KeyError, ValueError, AttributeError) as exc:
-            msg = f"gazetteer {path}: bad row {row}: {exc}"
-            raise RegionError(msg) from exc
-        places[normalise(place.name).replace(" ", "") if place.kind == "district"
-               else normalise(place.name)] = place
+    first_line: dict[str, int] = {}
+    for row in reader:
+        number = lines[reader.line_num - 1][0]
+        if reader.line_num == 1:
+            if [cell.strip() for cell in row] != list(_COLUMNS):
+                msg = (f"gazetteer {path} line {number}: the header must be "
+                       f"{','.join(_COLUMNS)}, not {','.join(row)!r}")
+                raise RegionError(msg)
+            continue
+        place = _place(row, f"gazetteer {path} line {number}")
+        key = (normalise(place.name).replace(" ", "") if place.kind == "district"
+               else normalise(place.name))
+        # A repeated name would silently replace the first (Kent has two Newingtons): the
+        # patient would be ranked from a place they did not mean.
+        if key in places:
+            msg = (f"gazetteer {path} line {number}: {place.name!r} repeats "
+                   f"{places[key].name!r} of line {first_line[key]}; names must differ "
+                   "ignoring case, spaces and punctuation")
+            raise RegionError(msg)
+        places[key] = place
+        first_line[key] = number
+    if not places:
+        msg = f"gazetteer {path}: no places (expected a {','.join(_COLUMNS)} header and rows)"
+        raise RegionError(msg)
     return Gazetteer(region_title=region.title, places=places)
+
+
+_COLUMNS = ("name", "kind", "lat", "lon", "district")
+_KINDS = ("town", "district")
+
+
+def _place(row: list[str], where: str) -> Place:
+    """One gazetteer row as a :class:`Place`; ``RegionError`` starting with ``where``."""
+    if len(row) != len(_COLUMNS):
+        msg = f"{where}: expected {len(_COLUMNS)} fields ({','.join(_COLUMNS)}), got {len(row)}"
+        raise RegionError(msg)
+    name, kind, lat_text, lon_text, district = (cell.strip() for cell in row)
+    if not normalise(name):
+        msg = f"{where}: name must have a letter or digit, not {name!r}"
+        raise RegionError(msg)
+    if kind not in _KINDS:
+        msg = f"{where}: kind must be {' or '.join(_KINDS)}, not {kind!r}"
+        raise RegionError(msg)
+    if not district:
+        msg = f"{where}: district must not be empty"
+        raise RegionError(msg)
+    degrees = []
+    for column, value, limit in (("lat", lat_text, 90), ("lon", lon_text, 180)):
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        # float() reads "nan" and "inf": a place there would rank every site as unreachable.
+        if not (math.isfinite(number) and -limit <= number <= limit):
+            msg = f"{where}: {column} must be a number of degrees from -{limit} to {limit}, " \
+                  f"not {value!r}"
+            raise RegionError(msg)
+        degrees.append(number)
+    return Place(name, kind, degrees[0], degrees[1], district.upper())
 
 
 def find_place(gazetteer: Gazetteer, query: str) -> Place:
