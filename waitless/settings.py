@@ -65,16 +65,22 @@ WAITLESS_COOKIE_SECURE       ``0``/``false`` drops Secure from the session cooki
                              (plain http on a developer machine only)
 WAITLESS_SESSION_HOURS       how long a dashboard session lasts, hours                 8
 ===========================  ========================================================  ==========
+
+Ports are whole numbers from 1 to 65535 (``0`` for the ingest metrics port means none), the
+spool size and retention days whole numbers of at least 1, durations finite numbers above 0;
+any other value is a :class:`ConfigError` naming the variable.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from waitless.domain.errors import ConfigError
 from waitless.domain.region import DEFAULT_REGION
+from waitless.domain.region_values import is_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +139,14 @@ class Settings:
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Build :class:`Settings` from ``WAITLESS_*`` variables (empty values count as unset)."""
+    """Build :class:`Settings` from ``WAITLESS_*`` variables (empty values count as unset).
+
+    Raises
+    ------
+    ConfigError
+        Naming the variable, for a value that cannot work: a port, count or day number that is
+        not a whole number in range, a duration that is not a finite number above 0.
+    """
     env = os.environ if env is None else env
 
     def get(name: str) -> str | None:
@@ -149,33 +162,81 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=get("REDIS_PREFIX") or defaults.redis_prefix,
         database_url=get("DATABASE_URL"),
         spool_dir=get("SPOOL_DIR") or defaults.spool_dir,
-        spool_max_bytes=int(get("SPOOL_MAX_BYTES") or defaults.spool_max_bytes),
+        spool_max_bytes=_whole(get, "SPOOL_MAX_BYTES", defaults.spool_max_bytes, low=1),
         graph_cache=get("GRAPH_CACHE") or defaults.graph_cache,
         host=get("HOST") or defaults.host,
-        port=int(get("PORT") or defaults.port),
+        port=_whole(get, "PORT", defaults.port, low=1, high=65535),
         log_level=get("LOG_LEVEL") or defaults.log_level,
         feed_urls=parse_feed_urls(get("FEED_URLS") or ""),
         bench_endpoints=(get("BENCH_ENDPOINTS") or "").lower() in ("1", "true", "yes"),
-        event_retention_days=int(get("EVENT_RETENTION_DAYS") or defaults.event_retention_days),
+        # 0 would make ``waitless events prune`` delete every event.
+        event_retention_days=_whole(get, "EVENT_RETENTION_DAYS", defaults.event_retention_days,
+                                    low=1),
         commissioner_token=get("COMMISSIONER_TOKEN"),
         cookie_secure=(get("COOKIE_SECURE") or "true").lower() not in ("0", "false", "no", "off"),
-        session_hours=float(get("SESSION_HOURS") or defaults.session_hours),
+        session_hours=_positive(get, "SESSION_HOURS", defaults.session_hours),
         rate_limit=_rate(get("RATE_LIMIT"), defaults.rate_limit),
         login_rate_limit=_rate(get("LOGIN_RATE_LIMIT"), defaults.login_rate_limit),
         auth_failure_limit=_rate(get("AUTH_FAILURE_LIMIT"), defaults.auth_failure_limit),
         trusted_proxies=_comma_list(get("TRUSTED_PROXIES")),
         cors_origins=tuple(o.rstrip("/") for o in _comma_list(get("CORS_ORIGINS"))),
-        keepalive_seconds=float(get("KEEPALIVE_SECONDS") or defaults.keepalive_seconds),
-        event_flush_seconds=float(get("EVENT_FLUSH_SECONDS") or defaults.event_flush_seconds),
+        keepalive_seconds=_positive(get, "KEEPALIVE_SECONDS", defaults.keepalive_seconds),
+        event_flush_seconds=_positive(get, "EVENT_FLUSH_SECONDS", defaults.event_flush_seconds),
         push_tokens=parse_pairs(get("PUSH_TOKENS") or "", "WAITLESS_PUSH_TOKENS",
                                 "feed=token"),
-        leader_lease_seconds=float(get("LEADER_LEASE_SECONDS")
-                                   or defaults.leader_lease_seconds),
-        ingest_metrics_port=int(get("INGEST_METRICS_PORT") or 0) or None,
+        leader_lease_seconds=_positive(get, "LEADER_LEASE_SECONDS",
+                                       defaults.leader_lease_seconds),
+        # 0, like unset, serves no metrics.
+        ingest_metrics_port=_whole(get, "INGEST_METRICS_PORT", 0, low=0, high=65535) or None,
         map_tile_url=_tile_url(get("MAP_TILE_URL")),
         map_attribution=get("MAP_ATTRIBUTION"),
-        loop_lag_warn_ms=float(get("LOOP_LAG_WARN_MS") or defaults.loop_lag_warn_ms),
+        loop_lag_warn_ms=_positive(get, "LOOP_LAG_WARN_MS", defaults.loop_lag_warn_ms),
     )
+
+
+def _positive(get: Callable[[str], str | None], name: str, default: float) -> float:
+    """``WAITLESS_<name>`` as a finite number above 0 (``default`` when unset).
+
+    Raises
+    ------
+    ConfigError
+        Naming the variable: not a number, ``nan``/``inf`` (``float()`` reads both, and nan
+        passes every ``<= 0`` check), or 0 and below.
+    """
+    text = get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (is_number(value) and value > 0):
+        msg = f"WAITLESS_{name} must be a number above 0, not {text!r}"
+        raise ConfigError(msg)
+    return value
+
+
+def _whole(get: Callable[[str], str | None], name: str, default: int, *, low: int,
+           high: int | None = None) -> int:
+    """``WAITLESS_<name>`` as a whole number from ``low`` to ``high`` (``default`` when unset).
+
+    Raises
+    ------
+    ConfigError
+        Naming the variable and the range, instead of ``int()``'s bare ValueError traceback.
+    """
+    text = get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        span = f"from {low} to {high}" if high is not None else f"at least {low}"
+        msg = f"WAITLESS_{name} must be a whole number {span}, not {text!r}"
+        raise ConfigError(msg)
+    return value
 
 
 def _regions(single: str | None, several: str | None) -> tuple[str, ...]:
