@@ -62,3 +62,27 @@ def test_finite_values_of_the_same_keys_still_load() -> None:
     assert region.coverage.border_km == 0.0
     assert region.stats is not None
     assert (region.stats.break_factor, region.stats.break_min_attendances) == (2.0, 100)
+
+
+@pytest.mark.parametrize(("polygon", "message"), [
+    ('[["51.0", "0.0"], [51.5, 0.0], [51.5, 1.0]]',
+     "[coverage] polygon must be a list of [lat, lon] pairs of numbers, not "
+     "[['51.0', '0.0'], [51.5, 0.0], [51.5, 1.0]]"),
+    ("[[true, 0.0], [51.5, 0.0], [51.5, 1.0]]",
+     "[coverage] polygon must be a list of [lat, lon] pairs of numbers, not "
+     "[[True, 0.0], [51.5, 0.0], [51.5, 1.0]]"),
+    ("[[nan, 0.0], [51.5, 0.0], [51.5, 1.0]]",
+     "[coverage] polygon must be a list of [lat, lon] pairs of numbers, not "
+     "[[nan, 0.0], [51.5, 0.0], [51.5, 1.0]]"),
+    ("[[51.0, 0.0], [51.0, 0.0], [51.0, 0.0]]",
+     "[coverage] polygon encloses no area: its corners lie on one line"),
+    ("[[51.0, 0.0], [51.2, 0.5], [51.4, 1.0]]",
+     "[coverage] polygon encloses no area: its corners lie on one line"),
+])
+def test_a_coverage_polygon_of_text_booleans_or_no_area_is_refused(
+        polygon: str, message: str) -> None:
+    # float() took "51.0" and true (as 1.0, a corner off Africa) as coordinates, and a
+    # polygon of one repeated point loaded and covered nothing.
+    with pytest.raises(RegionError) as caught:
+        parse_region(tomllib.loads(MINIMAL + f"\n[coverage]\npolygon = {polygon}\n"))
+    assert str(caught.value) == message

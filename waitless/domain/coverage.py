@@ -48,15 +48,21 @@ def parse_coverage(raw: Mapping[str, Any], *, error: type[WaitlessError]) -> Cov
 def _polygon(raw: Any, error: type[WaitlessError]) -> tuple[tuple[float, float], ...] | None:
     if raw is None:
         return None
-    try:
-        if isinstance(raw, str):
-            raise TypeError(raw)
-        corners = tuple((float(lat), float(lon)) for lat, lon in raw)
-    except (TypeError, ValueError) as exc:
-        msg = "[coverage] polygon must be a list of [lat, lon] pairs"
-        raise error(msg) from exc
+    # float() would take "51.2" and true as coordinates: a corner must be written as numbers.
+    if not (isinstance(raw, list | tuple) and all(
+            isinstance(c, list | tuple) and len(c) == 2 and all(map(is_number, c)) for c in raw)):
+        msg = f"[coverage] polygon must be a list of [lat, lon] pairs of numbers, not {raw!r}"
+        raise error(msg)
+    corners = tuple((float(lat), float(lon)) for lat, lon in raw)
     if len(corners) < 3 or not all(-90 <= la <= 90 and -180 <= lo <= 180 for la, lo in corners):
         msg = "[coverage] polygon needs 3+ corners with valid coordinates"
+        raise error(msg)
+    # Corners all on one line enclose nothing: every origin would be outside the region.
+    twice_area = sum(la1 * lo2 - la2 * lo1
+                     for (la1, lo1), (la2, lo2) in zip(corners, corners[1:] + corners[:1],
+                                                       strict=True))
+    if abs(twice_area) < 1e-12:
+        msg = "[coverage] polygon encloses no area: its corners lie on one line"
         raise error(msg)
     return corners
 
