@@ -86,3 +86,26 @@ def test_a_coverage_polygon_of_text_booleans_or_no_area_is_refused(
     with pytest.raises(RegionError) as caught:
         parse_region(tomllib.loads(MINIMAL + f"\n[coverage]\npolygon = {polygon}\n"))
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("walk_speed_kph = 50", "walk_speed_kph must be a finite number above 0, at most 10, not 50.0"),
+    ("walk_speed_kph = 0", "walk_speed_kph must be a finite number above 0, at most 10, not 0.0"),
+    ("access_speed_kph = 1000",
+     "access_speed_kph must be a finite number above 0, at most 200, not 1000.0"),
+    ("max_snap_m = 1e7", "max_snap_m must be a finite number above 0, at most 20000, not "
+                         "10000000.0"),
+    ("max_snap_m = -1", "max_snap_m must be a finite number above 0, at most 20000, not -1.0"),
+])
+def test_a_graph_value_out_of_range_is_refused_naming_the_key(line: str, message: str) -> None:
+    with pytest.raises(RegionError) as caught:
+        parse_region(tomllib.loads(MINIMAL + f"\n[graph]\n{line}\n"))
+    assert str(caught.value) == f"[graph]: {message}"
+
+
+def test_the_graph_range_edges_load() -> None:
+    graph = parse_region(tomllib.loads(
+        MINIMAL + "\n[graph]\nwalk_speed_kph = 10\naccess_speed_kph = 200\nmax_snap_m = 20000\n"
+    )).graph
+    assert (graph.walk_speed_kph, graph.access_speed_kph, graph.max_snap_m) == (10.0, 200.0,
+                                                                               20000.0)

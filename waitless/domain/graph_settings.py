@@ -15,6 +15,10 @@ from waitless.domain.region_values import is_number
 DEFAULT_WALK_SPEED_KPH = 4.8
 DEFAULT_ACCESS_SPEED_KPH = 20.0
 DEFAULT_MAX_SNAP_M = 2_000.0
+# Upper bounds of the scalar keys: a walk at 50 km/h, or a straight-line leg faster than any
+# road, would rank a far site as near; a snap of more than 20 km puts an origin at sea or
+# across a border on a road instead of calling it off the graph.
+SCALAR_MAXIMUMS = {"walk_speed_kph": 10.0, "access_speed_kph": 200.0, "max_snap_m": 20_000.0}
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,10 @@ def parse_graph(raw: Mapping[str, Any], *, error: type[WaitlessError]) -> GraphS
         msg = (f"[graph]: default_speeds_kph must be above 0 and at most 200 km/h "
                f"(check {', '.join(bad)})")
         raise error(msg)
-    for key in ("walk_speed_kph", "access_speed_kph", "max_snap_m"):
+    for key, highest in SCALAR_MAXIMUMS.items():
         value = getattr(settings, key)
-        if not (is_number(value) and value > 0):
-            msg = f"[graph]: {key} must be a finite number above 0, not {value!r}"
+        if not (is_number(value) and 0 < value <= highest):
+            msg = f"[graph]: {key} must be a finite number above 0, at most {highest:g}, " \
+                  f"not {value!r}"
             raise error(msg)
     return settings
