@@ -49,3 +49,23 @@ def test_break_min_attendances_must_be_a_whole_number(value: Any) -> None:
 def test_break_min_attendances_keeps_a_whole_number(value: int) -> None:
     assert parse_stats_config(stats(break_min_attendances=value)).break_min_attendances == value
     assert parse_stats_config(stats()).break_min_attendances == 500
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"target_shift_pp": 150.0}, "target_shift_pp must be at most 100 percentage points (got 150)"),
+    ({"break_factor": 1}, "break_factor must be greater than 1 and at most 10 (got 1)"),
+    ({"break_factor": 0.5}, "break_factor must be greater than 1 and at most 10 (got 0.5)"),
+    ({"break_factor": 1e6}, "break_factor must be greater than 1 and at most 10 (got 1e+06)"),
+])
+def test_a_target_or_break_factor_that_can_never_fire_is_refused(
+        extra: dict[str, Any], message: str) -> None:
+    # A target of 150 pp could never rate green; a factor of a million never finds a break.
+    with pytest.raises(StatsConfigError) as caught:
+        parse_stats_config(stats(**extra))
+    assert str(caught.value) == f"[stats]: {message}"
+
+
+def test_the_stats_range_edges_load() -> None:
+    config = parse_stats_config(stats(target_shift_pp=100, break_factor=10))
+    assert (config.target_shift_pp, config.amber_shift_pp, config.break_factor) == (
+        100.0, 50.0, 10.0)

@@ -158,13 +158,18 @@ def parse_stats_config(raw: dict[str, Any]) -> StatsConfig:
         month = _first_of_month(_text(item, "month", where), where)
         breaks.append(ConfiguredBreak(org, month, _text(item, "description", where)))
     target = _number(raw, "target_shift_pp", None)
+    # A share moves at most 100 percentage points: a larger target could never be green.
+    if target > 100:
+        msg = f"[stats]: target_shift_pp must be at most 100 percentage points (got {target:g})"
+        raise StatsConfigError(msg)
     amber = _number(raw, "amber_shift_pp", target / 2)
     if amber > target:
         msg = f"[stats]: amber_shift_pp ({amber}) must not exceed target_shift_pp ({target})"
         raise StatsConfigError(msg)
     factor = _number(raw, "break_factor", 1.5)
-    if factor <= 1:
-        msg = f"[stats]: break_factor must be greater than 1 (got {factor})"
+    # Past 10 a month's count must change more than tenfold: detection is in effect off.
+    if not 1 < factor <= 10:
+        msg = f"[stats]: break_factor must be greater than 1 and at most 10 (got {factor:g})"
         raise StatsConfigError(msg)
     # int() would quietly make 499.5 into 499; an attendance count is written whole.
     minimum = raw.get("break_min_attendances", 500)
