@@ -10,7 +10,7 @@ writes to Redis from another process.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import accumulate
 from typing import Any
@@ -106,9 +106,13 @@ class Metrics:
         """Count one ranking answer by outcome (``ranked``, ``emergency``, ...)."""
         self.requests.count_ranking(outcome)
 
-    def watch_feeds(self, source: Callable[[], FeedState]) -> None:
-        """Export feed and site-service ages and circuit state from ``source`` at scrape."""
-        self.registry.register(FeedStateCollector(source))
+    def watch_feeds(self, source: Callable[[], FeedState], feeds: Sequence[str] = ()) -> None:
+        """Export feed and site-service ages and circuit state from ``source`` at scrape.
+
+        ``feeds`` names the region's feeds: each is exported as configured whether or not it
+        ever reported, so an alert can find one that never succeeded.
+        """
+        self.registry.register(FeedStateCollector(source, feeds))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -179,8 +183,9 @@ def _timestamp(value: str | None) -> float | None:
 class FeedStateCollector:
     """Gauges computed at scrape time from the live snapshot (see the module docstring)."""
 
-    def __init__(self, source: Callable[[], FeedState]) -> None:
+    def __init__(self, source: Callable[[], FeedState], feeds: Sequence[str] = ()) -> None:
         self._source = source
+        self._feeds = tuple(feeds)
 
     def describe(self) -> list[Metric]:
         return list(self._families())
@@ -189,10 +194,16 @@ class FeedStateCollector:
         statuses, observations, now = self._source()
         yield from self._families(statuses, observations, now)
 
-    @staticmethod
-    def _families(statuses: Mapping[str, Mapping[str, Any]] | None = None,
+    def _families(self, statuses: Mapping[str, Mapping[str, Any]] | None = None,
                   observations: Mapping[str, Any] | None = None,
                   now: datetime | None = None) -> Iterator[Metric]:
+        configured = GaugeMetricFamily(
+            "waitless_feed_configured",
+            "1 for each feed of the region file, polled or pushed, whether or not it has "
+            "reported: a feed here without a last-success time has never succeeded",
+            labels=["feed"])
+        for feed in self._feeds:
+            configured.add_metric([feed], 1)
         last_ok = GaugeMetricFamily(
             "waitless_feed_last_success_timestamp_seconds",
             "Unix time of the feed's last successful poll or push", labels=["feed"])
@@ -233,4 +244,4 @@ class FeedStateCollector:
             labels = [obs.feed, obs.site_id, obs.service or ""]
             site_time.add_metric(labels, obs.observed_at.timestamp())
             site_age.add_metric(labels, (now - obs.observed_at).total_seconds())
-        yield from (last_ok, age, circuit, failures, held, site_time, site_age)
+        yield from (configured, last_ok, age, circuit, failures, held, site_time, site_age)

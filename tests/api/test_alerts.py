@@ -8,14 +8,18 @@ samples it then exports, so a renamed label value or a missing series fails here
 from __future__ import annotations
 
 import re
+import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.conftest import REPO_ROOT
+from feeds.health import FeedHealth
+from tests.conftest import REPO_ROOT, eventually
 from waitless.api import keys
 from waitless.api.app import create_app
+from waitless.domain.region import load_region, resolve_region_path
 from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
 
@@ -88,3 +92,66 @@ async def test_login_flood_selects_the_refusals_a_credential_flood_makes(
     limited = [(labels, value) for name, labels, value in samples(app[keys.METRICS].registry)
                if name == "waitless_rate_limited_total"]
     assert sum(value for labels, value in limited if matches(labels, matchers)) == refused
+
+
+def unless_on(expr: str, registry: Any) -> set[str]:
+    """Evaluate ``A unless on (feed) B`` (bare metric names) on the registry: the ``feed``
+    values of A's series that no series of B has."""
+    shape = re.fullmatch(r"\s*(\w+)\s+unless\s+on\s*\(feed\)\s*(\w+)\s*", expr)
+    assert shape, f"not the 'A unless on (feed) B' this test evaluates: {expr!r}"
+    left, right = shape.groups()
+    exported = samples(registry)
+    have = {labels["feed"] for name, labels, _ in exported if name == right}
+    return {labels["feed"] for name, labels, _ in exported if name == left} - have
+
+
+PUSH_FEEDS = """
+[[feeds]]
+name = "kent-push"
+format = "bc_push"
+service = "utc"
+sites = { "kch" = "RVVKC" }
+
+[[feeds]]
+name = "trust-native"
+format = "native"
+"""
+
+
+async def test_feed_never_up_fires_for_feeds_without_a_success(
+        aiohttp_client, tmp_path: Path, fixed_now) -> None:
+    """WaitLessFeedDown needs a last-success time; a feed that never had one (a polled feed
+    failing since start-up, a push feed never pushed) is WaitLessFeedNeverUp's."""
+    bundled = resolve_region_path("kent-medway")
+    path = tmp_path / "kent-push.toml"
+    path.write_text(bundled.read_text() + PUSH_FEEDS)
+    shutil.copy(bundled.with_name("kent-medway-places.csv"), tmp_path)
+    region = load_region(str(path))
+    assert [f.name for f in region.feeds] == ["simulator", "kent-push", "trust-native"]
+    store = MemoryLiveStore()
+    # The statuses the poller and the push endpoint write: the simulator feed has failed
+    # from the start; kent-push succeeded once, then failed; trust-native never reported.
+    never = FeedHealth("simulator")
+    for _ in range(3):
+        never.record_failure("connection refused", "connection", fixed_now, circuit="open")
+    once = FeedHealth("kent-push")
+    once.record_success(fixed_now - timedelta(hours=1), not_modified=False, circuit="closed")
+    once.record_failure("HTTP 503", "http_5xx", fixed_now, circuit="closed")
+    for health in (never, once):
+        await store.put_feed_status(region.name, health.feed, health.as_dict())
+    app = create_app(Settings(spool_dir=str(tmp_path / "spool")), region=region,
+                     live_store=store, clock=lambda: fixed_now)
+    client = await aiohttp_client(app)
+    await eventually(lambda: len(app[keys.SNAPSHOT].feed_statuses) == 2,
+                     what="the feed statuses in the API's snapshot")
+    assert (await client.get("/metrics")).status == 200
+    registry = app[keys.METRICS].registry
+    rule = alert("WaitLessFeedNeverUp")
+    assert unless_on(rule["expr"], registry) == {"simulator", "trust-native"}
+    assert rule["annotations"]["runbook"].endswith("#a-feed-never-came-up")
+    # The feed that once succeeded is WaitLessFeedDown's: its last success is exported.
+    down = alert("WaitLessFeedDown")
+    assert "waitless_feed_last_success_timestamp_seconds" in down["expr"]
+    assert {labels["feed"]: value for name, labels, value in samples(registry)
+            if name == "waitless_feed_last_success_timestamp_seconds"} == {
+        "kent-push": (fixed_now - timedelta(hours=1)).timestamp()}

@@ -123,7 +123,8 @@ def create_app(settings: Settings, *, region: Region | None = None,
     app[keys.SNAPSHOT] = primary.snapshots[region.name]
     app[keys.PREDICTIONS] = primary.predictions[region.name]
     app[keys.METRICS].watch_feeds(lambda: (app[keys.SNAPSHOT].feed_statuses,
-                                           app[keys.SNAPSHOT].observations, clock()))
+                                           app[keys.SNAPSHOT].observations, clock()),
+                                  feeds=[feed.name for feed in region.feeds])
     app[keys.TRAVEL] = primary.travel
     app[keys.TRAVEL_NOTE] = (notes[region.name] if len(notes) == 1
                              else "; ".join(f"{name}: {text}" for name, text in notes.items()))
