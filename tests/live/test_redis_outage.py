@@ -188,3 +188,38 @@ async def test_a_store_outage_is_not_a_feed_failure(
     assert recovered_seconds < 10
     await client.close()
     await simulator.close()
+
+
+async def test_sessions_during_and_after_a_redis_outage(
+        aiohttp_client, kent: Region, tmp_path, redis_server: RedisServer) -> None:
+    """As docs/operations.md "Redis is down" says: sessions are refused while Redis is down,
+    and a sign-out is forgotten when Redis comes back empty."""
+    token = "outage-commissioner-token"
+    settings = Settings(redis_url=redis_server.url, spool_dir=str(tmp_path / "spool"),
+                        commissioner_token=token, cookie_secure=False, rate_limit=None)
+    client = await aiohttp_client(create_app(settings, region=kent))
+
+    async def sign_in() -> dict[str, str]:
+        response = await client.post("/commissioners/login", data={"token": token},
+                                     allow_redirects=False)
+        assert response.status == 303
+        client.session.cookie_jar.clear()
+        return {"Cookie": response.headers["Set-Cookie"].split(";", 1)[0]}
+
+    async def page(cookie: dict[str, str]) -> int:
+        """303 to the sign-in when the session is refused; past it, 503 (no database here)."""
+        response = await client.get("/commissioners/shift", headers=cookie,
+                                    allow_redirects=False)
+        return response.status
+
+    kept, signed_out = await sign_in(), await sign_in()
+    assert await page(kept) == 503  # a session: past the sign-in
+    out = await client.post("/commissioners/logout", headers=signed_out, allow_redirects=False)
+    assert out.status == 303
+    assert await page(signed_out) == 303
+    redis_server.stop()
+    assert await page(kept) == 303  # cannot be checked: refused
+    redis_server.start()  # empty: it kept nothing on disk
+    assert await page(kept) == 503
+    assert await page(signed_out) == 503  # the sign-out went with Redis's memory
+    await client.close()
