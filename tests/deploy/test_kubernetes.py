@@ -51,11 +51,13 @@ def deployed() -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return obj["spec"]["template"]["spec"]
 
 
 def workloads() -> list[dict[str, Any]]:
-    return [o for (kind, _), o in deployed().items() if kind in ("Deployment", "Job")]
+    return [o for (kind, _), o in deployed().items() if kind in ("Deployment", "Job", "CronJob")]
 
 
 def env_names(container: dict[str, Any]) -> set[str]:
@@ -173,7 +175,7 @@ def test_the_api_spool_is_writable_and_the_graph_tables_read_only() -> None:
     assert graph["readOnly"] is True
     claim = volumes[graph["name"]]["persistentVolumeClaim"]
     assert claim["readOnly"] is True
-    build = objects[("Job", "waitless-graph-build")]
+    build = objects[("CronJob", "waitless-graph-build")]
     (builder,) = pod_spec(build)["containers"]
     cache_dir = builder["args"][builder["args"].index("--cache-dir") + 1]
     build_mounts = {m["mountPath"]: m for m in builder["volumeMounts"]}
@@ -304,6 +306,27 @@ def test_the_prometheus_rule_is_deploy_alerts_yml() -> None:
     assert rule["spec"]["groups"] == alerts["groups"]
     names = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
     assert {"WaitLessFeedDown", "WaitLessNoIngestLeader"} <= names
+
+
+def test_applying_again_never_meets_an_immutable_job() -> None:
+    """A Job's pod template is immutable: while one exists, `kubectl apply -k` with a new image
+    (every release) or, for a template naming the regions ConfigMap, a changed region file fails
+    with "field is immutable". Jobs that apply creates must be gone soon after they finish;
+    the two-hour graph build is a suspended CronJob (mutable, started by hand)."""
+    objects = deployed()
+    jobs = [o for (kind, _), o in objects.items() if kind == "Job"]
+    assert [j["metadata"]["name"] for j in jobs] == ["waitless-migrate"]
+    for job in jobs:
+        # Deleted within 10 minutes of finishing, yet after `kubectl wait` has seen it end.
+        assert 60 <= job["spec"]["ttlSecondsAfterFinished"] <= 600, job["metadata"]["name"]
+        # No ConfigMap either: a region change renames it, which would change the template.
+        assert not any("configMap" in v for v in pod_spec(job).get("volumes", []))
+    build = objects[("CronJob", "waitless-graph-build")]
+    assert build["spec"]["suspend"] is True
+    assert build["spec"]["concurrencyPolicy"] == "Forbid"
+    runbook = (REPO_ROOT / "docs" / "operations.md").read_text()
+    assert "create job --from=cronjob/waitless-graph-build" in runbook
+    assert "field is immutable" in runbook
 
 
 def test_the_migration_job_command_migrates(monkeypatch, capsys) -> None:
