@@ -25,7 +25,7 @@ from feeds.config_check import check_feeds
 from feeds.errors import FeedParseError
 from feeds.validate import validate_observations
 from waitless.domain.errors import RegionError, WaitlessError
-from waitless.domain.region import load_region
+from waitless.domain.region import REGION_HELP, load_region
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,9 +41,7 @@ def register_check(feeds_subparsers: argparse._SubParsersAction) -> None:
         description="Parse FILE with the feed's adapter and options from the region file, "
                     "validate it (no last-good history) and print the observations and "
                     "rejections as JSON.")
-    parser.add_argument("--region", default=None,
-                        help="bundled region name or path to a region TOML (default: "
-                             "WAITLESS_REGION, else kent-medway)")
+    parser.add_argument("--region", default=None, help=REGION_HELP)
     parser.add_argument("--feed", required=True, help="feed name from the region file")
     parser.add_argument("--now", type=_aware_time, default=None,
                         help="ISO-8601 time to validate against (default: now); also the "

@@ -11,7 +11,7 @@ import uvloop
 from load_tests.generator import LoadPlan, NotLoopback, check_target, run_load
 from load_tests.report import latency_svg, markdown, summarise
 from load_tests.scenario import cycle, rank_paths
-from waitless.domain.region import load_region
+from waitless.domain.region import REGION_HELP, load_region
 
 SCENARIOS = ("rank", "static")
 
@@ -21,8 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "loadtest", help="open-loop load test of the ranking endpoint",
         description="Send requests at a constant rate (open loop: latency counts from the "
                     "scheduled send time) and report throughput and latency percentiles.")
-    parser.add_argument("--region", default=None,
-                        help="region for origins (default: WAITLESS_REGION, else kent-medway)")
+    parser.add_argument("--region", default=None, help=f"region for origins: {REGION_HELP}")
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="target base URL")
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")

@@ -11,7 +11,7 @@ from routing.config import MODES
 from routing.errors import RoutingError
 from routing.graph import GraphSource
 from waitless.domain.errors import RegionError
-from waitless.domain.region import load_region
+from waitless.domain.region import REGION_HELP, load_region
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
@@ -34,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "build", help="build drive and walk travel-time tables for a region's sites",
         description="Exactly one OSM source, or --reuse-graph to recompute tables for "
                     "changed sites from the cached graph without reading OSM.")
-    build.add_argument("--region", default=None,
-                       help="bundled region name or path to a region .toml (default: "
-                            "$WAITLESS_REGION, the first of $WAITLESS_REGIONS, or kent-medway)")
+    build.add_argument("--region", default=None, help=REGION_HELP)
     source = build.add_mutually_exclusive_group()
     source.add_argument("--osm-file", type=Path,
                         help="offline OSM extract: .osm, .osm.bz2, .osm.pbf or .pbf")

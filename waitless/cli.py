@@ -19,7 +19,7 @@ from load_tests import cli as loadtest_cli
 from routing import cli as routing_cli
 from waitless import __version__
 from waitless.domain.errors import WaitlessError
-from waitless.domain.region import load_region
+from waitless.domain.region import REGION_HELP, load_region
 from waitless.events import cli as events_cli
 from waitless.ranking import cli as predict_cli
 from waitless.settings import Settings, settings_from_env
@@ -32,9 +32,7 @@ DEFAULT_SIMULATOR_PORT = 8081
 
 
 def _add_region(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--region", default=None,
-                        help="bundled region name or region TOML path (default: "
-                             "$WAITLESS_REGION, the first of $WAITLESS_REGIONS, or kent-medway)")
+    parser.add_argument("--region", default=None, help=REGION_HELP)
 
 
 def _add_regions(parser: argparse.ArgumentParser) -> None:

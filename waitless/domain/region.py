@@ -26,6 +26,9 @@ from waitless.domain.stats_settings import StatsConfig, parse_stats_config
 from waitless.domain.validation_settings import ValidationSettings, parse_validation
 
 DEFAULT_REGION = "kent-medway"
+# The ``--region`` help of every one-region command: how waitless.settings picks the default.
+REGION_HELP = (f"bundled region name or region TOML path (default: $WAITLESS_REGION, the first "
+               f"of $WAITLESS_REGIONS, or {DEFAULT_REGION})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "prune", help="delete ranking events and patient choices past the retention period",
         description="Delete ranking events and patient choices older than the retention period "
                     "(WAITLESS_EVENT_RETENTION_DAYS, default 400 days). Run it daily.")
+    # The event log is one for every region: a --region given here changes nothing. Still
+    # accepted, so that a daily job written with one keeps pruning instead of failing.
     prune.add_argument("--region", default=None,
-                       help="bundled region name or region TOML path "
-                            "(default: $WAITLESS_REGION or kent-medway)")
+                       help="ignored: prune deletes every region's events and choices past "
+                            "the retention period")
     prune.add_argument("--older-than-days", type=int, default=None,
                        help="override the retention period, in days")
     prune.set_defaults(func=cmd_prune_events)

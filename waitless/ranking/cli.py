@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from waitless.domain.region import load_region
+from waitless.domain.region import REGION_HELP, load_region
 from waitless.ranking.backtest import backtest
 
 
@@ -33,9 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Replay simulated waits every --step-minutes over --days with 10-60 "
                     "minute travel times; report mean absolute error of the predicted p50 and "
                     "of the naive 'wait now', and how often the wait at arrival was under p90.")
-    run.add_argument("--region", default=None,
-                     help="bundled region name or region TOML path (default: WAITLESS_REGION, "
-                          "else kent-medway)")
+    run.add_argument("--region", default=None, help=REGION_HELP)
     run.add_argument("--days", type=float, default=7.0, help="days evaluated (default 7)")
     run.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
     run.add_argument("--start", default="2026-11-02T00:00:00+00:00",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 
+from waitless.domain.region import REGION_HELP
 from waitless.simulate import metrics
 from waitless.simulate.model import POLICIES
 from waitless.simulate.plots import write_plots
@@ -98,11 +99,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demand", help="herding study: policies x uptake x seeds through the region's queues",
         description="Discrete-event simulation of patients, sites and the real ranking; "
                     "prints a summary table (mean ± 95% interval over seeds).")
-    # Left unset here: waitless.cli fills it from the settings ($WAITLESS_REGION), like the
-    # other sub-commands.
-    demand.add_argument("--region", default=None,
-                        help="bundled region name or region TOML path "
-                             "(default: $WAITLESS_REGION or kent-medway)")
+    # Left unset here: waitless.cli fills it from the settings, like the other sub-commands.
+    demand.add_argument("--region", default=None, help=REGION_HELP)
     demand.add_argument("--days", type=int, default=7, help="counted days (default 7)")
     demand.add_argument("--seeds", default="1-5", help="e.g. 1-5 or 1,3,7 (default 1-5)")
     demand.add_argument("--uptake", default="0,0.025,0.1,0.3,0.6",

@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 
 from waitless.domain.errors import RegionError
-from waitless.domain.region import load_region
+from waitless.domain.region import REGION_HELP, load_region
 from waitless.stats.config import stats_config
 from waitless.stats.england import comparison_statistics
 from waitless.stats.errors import StatsError
@@ -26,9 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats = subparsers.add_parser("stats", help="commissioners' attendance statistics")
     commands = stats.add_subparsers(dest="stats_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--region", default=None,
-                        help="bundled region name or TOML path (default: WAITLESS_REGION, "
-                             "else kent-medway)")
+    common.add_argument("--region", default=None, help=REGION_HELP)
     common.add_argument("--database-url", default=None,
                         help=f"PostgreSQL URL (default: env {DATABASE_URL_ENV})")
     importer = commands.add_parser(
