@@ -2,7 +2,7 @@
 
 The feeds package counts polls, errors, retries and observations without importing the
 application: whoever builds a poller passes an object with these Prometheus-style families
-(``.labels(...).inc()`` / ``.observe()``), such as :class:`waitless.metrics.Metrics`.
+(``.labels(...).inc()`` / ``.observe()``), such as :class:`waitless.metrics.IngestMetrics`.
 """
 
 from __future__ import annotations

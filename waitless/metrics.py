@@ -25,7 +25,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.utils import floatToGoString
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "IngestMetrics", "Metrics"]
 
 _LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _LAG_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
@@ -35,25 +35,16 @@ CIRCUIT_STATES = ("closed", "half_open", "open")
 FeedState = tuple[Mapping[str, Mapping[str, Any]], Mapping[str, Any], datetime]
 
 
-class Metrics:
-    """Every metric WaitLess exports, registered in its own registry."""
+class IngestMetrics:
+    """What a process that polls feeds counts (``waitless ingest``), in its own registry.
+
+    Only these: an ingestor that also exported the API's families showed as one more API
+    process on every dashboard (a snapshot age of 0, an empty spool, no events written).
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        # Requests, their handling time and ranking outcomes: counted on every request.
-        self.requests = RequestCounts()
-        r.register(self.requests)
-        self.loop_lag = Histogram(
-            "waitless_event_loop_lag_seconds", "How much later than asked the worker's event "
-            "loop ran a 100 ms timer, in seconds: what every request in the worker waited "
-            "then", buckets=_LAG_BUCKETS_S, registry=r)
-        self.snapshot_age = Gauge(
-            "waitless_live_snapshot_age_seconds",
-            "Seconds since the API last loaded the live snapshot", registry=r)
-        self.snapshot_reload_errors = Counter(
-            "waitless_live_snapshot_errors_total",
-            "Failed live snapshot reloads", registry=r)
         self.feed_polls = Counter(
             "waitless_feed_polls_total", "Feed polls by outcome", ["feed", "outcome"],
             registry=r)
@@ -72,6 +63,31 @@ class Metrics:
         self.observations_accepted = Counter(
             "waitless_observations_accepted_total", "Observations written to the live store",
             ["feed"], registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class Metrics(IngestMetrics):
+    """Every metric the API exports: the feed counters (pushes are taken by the API, and polls
+    too when it runs the pollers itself, as ``waitless dev`` does) and the API's own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        r = self.registry
+        # Requests, their handling time and ranking outcomes: counted on every request.
+        self.requests = RequestCounts()
+        r.register(self.requests)
+        self.loop_lag = Histogram(
+            "waitless_event_loop_lag_seconds", "How much later than asked the worker's event "
+            "loop ran a 100 ms timer, in seconds: what every request in the worker waited "
+            "then", buckets=_LAG_BUCKETS_S, registry=r)
+        self.snapshot_age = Gauge(
+            "waitless_live_snapshot_age_seconds",
+            "Seconds since the API last loaded the live snapshot", registry=r)
+        self.snapshot_reload_errors = Counter(
+            "waitless_live_snapshot_errors_total",
+            "Failed live snapshot reloads", registry=r)
         self.site_wait_age = Gauge(
             "waitless_site_wait_age_seconds", "Age of the wait figure used per site service",
             ["site", "service"], registry=r)
@@ -113,9 +129,6 @@ class Metrics:
         ever reported, so an alert can find one that never succeeded.
         """
         self.registry.register(FeedStateCollector(source, feeds))
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
 
 
 class RequestCounts:

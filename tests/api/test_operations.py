@@ -9,7 +9,7 @@ from waitless.api import keys
 from waitless.api.app import create_app
 from waitless.live.leader import LeaderMetrics
 from waitless.live.store import MemoryLiveStore
-from waitless.metrics import Metrics
+from waitless.metrics import IngestMetrics
 from waitless.settings import Settings
 
 
@@ -26,7 +26,7 @@ def test_alert_rules_parse_and_use_exported_metrics(kent, tmp_path) -> None:
     for family in app[keys.METRICS].registry.collect():
         exported.update(family.name + s for s in suffixes[family.type])
     # And the ingestor's registry, as waitless.live.elected_ingest builds it (leadership).
-    ingest_metrics = Metrics()
+    ingest_metrics = IngestMetrics()
     LeaderMetrics(ingest_metrics.registry)
     for family in ingest_metrics.registry.collect():
         exported.update(family.name + s for s in suffixes[family.type])

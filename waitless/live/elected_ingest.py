@@ -24,12 +24,12 @@ from waitless.live.fenced_store import FencedRedisLiveStore
 from waitless.live.ingest import build_pollers
 from waitless.live.leader import LeaderElector, LeaderMetrics, cancel_and_wait
 from waitless.live.redis_url import redis_from_url
-from waitless.metrics import CONTENT_TYPE_LATEST, Metrics
+from waitless.metrics import CONTENT_TYPE_LATEST, IngestMetrics
 
 logger = logging.getLogger(__name__)
 
 
-def metrics_app(metrics: Metrics, elector: LeaderElector) -> web.Application:
+def metrics_app(metrics: IngestMetrics, elector: LeaderElector) -> web.Application:
     """``/metrics`` for Prometheus; ``/healthz`` answers 200 on leader and standby alike."""
 
     async def render(_: web.Request) -> web.Response:
@@ -103,7 +103,7 @@ async def run_elected_ingest(region: Region, feeds: Sequence[FeedConfig], *, red
                 asyncio.get_running_loop().add_signal_handler(signum, on_signal)
     client = redis_from_url(redis_url, socket_timeout=5, socket_connect_timeout=2,
                                health_check_interval=15)
-    metrics = Metrics()
+    metrics = IngestMetrics()  # not the API's families: this process answers no request
     leader_metrics = LeaderMetrics(metrics.registry)
     elector = LeaderElector(client, prefix=prefix, region=region.name,
                             lease_seconds=lease_seconds, identity=identity,

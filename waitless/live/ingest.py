@@ -22,7 +22,7 @@ from waitless.domain.errors import ConfigError
 from waitless.domain.region import FeedConfig, Region
 from waitless.live.leader import cancel_and_wait
 from waitless.live.store import LiveStore
-from waitless.metrics import Metrics
+from waitless.metrics import IngestMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def with_feed_urls(feeds: Sequence[FeedConfig], urls: Sequence[tuple[str, str]]
 
 
 def build_pollers(region: Region, store: LiveStore, session: aiohttp.ClientSession, *,
-                  metrics: Metrics | None = None,
+                  metrics: IngestMetrics | None = None,
                   feeds: Sequence[FeedConfig] | None = None,
                   clock: Callable[[], datetime] | None = None) -> list[FeedPoller]:
     """One poller per polled feed of the region (``feeds`` overrides the region's list).
