@@ -5,6 +5,7 @@ relies on: replicas, probes, disruption budget, autoscaler, security context, pi
 from __future__ import annotations
 
 import asyncio
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import yaml
 
 from tests.conftest import REPO_ROOT, temporary_database
 from waitless.api.app import create_app
+from waitless.api.request_limits import MAX_BODY_BYTES
+from waitless.api.stats_handlers import UPLOAD_MAX_BYTES
 from waitless.cli import build_parser, main
 from waitless.domain.region import parse_region
 from waitless.events.migrations import MIGRATIONS
@@ -278,6 +281,28 @@ def test_the_ingress_routes_every_public_route_of_the_app(kent, tmp_path: Path) 
     assert {"/", "/privacy", "/sw.js", "/v1/rank"} <= public
     paths = ingress_paths()
     assert sorted(r for r in public if not any(routed(r, p) for p in paths)) == []
+
+
+def nginx_bytes(size: str) -> int:
+    """An nginx size ("4m", "512k", "1048576") in bytes."""
+    units = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+    unit = units.get(size[-1].lower(), 1)
+    return int(size[:-1] if unit > 1 else size) * unit
+
+
+def test_the_proxies_take_every_body_the_app_takes_and_little_more() -> None:
+    """The app's largest bodies: an NHS England upload (4 MiB, refused above by its
+    Content-Length) and a push feed's max_body_bytes. A proxy limit below them cuts off
+    requests the app documents; far above, it passes bodies the app only reads to refuse."""
+    region = parse_region(tomllib.loads((K8S / "regions" / "kent-medway.toml").read_text()))
+    app_limit = max(UPLOAD_MAX_BYTES, MAX_BODY_BYTES, region.validation.max_body_bytes)
+    assert app_limit == 4 * 1024 ** 2
+    annotations = deployed()[("Ingress", "waitless")]["metadata"]["annotations"]
+    assert nginx_bytes(annotations["nginx.ingress.kubernetes.io/proxy-body-size"]) == app_limit
+    # The plain nginx example in the runbook says the same.
+    runbook = (REPO_ROOT / "docs" / "operations.md").read_text()
+    sizes = re.findall(r"client_max_body_size (\w+);", runbook)
+    assert sizes and {nginx_bytes(size) for size in sizes} == {app_limit}, sizes
 
 
 def test_network_policy_denies_by_default_and_admits_each_component() -> None:
