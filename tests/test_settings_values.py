@@ -73,3 +73,23 @@ def test_the_command_line_refuses_a_bad_value_in_one_line(
     monkeypatch.setenv(name, value)
     assert main(["events", "prune"]) == 2
     assert capsys.readouterr().err == line + "\n"
+
+
+@pytest.mark.parametrize("name", ["RATE_LIMIT", "LOGIN_RATE_LIMIT", "AUTH_FAILURE_LIMIT"])
+@pytest.mark.parametrize("value", ["abc", "120", "0/minute", "5/day", "-1/second", "1.5/second"])
+def test_a_bad_rate_limit_is_refused_naming_its_variable(name: str, value: str) -> None:
+    # Three variables share one syntax; an error that does not say which one is wrong
+    # leaves the operator guessing.
+    with pytest.raises(ConfigError) as caught:
+        settings_from_env({f"WAITLESS_{name}": value})
+    assert str(caught.value) == (
+        f"WAITLESS_{name} must be N/second, N/minute or N/hour with N >= 1, or off, "
+        f"not {value!r}")
+
+
+def test_rate_limits_are_read_and_off_switches_them_off() -> None:
+    settings = settings_from_env({"WAITLESS_RATE_LIMIT": " 30 / seconds ",
+                                  "WAITLESS_LOGIN_RATE_LIMIT": "off",
+                                  "WAITLESS_AUTH_FAILURE_LIMIT": "5/hour"})
+    assert (settings.rate_limit, settings.login_rate_limit, settings.auth_failure_limit) == (
+        " 30 / seconds ".strip(), None, "5/hour")

@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
@@ -175,9 +176,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         commissioner_token=get("COMMISSIONER_TOKEN"),
         cookie_secure=(get("COOKIE_SECURE") or "true").lower() not in ("0", "false", "no", "off"),
         session_hours=_positive(get, "SESSION_HOURS", defaults.session_hours),
-        rate_limit=_rate(get("RATE_LIMIT"), defaults.rate_limit),
-        login_rate_limit=_rate(get("LOGIN_RATE_LIMIT"), defaults.login_rate_limit),
-        auth_failure_limit=_rate(get("AUTH_FAILURE_LIMIT"), defaults.auth_failure_limit),
+        rate_limit=_rate(get, "RATE_LIMIT", defaults.rate_limit),
+        login_rate_limit=_rate(get, "LOGIN_RATE_LIMIT", defaults.login_rate_limit),
+        auth_failure_limit=_rate(get, "AUTH_FAILURE_LIMIT",
+                                 defaults.auth_failure_limit),
         trusted_proxies=_comma_list(get("TRUSTED_PROXIES")),
         cors_origins=tuple(o.rstrip("/") for o in _comma_list(get("CORS_ORIGINS"))),
         keepalive_seconds=_positive(get, "KEEPALIVE_SECONDS", defaults.keepalive_seconds),
@@ -259,10 +261,50 @@ def _tile_url(value: str | None) -> str | None:
     return value
 
 
-def _rate(value: str | None, default: str | None) -> str | None:
-    if value is None:
+_UNITS_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)s?\s*$")
+_RATE_SHAPE = "N/second, N/minute or N/hour with N >= 1"
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``limit`` requests per ``window_seconds``."""
+
+    limit: int
+    window_seconds: int
+
+
+def parse_rate(text: str) -> Rate:
+    """``"120/minute"`` -> ``Rate(120, 60)``; units: second, minute, hour.
+
+    Raises
+    ------
+    ConfigError
+        When ``text`` is not ``N/unit`` with a whole N of at least 1.
+    """
+    match = _RATE.match(text)
+    if not match or int(match.group(1)) < 1:
+        msg = f"rate limit {text!r} is not {_RATE_SHAPE}"
+        raise ConfigError(msg)
+    return Rate(int(match.group(1)), _UNITS_SECONDS[match.group(2)])
+
+
+def _rate(get: Callable[[str], str | None], name: str, default: str | None) -> str | None:
+    """``WAITLESS_<name>`` as a rate limit (``None``: no limit), checked when read.
+
+    Three variables share the syntax, so the error names the one that is wrong.
+    """
+    text = get(name)
+    if text is None:
         return default
-    return None if value.lower() in ("off", "0", "none", "false") else value
+    if text.lower() in ("off", "0", "none", "false"):
+        return None
+    try:
+        parse_rate(text)
+    except ConfigError:
+        msg = f"WAITLESS_{name} must be {_RATE_SHAPE}, or off, not {text!r}"
+        raise ConfigError(msg) from None
+    return text
 
 
 def _comma_list(value: str | None) -> tuple[str, ...]:

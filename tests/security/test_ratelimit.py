@@ -10,13 +10,12 @@ import redis.asyncio as aioredis
 from tests.conftest import REDIS_URL, free_port
 from tests.security.conftest import CANTERBURY
 from waitless.api.rate_limiter import (
-    Rate,
     RateLimiter,
     client_address,
     client_key,
     parse_networks,
-    parse_rate,
 )
+from waitless.settings import Rate, parse_rate
 
 
 def test_rates_parse_and_bad_ones_are_refused() -> None:

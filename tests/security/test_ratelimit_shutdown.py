@@ -8,9 +8,9 @@ from aiohttp import web
 
 from tests.conftest import REDIS_URL
 from waitless.api import keys
-from waitless.api.rate_limiter import Rate, RateLimiter
+from waitless.api.rate_limiter import RateLimiter
 from waitless.api.rate_limits import LIMITER, _sync_ctx
-from waitless.settings import Settings
+from waitless.settings import Rate, Settings
 
 
 class LosesOneCancellation(RateLimiter):

@@ -33,21 +33,18 @@ import hashlib
 import ipaddress
 import logging
 import math
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
 from waitless.domain.errors import ConfigError
+from waitless.settings import Rate
 
 logger = logging.getLogger(__name__)
 
 _PROCESS_SALT = secrets.token_bytes(16)
-_UNITS_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)s?\s*$")
 # A worker not heard from for this many syncs no longer counts as a peer.
 _PEER_STALE_SYNCS = 3
 # A worker that let no limited request through for this long stops counting as a peer.
@@ -56,23 +53,6 @@ ACTIVE_PEER_SECONDS = 60.0
 SETTLE_SHARE = 0.2
 
 Address = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """``limit`` requests per ``window_seconds``."""
-
-    limit: int
-    window_seconds: int
-
-
-def parse_rate(text: str) -> Rate:
-    """``"120/minute"`` -> ``Rate(120, 60)``; units: second, minute, hour."""
-    match = _RATE.match(text)
-    if not match or int(match.group(1)) < 1:
-        msg = f"rate limit {text!r} is not N/second, N/minute or N/hour with N >= 1"
-        raise ConfigError(msg)
-    return Rate(int(match.group(1)), _UNITS_SECONDS[match.group(2)])
 
 
 def parse_networks(items: Iterable[str]) -> tuple[Address, ...]:

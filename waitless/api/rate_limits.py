@@ -30,11 +30,11 @@ from waitless.api.rate_limiter import (
     client_address,
     client_key,
     parse_networks,
-    parse_rate,
 )
 from waitless.api.render import render
 from waitless.live.leader import cancel_and_wait
 from waitless.live.redis_url import redis_from_url
+from waitless.settings import parse_rate
 
 logger = logging.getLogger(__name__)
 
