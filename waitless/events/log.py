@@ -133,17 +133,21 @@ class EventLog:
         to the spool, when ``SPOOL_BATCHES`` times this many are).
     flush_seconds
         Flush at least this often, in seconds.
+    stop_write_seconds
+        At :meth:`stop`, how long PostgreSQL gets to take what is queued and being written, in
+        seconds; what it has not taken by then goes to the spool.
     """
 
     def __init__(self, database: Database | str | None, spool: Spool, *,
                  metrics: Metrics | None = None, batch_size: int = 500,
-                 flush_seconds: float = 1.0) -> None:
+                 flush_seconds: float = 1.0, stop_write_seconds: float = 5.0) -> None:
         self._owns_database = not isinstance(database, Database)
         self.database = database if isinstance(database, Database) else Database(database)
         self.spool = spool
         self.metrics = metrics or Metrics()
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
+        self.stop_write_seconds = stop_write_seconds
         # Queued events that wake the writer before its timer: a batch for PostgreSQL; more
         # while spooling, so that a busy worker without PostgreSQL writes one segment file
         # (and two fsyncs) per flush interval rather than one per batch, and retries a lost
@@ -154,6 +158,7 @@ class EventLog:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
+        self._stopping = False
         self._rescanned = time.monotonic()
         # Read when scraped: setting it on every record cost the ranking path a lock (issue 12).
         self.metrics.event_queue.set_function(lambda: len(self._queue))
@@ -182,12 +187,30 @@ class EventLog:
         self._task = asyncio.create_task(self._run(), name="event-writer")
 
     async def stop(self) -> None:
-        """Stop the writer and flush what is queued (to PostgreSQL, else to the spool)."""
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
+        """Stop the writer; write what is queued or being written to PostgreSQL, else spool it.
+
+        The writer finishes the write it is in and one more flush. PostgreSQL gets
+        ``stop_write_seconds`` for them: a stuck or lost server must not hold up a shutdown
+        (a PostgreSQL command may wait 30 s). After that the write is interrupted, its batch
+        put back in the queue and the queue spooled; the spool replays it, keyed on
+        ``event_id``, so a batch PostgreSQL had committed after all is not counted twice.
+        """
+        self._stopping = True
+        self._wakeup.set()
+        writer, self._task = self._task, None
+        if writer is None:  # never started: one flush of its own
+            writer = asyncio.create_task(self.flush(), name="event-writer-stop")
+        try:
+            await asyncio.wait_for(writer, self.stop_write_seconds)
+        except TimeoutError:
+            logger.warning("event log: PostgreSQL took no events for %.1f s at stop; "
+                           "spooling %d events", self.stop_write_seconds, len(self._queue))
+        except Exception:
+            logger.exception("event log: the last flush failed; spooling what is left")
+        if self._queue:
+            batch, self._queue = self._queue, []
+            await self._spool(batch)
+            self.metrics.spool_bytes.set(self.spool.size_bytes())
         if self._owns_database:
             await self.database.close()
 
@@ -241,21 +264,33 @@ class EventLog:
         if not self._queue:
             return
         batch, self._queue = self._queue, []
-        written = await self._write(batch, new=True)
+        try:
+            written = await self._write(batch, new=True)
+        except asyncio.CancelledError:
+            # Interrupted (stop ran out of time): first in the queue again, to be spooled.
+            # PostgreSQL may have committed it meanwhile; its ids keep the replay from
+            # counting it twice.
+            self._queue[:0] = batch
+            raise
         self.flush_at = self._flush_threshold(writing=written)
         if not written:
-            try:
-                # fsync can take long on a busy disk: never on the event loop.
-                await asyncio.to_thread(self.spool.append, batch)
-                self.metrics.events_spooled.inc(len(batch))
-            except (SpoolFull, OSError) as exc:
-                logger.error("event log: %s; %d events dropped", exc, len(batch))
-                self.metrics.events_dropped.inc(len(batch))
+            await self._spool(batch)
         if time.monotonic() - self._rescanned >= SPOOL_RESCAN_SECONDS:
             # Workers share the spool directory: now and then recount what the others wrote.
             await asyncio.to_thread(self.spool.rescan)
             self._rescanned = time.monotonic()
         self.metrics.spool_bytes.set(self.spool.size_bytes())
+
+    async def _spool(self, batch: list[EventRow]) -> None:
+        """Append ``batch`` to the spool (dropped, and counted, when the spool is full)."""
+        try:
+            # fsync can take long on a busy disk: never on the event loop. Interrupted, the
+            # thread still finishes the segment, so the batch is not put back in the queue.
+            await asyncio.to_thread(self.spool.append, batch)
+            self.metrics.events_spooled.inc(len(batch))
+        except (SpoolFull, OSError) as exc:
+            logger.error("event log: %s; %d events dropped", exc, len(batch))
+            self.metrics.events_dropped.inc(len(batch))
 
     async def replay_spool(self) -> int:
         """Move spooled segments into PostgreSQL, oldest first; return events replayed."""
@@ -276,10 +311,15 @@ class EventLog:
 
     async def _run(self) -> None:
         while True:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.flush_seconds)
+            # Read before the flush: a flush begun after stop() was called is the last one.
+            stopping = self._stopping
+            if not stopping:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self.flush_seconds)
             self._wakeup.clear()
             try:
                 await self.flush()
             except Exception:  # the writer must outlive any single bad batch
                 logger.exception("event log: flush failed")
+            if stopping:
+                return
