@@ -129,9 +129,16 @@ def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
 
 
 def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
-                        now: datetime) -> dict:
+                        now: datetime, refresh: bool = False) -> dict:
     """Rank for one patient from the live snapshot of the region answering, log the decision
     and count it; ``region`` in the answer names that region.
+
+    Parameters
+    ----------
+    refresh
+        The patient page re-asking the question it already shows (its periodic update):
+        answered alike, but neither logged nor counted as a patient on their way, and
+        ``event_id`` is ``None`` (the page keeps the id of the ranking it first showed).
 
     Raises
     ------
@@ -139,17 +146,19 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
         When the origin is outside the coverage of every region served (counted as such).
     """
     served, model, travel, source = _travel(app, rank_request)
-    return _answer(app, rank_request, served, model, travel, source, now)
+    return _answer(app, rank_request, served, model, travel, source, now, refresh=refresh)
 
 
 def _answer(app: web.Application, rank_request: RankRequest, served: ServedRegion,
-            model: TravelModel, travel: np.ndarray, source: str, now: datetime) -> dict:
+            model: TravelModel, travel: np.ndarray, source: str, now: datetime, *,
+            refresh: bool = False) -> dict:
     """The reference path: rank, log the event, count, and the body as a dict."""
     region = served.region
     load = _load_view(app, served)
     answer = rank(region, served.observations(), rank_request, travel_seconds=travel,
                   travel_source=source, now=now, history=served.history(), load=load)
-    event_id = _log_answer(app, served, model, rank_request, answer, load=load)
+    event_id = _log_answer(app, served, model, rank_request, answer, load=load,
+                           refresh=refresh)
     body = answer_json(answer)
     body["region"] = region.name
     # The app sends this id back with POST /v1/choices, linking a choice to its ranking.
@@ -159,14 +168,21 @@ def _answer(app: web.Application, rank_request: RankRequest, served: ServedRegio
 
 def _log_answer(app: web.Application, served: ServedRegion, model: TravelModel,
                 rank_request: RankRequest, answer: RankAnswer | FastAnswer, *,
-                load: LoadView | None) -> str:
+                load: LoadView | None, refresh: bool = False) -> str | None:
     """What every answer does besides its body: count the patient on their way (load-aware
-    ranking), log the coarsened event row and count the outcome; return the event id."""
+    ranking), log the coarsened event row and count the outcome; return the event id.
+
+    A ``refresh`` (the patient page updating the answer it shows) is counted as an outcome
+    only: one patient watching the page for ten minutes is one ranking and one patient on
+    their way, not six (docs/statistics.md). It has no event id.
+    """
+    app[keys.METRICS].count_ranking("emergency" if answer.emergency else "ranked")
+    if refresh:
+        return None
     if load is not None:
         record_answer(app, answer)  # issue #17: this patient is now on their way
     cell = coarse_cell(rank_request.lat, rank_request.lon)
     event = ranking_event(served.region, answer,
                           centre=_centre(served, model, rank_request, cell), cell=cell)
     app[keys.EVENT_LOG].record(event)
-    app[keys.METRICS].count_ranking("emergency" if answer.emergency else "ranked")
     return event[EVENT_ID]

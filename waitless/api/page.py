@@ -28,6 +28,9 @@ from waitless.domain.places import Gazetteer, PlaceError, find_place
 PAGE_GAZETTEER = web.AppKey("page_gazetteer", Gazetteer | None)  # type: ignore[arg-type]
 
 REFRESH_SECONDS = 120
+# Sent by patient.js when it re-asks the question the page shows: the answer is not logged or
+# counted as another ranking (docs/statistics.md).
+REFRESH_HEADER = "X-WaitLess-Refresh"
 # "6 months", "18m", "2 years", "3y", "1.5": a number and an optional unit (years by default).
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|mo|mos|month|months|y|yr|yrs|year|years)?$")
 _FULL_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}$")
@@ -129,7 +132,8 @@ async def patient_page_handler(request: web.Request) -> web.Response:
         _error(context, field, _FIELD_MESSAGES.get(exc.field, exc.message))
         return _page(request, context, status=400)
     try:
-        answer = answer_rank_request(app, rank_request, now=now)
+        answer = answer_rank_request(app, rank_request, now=now,
+                                     refresh=request.headers.get(REFRESH_HEADER) == "1")
     except OutsideCoverage:
         _error(context, "place", (
             f"Your location is outside {region.title}, which this service covers. "

@@ -86,7 +86,10 @@
     var seconds = parseInt(results.getAttribute("data-refresh-seconds"), 10) || 120;
     window.setInterval(function () {
       if (document.hidden || !navigator.onLine) { return; }
-      fetch(window.location.href, { credentials: "same-origin" })
+      // The header: the same question again, not another patient; the server neither logs
+      // nor counts it (docs/statistics.md), and this page keeps its first answer's event id.
+      fetch(window.location.href, { credentials: "same-origin",
+                                    headers: { "X-WaitLess-Refresh": "1" } })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
           if (!html) { return; }
@@ -95,6 +98,7 @@
           if (answer && freshAnswer && freshAnswer.getAttribute("data-best-site") !==
               answer.getAttribute("data-best-site")) {
             // The best place changed: its buttons and phone change too, so load it whole.
+            // That load is a new recommendation, logged as a ranking of its own.
             window.location.reload();
             return;
           }

@@ -139,3 +139,42 @@ async def test_accessibility_and_phone_screenshot(served, browser) -> None:
     focused = await page.evaluate("() => document.activeElement.textContent.trim()")
     assert focused == "Skip to main content"
     await context.close()
+
+
+@pytest.fixture
+async def served_app(kent: Region, fixed_now: datetime, tmp_path: Path
+                     ) -> AsyncIterator[tuple[str, web.Application]]:
+    store = await seeded_store(kent, fixed_now)
+    app = make_app(kent, store, fixed_now, tmp_path)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}", app
+    await runner.cleanup()
+
+
+async def test_the_periodic_refresh_is_marked_and_logs_no_ranking(served_app, browser) -> None:
+    from waitless.api.keys import EVENT_LOG
+    from waitless.api.page import REFRESH_HEADER, REFRESH_SECONDS
+
+    base, app = served_app
+    log = app[EVENT_LOG]
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    await page.clock.install()  # the page's timers run on a clock the test moves
+    await page.goto(base + "/?place=Canterbury")
+    await page.wait_for_selector("#answer")
+    event_id = await page.locator("#answer").get_attribute("data-event-id")
+    await log.flush()
+    assert log.spool.event_count() == 1
+    async with page.expect_response(lambda r: r.request.headers.get(
+            REFRESH_HEADER.lower()) == "1") as refreshed:
+        await page.clock.run_for(REFRESH_SECONDS * 1000 + 1000)
+    response = await refreshed.value
+    assert response.status == 200 and response.url == base + "/?place=Canterbury"
+    await log.flush()
+    assert log.spool.event_count() == 1  # the page load only
+    # The page keeps the id of the ranking it showed, for "I'm going here".
+    assert await page.locator("#answer").get_attribute("data-event-id") == event_id
+    await context.close()
