@@ -7,11 +7,15 @@ import io
 import time
 from http.cookies import SimpleCookie
 
+import asyncpg
 import pytest
 
 from tests.api.commissioners.conftest import MONTHLY_FILES, TOKEN, auth, nhse_path
+from tests.events.rows import event
 from waitless.api import keys
 from waitless.api.auth import SESSION_COOKIE, RevokedSessions, check_session, new_session
+from waitless.events.log import insert_events
+from waitless.events.migrations import migrate
 
 SHIFT = {"orgs": "RVV", "baseline": "2025-04..2025-06", "period": "2025-07..2025-09"}
 
@@ -150,6 +154,32 @@ async def test_events_csv_matches_the_api(aiohttp_client, make_app, db) -> None:
     assert [r["bucket"] for r in rows] == [r["bucket"] for r in api["rows"]] + ["total"]
     assert [int(r["rankings"]) for r in rows] == [0, 0, 0, 0, 1, 0, 0, 1]
     assert float(rows[-1]["minutes_saved"]) == api["total"]["minutes_saved"] > 0
+
+
+async def test_the_mean_time_saved_is_labelled_per_comparable_ranking(aiohttp_client, make_app,
+                                                                     db) -> None:
+    # Four ranked, two comparable (the nearest A&E's total known): 20 and 10 minutes saved.
+    # The mean is 15 min per comparable ranking; per ranking it would read 7.5 (8 min).
+    conn = await asyncpg.connect(db)
+    try:
+        await migrate(conn)
+        await insert_events(conn, [
+            event(0, estimated_minutes=60.0, nearest_ed_total_minutes=80.0),
+            event(1, estimated_minutes=60.0, nearest_ed_total_minutes=70.0),
+            event(2), event(3)])
+    finally:
+        await conn.close()
+    client = await aiohttp_client(await make_app(db))
+    cookie = await sign_in(client)
+    html = await (await client.get("/commissioners/events", headers=cookie, params={
+        "from": "2026-11-24", "to": "2026-11-24", "group": "day"})).text()
+    headline = html.split('id="headline"', 1)[1].split("</dl>", 1)[0]
+    assert "Mean per comparable ranking" in headline and "Mean per ranking" not in html
+    mean = headline.split('id="headline-mean">', 1)[1].split("</dd>", 1)[0]
+    assert mean.startswith("15 min") and "2 of 4 ranked" in mean
+    header = html.split('id="events-table"', 1)[1].split("</thead>", 1)[0]
+    assert "Mean per comparable ranking" in header
+    assert "comparable" in html.split("<h1>", 1)[1].split("</p>", 1)[0]  # said what it is
 
 
 async def test_after_sign_in_the_default_comparison_shows(aiohttp_client, make_app, db) -> None:
