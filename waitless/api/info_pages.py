@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
+
 from aiohttp import web
 
 from waitless.api import keys
 from waitless.api.render import STATIC_DIR, render
+from waitless.domain.errors import ConfigError
+
+# /sw.js as served: its shell cache named after the files it caches (service_worker_script).
+SERVICE_WORKER = web.AppKey("service_worker", bytes)
+_SHELL_LIST = re.compile(r"^var SHELL = \[(.*?)\];", re.MULTILINE | re.DOTALL)
+_SHELL_CACHE = 'var SHELL_CACHE = "waitless-shell";'
+# Where each URL prefix of the shell list is served from (waitless.api.routes), under static/.
+_URL_DIRS = {"/static/": ".", "/assets/": "vendor/nhsuk-frontend/assets"}
 
 INFO_PAGES = {
     "how-it-works": "How rankings and predictions work",
@@ -25,7 +37,49 @@ def info_handler(name: str):
     return handler
 
 
-async def service_worker_handler(request: web.Request) -> web.FileResponse:
+def service_worker_script(static_dir: Path = STATIC_DIR) -> bytes:
+    """``sw.js`` with its shell cache named after a hash of the worker and every file it caches.
+
+    A browser installs a service worker again only when the bytes of ``/sw.js`` change, and the
+    worker answers the shell (``SHELL`` in ``sw.js``) from its cache first: under a fixed name a
+    phone kept the ``patient.js`` it first cached through every later deploy. A changed shell
+    file now changes the name, so the worker is installed again, caches the new files and
+    deletes the old cache when it activates.
+
+    Parameters
+    ----------
+    static_dir
+        The ``static`` folder holding ``sw.js`` and the files its ``SHELL`` list names.
+
+    Raises
+    ------
+    ConfigError
+        When the list or the cache name is not where this reads them, or a listed file is
+        missing (the worker would fail to install on every phone).
+    """
+    text = (static_dir / "sw.js").read_text(encoding="utf-8")
+    listed = _SHELL_LIST.search(text)
+    if listed is None or _SHELL_CACHE not in text:
+        msg = f"{static_dir / 'sw.js'}: expected 'var SHELL = [...];' and '{_SHELL_CACHE}'"
+        raise ConfigError(msg)
+    digest = hashlib.sha256(text.encode())
+    for url in re.findall(r'"([^"]+)"', listed.group(1)):
+        digest.update(url.encode())
+        digest.update(_shell_file(static_dir, url).read_bytes())
+    name = f"waitless-shell-{digest.hexdigest()[:16]}"
+    return text.replace(_SHELL_CACHE, f'var SHELL_CACHE = "{name}";').encode()
+
+
+def _shell_file(static_dir: Path, url: str) -> Path:
+    """The file a shell URL of ``sw.js`` is served from."""
+    for prefix, folder in _URL_DIRS.items():
+        if url.startswith(prefix) and (path := static_dir / folder / url[len(prefix):]).is_file():
+            return path
+    msg = f"sw.js caches {url}, which is not a file under {static_dir}"
+    raise ConfigError(msg)
+
+
+async def service_worker_handler(request: web.Request) -> web.Response:
     """``/sw.js``: served from the site root so its scope covers the patient page at ``/``."""
-    return web.FileResponse(STATIC_DIR / "sw.js", headers={
+    return web.Response(body=request.app[SERVICE_WORKER], headers={
         "Content-Type": "text/javascript", "Cache-Control": "no-cache"})

@@ -6,7 +6,13 @@ from aiohttp import web
 
 from waitless.api import dashboard, handlers, keys, push
 from waitless.api import stats_handlers as stats
-from waitless.api.info_pages import INFO_PAGES, info_handler, service_worker_handler
+from waitless.api.info_pages import (
+    INFO_PAGES,
+    SERVICE_WORKER,
+    info_handler,
+    service_worker_handler,
+    service_worker_script,
+)
 from waitless.api.page import PAGE_GAZETTEER, patient_page_handler
 from waitless.api.render import NHSUK_ASSETS_DIR, STATIC_DIR
 from waitless.domain.places import load_gazetteer
@@ -20,6 +26,7 @@ def setup_routes(app: web.Application) -> None:
     add_get("/", patient_page_handler, name="patient_page")
     for page in INFO_PAGES:
         add_get(f"/{page}", info_handler(page), name=f"info_{page.replace('-', '_')}")
+    app[SERVICE_WORKER] = service_worker_script()  # hashed once, at start-up
     add_get("/sw.js", service_worker_handler, name="service_worker")
     add_get("/v1/rank", handlers.rank_handler, name="rank")
     add_get("/v1/places", handlers.places_handler, name="places")

@@ -2,7 +2,12 @@
 // Pages: network first; a page that came back is kept; offline, the kept copy of the same
 // address (or else the last answer) is shown, and patient.js says how old it is.
 "use strict";
-var CACHE = "waitless-v1";
+// The shell's cache: the server puts a hash of this file and the SHELL files in its name
+// (waitless/api/info_pages.py), so a deploy that changes one changes this script, browsers
+// install it again and fetch the new files, and the old cache is deleted on activate.
+var SHELL_CACHE = "waitless-shell";
+// Pages and the last answer, kept across deploys.
+var PAGES_CACHE = "waitless-pages";
 var SHELL = ["/static/waitless.css", "/static/patient.js",
              "/static/vendor/nhsuk-frontend/nhsuk-frontend.min.css",
              "/static/vendor/nhsuk-frontend/nhsuk-frontend.min.js",
@@ -10,12 +15,17 @@ var SHELL = ["/static/waitless.css", "/static/patient.js",
 var LAST = "/__last-answer";
 
 self.addEventListener("install", function (event) {
-  event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); })
+  event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); })
     .then(function () { return self.skipWaiting(); }));
 });
 
 self.addEventListener("activate", function (event) {
-  event.waitUntil(self.clients.claim());
+  // Every other cache is an earlier deploy's shell (or "waitless-v1", which held both).
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name !== SHELL_CACHE && name !== PAGES_CACHE;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
 });
 
 self.addEventListener("fetch", function (event) {
@@ -28,7 +38,7 @@ self.addEventListener("fetch", function (event) {
       if (response.ok) {
         var copy = response.clone();
         var answer = response.clone();
-        caches.open(CACHE).then(function (cache) {
+        caches.open(PAGES_CACHE).then(function (cache) {
           cache.put(request, copy);
           answer.text().then(function (html) {
             if (html.indexOf('id="answer"') >= 0 || html.indexOf('id="emergency"') >= 0) {
@@ -39,7 +49,7 @@ self.addEventListener("fetch", function (event) {
       }
       return response;
     }).catch(function () {
-      return caches.open(CACHE).then(function (cache) {
+      return caches.open(PAGES_CACHE).then(function (cache) {
         return cache.match(request).then(function (hit) { return hit || cache.match(LAST); });
       });
     }));

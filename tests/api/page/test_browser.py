@@ -178,3 +178,32 @@ async def test_the_periodic_refresh_is_marked_and_logs_no_ranking(served_app, br
     # The page keeps the id of the ranking it showed, for "I'm going here".
     assert await page.locator("#answer").get_attribute("data-event-id") == event_id
     await context.close()
+
+
+async def test_the_service_worker_replaces_an_earlier_deploys_caches(served_app, browser) -> None:
+    from tests.conftest import eventually
+    from waitless.api.info_pages import SERVICE_WORKER
+
+    base, app = served_app
+    shell = app[SERVICE_WORKER].decode().split('var SHELL_CACHE = "', 1)[1].split('"', 1)[0]
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    # Caches an earlier deploy left: the fixed-name cache and another version's shell.
+    await page.goto(base + "/healthz")  # same origin, no patient.js: no worker yet
+    await page.evaluate("""async () => {
+        for (const name of ["waitless-v1", "waitless-shell-0123456789abcdef"]) {
+            await (await caches.open(name)).put("/static/patient.js", new Response("old"));
+        }}""")
+    await page.goto(base + "/?place=Canterbury")
+    await page.evaluate("() => navigator.serviceWorker.ready")
+
+    async def caches_left() -> list[str] | None:
+        names = sorted(await page.evaluate("() => caches.keys()"))
+        return names if "waitless-v1" not in names else None
+
+    names = await eventually(caches_left, what="the earlier caches deleted")
+    assert shell.startswith("waitless-shell-") and set(names) - {"waitless-pages"} == {shell}
+    cached = await page.evaluate("""async () =>
+        (await (await caches.match("/static/patient.js")).text()).length""")
+    assert cached > 1000  # the current file, not the earlier deploy's
+    await context.close()
