@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from contextlib import suppress
@@ -153,6 +154,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     feed_note = f"simulator, seed {args.seed}" if own_simulator else "WAITLESS_FEED_URLS"
 
     async def main() -> None:
+        _stop_on_sigterm()
         runners = []
         if own_simulator:
             runners.append(await start_site(
@@ -179,9 +181,26 @@ def cmd_dev(args: argparse.Namespace) -> int:
               flush=True)
         await _serve_forever(runners)
 
-    with suppress(KeyboardInterrupt):
+    with suppress(KeyboardInterrupt, asyncio.CancelledError):
         uvloop.run(main())
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """Let SIGTERM stop the running task as Ctrl-C does: its clean-up runs (servers close, the
+    event log writes its queue). Without this SIGTERM (``docker stop``, a supervisor, an IDE's
+    stop button) killed ``waitless dev`` at once and its queued events were lost. A second
+    SIGTERM kills at once, like a second Ctrl-C."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    if task is None:
+        return
+
+    def on_sigterm() -> None:
+        loop.remove_signal_handler(signal.SIGTERM)
+        task.cancel()
+
+    with suppress(NotImplementedError):  # no signal handlers on this platform's loop
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
 
 
 def build_parser() -> argparse.ArgumentParser:

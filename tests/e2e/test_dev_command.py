@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -145,3 +146,41 @@ async def test_dev_polls_the_feed_named_in_waitless_feed_urls(dev_env, kent: Reg
         proc.terminate()
         await proc.wait()
         await server.close()
+
+
+async def test_sigterm_stops_dev_cleanly_and_keeps_its_events(dev_env, tmp_path: Path):
+    # SIGTERM (docker stop, a terminal closed, an IDE's stop button) killed `waitless dev` on
+    # the spot: status -15, and the events it had queued were never written.
+    from waitless.domain.event_fields import EVENT_ID
+    from waitless.events.spool import Spool
+
+    api_port, sim_port = free_port(), free_port()
+    env = {**dev_env, "WAITLESS_EVENT_FLUSH_SECONDS": "3600"}  # queued until the stop
+    waitless = Path(sys.executable).with_name("waitless")
+    proc = await asyncio.create_subprocess_exec(
+        str(waitless), "dev", "--port", str(api_port), "--simulator-port", str(sim_port),
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        banner = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+        assert banner.startswith(b"WaitLess dev:")
+        rank_url = (await proc.stdout.readline()).decode().split()[-1]
+        async with aiohttp.ClientSession() as session:
+            ids = []
+            for _ in range(3):
+                async with session.get(rank_url) as response:
+                    assert response.status == 200
+                    ids.append((await response.json())["event_id"])
+        spool = Spool(tmp_path / "spool", max_bytes=10**6)
+        assert spool.event_count() == 0  # queued in the process, not written yet
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), timeout=30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    stderr = (await proc.stderr.read()).decode()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    assert sorted(row[EVENT_ID] for segment in spool.segments() for row in spool.read(segment)) \
+        == sorted(ids)
+    assert not listening(api_port) and not listening(sim_port)
