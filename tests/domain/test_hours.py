@@ -60,3 +60,51 @@ def test_weekday_table_must_name_every_day() -> None:
         parse_hours({"mon": "24h"})
     with pytest.raises(HoursError, match="unknown weekday"):
         parse_hours({"monday": "24h"})
+
+
+WEEK = {day: "closed" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def test_touching_spans_merge_into_one_so_the_site_does_not_close_between_them() -> None:
+    hours = parse_hours("08:00-12:00,12:00-20:00")
+    assert hours.describe()["tue"] == "08:00-20:00"
+    # At 11:45 the site is open until 20:00, not "closing at 12:00" (which the closing margin
+    # would have excluded from rankings from 11:30).
+    opens, closes = hours.open_interval(local(2026, 11, 24, 11, 45), LONDON)
+    assert (opens, closes) == (local(2026, 11, 24, 8, 0), local(2026, 11, 24, 20, 0))
+
+
+def test_a_span_past_midnight_runs_on_into_the_next_days_touching_span() -> None:
+    hours = parse_hours({**WEEK, "fri": "18:00-02:00", "sat": "02:00-10:00"})
+    _, closes = hours.open_interval(local(2026, 11, 28, 1, 30), LONDON)  # early Saturday
+    assert closes == local(2026, 11, 28, 10, 0)
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("08:00-13:00,12:00-20:00", "spans 08:00-13:00 and 12:00-20:00 overlap"),
+    ("12:00-20:00,08:00-13:00", "spans 08:00-13:00 and 12:00-20:00 overlap"),
+    ("00:00-24:00,08:00-09:00", "spans 24h and 08:00-09:00 overlap"),
+    ("08:00-09:00,20:00-10:00", "mon 20:00-10:00 runs past midnight into tue 08:00-09:00"),
+])
+def test_overlapping_spans_are_refused_naming_both(spec: str, message: str) -> None:
+    with pytest.raises(HoursError, match=message):
+        parse_hours(spec)
+
+
+def test_a_span_past_midnight_overlapping_the_next_day_is_refused() -> None:
+    with pytest.raises(HoursError, match="fri 18:00-02:00 runs past midnight into sat 01:00-05:00"):
+        parse_hours({**WEEK, "fri": "18:00-02:00", "sat": "01:00-05:00"})
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({**WEEK, 1: "24h"}, "unknown weekday(s) 1 in hours"),
+    ({**WEEK, 1: "24h", "monday": "24h"}, "unknown weekday(s) 'monday', 1 in hours"),
+    ({**WEEK, "mon": 8}, "hours for mon must be text like '08:00-20:00', '24h' or 'closed', not 8"),
+    ({**WEEK, "sun": None}, "hours for sun must be text"),
+    ({**WEEK, "tue": ["08:00-12:00"]}, "hours for tue must be text"),
+])
+def test_a_weekday_table_with_keys_or_values_that_are_not_text_is_refused(
+        spec: dict, message: str) -> None:
+    with pytest.raises(HoursError) as caught:
+        parse_hours(spec)
+    assert message in str(caught.value)

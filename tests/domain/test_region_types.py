@@ -36,6 +36,13 @@ def load_text(tmp_path: Path, text: str) -> Path:
      "site A1 service 0: hours_verified must be true or false, not 'no'"),
     ('name = "Town Hospital"', "name = 7", "site A1: name must be non-empty text, not 7"),
     ('id = "A1"', "id = 1", "sites[0]: id must be non-empty text, not 1"),
+    ('hours = "24h"', 'hours = { mon = 8, tue = "24h", wed = "24h", thu = "24h", fri = "24h", '
+                      'sat = "24h", sun = "24h" }',
+     "site A1 service 0: hours for mon must be text like '08:00-20:00', '24h' or 'closed', "
+     "not 8"),
+    ('hours = "08:00-20:00"', 'hours = "08:00-13:00,12:00-20:00"',
+     "site A1 service 1: spans 08:00-13:00 and 12:00-20:00 overlap in opening hours "
+     "'08:00-13:00,12:00-20:00'; write them as one span"),
     ('name = "test-town"', 'name = "test-town"\ntitle = ["T"]',
      "[region]: title must be non-empty text, not ['T']"),
 ])

@@ -63,8 +63,9 @@ class OpeningHours:
                 opens = _wall(midnight, start_min, tz)
                 closes = _wall(midnight, end_min, tz)
                 if opens <= local < closes:
-                    # Only a span ending at midnight can run on into the next day's span.
-                    runs_on = end_min % _DAY_MINUTES == 0
+                    # Spans of one day are merged when parsed, so only a span ending at or
+                    # past midnight can run on into the next day's span.
+                    runs_on = end_min >= _DAY_MINUTES
                     return opens, self._extend(closes, tz) if runs_on else closes
         return None
 
@@ -126,7 +127,18 @@ def _parse_clock(text: str, spec: str) -> int:
 
 
 def parse_day(spec: str) -> tuple[tuple[int, int], ...]:
-    """Parse one day's hours (``"24h"``, ``"closed"``, ``"08:00-20:00[,…]"``)."""
+    """Parse one day's hours (``"24h"``, ``"closed"``, ``"08:00-20:00[,…]"``).
+
+    Returns
+    -------
+    The day's spans in minutes after local midnight, sorted, spans that touch
+    (``08:00-12:00,12:00-20:00``) merged into one.
+
+    Raises
+    ------
+    HoursError
+        For text that is not hours, or spans that overlap (which hours were meant is unknown).
+    """
     text = spec.strip().lower()
     if text in ("24h", "24/7", "00:00-24:00"):
         return ((0, _DAY_MINUTES),)
@@ -142,23 +154,65 @@ def parse_day(spec: str) -> tuple[tuple[int, int], ...]:
         if end <= start:
             end += _DAY_MINUTES  # runs past midnight
         spans.append((start, end))
-    return tuple(sorted(spans))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            msg = (f"spans {_fmt_span(merged[-1])} and {_fmt_span((start, end))} overlap in "
+                   f"opening hours {spec!r}; write them as one span")
+            raise HoursError(msg)
+        if merged and start == merged[-1][1]:
+            # Touching spans are one opening: kept apart, the service would seem to close at
+            # the join and be dropped by the closing margin before it.
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def _check_past_midnight(days: tuple[tuple[tuple[int, int], ...], ...]) -> None:
+    """Refuse a span running past midnight into the next day's first span."""
+    for index, spans in enumerate(days):
+        if not spans or spans[-1][1] <= _DAY_MINUTES:
+            continue
+        following = days[(index + 1) % len(WEEKDAYS)]
+        if following and following[0][0] < spans[-1][1] - _DAY_MINUTES:
+            msg = (f"{WEEKDAYS[index]} {_fmt_span(spans[-1])} runs past midnight into "
+                   f"{WEEKDAYS[(index + 1) % len(WEEKDAYS)]} {_fmt_span(following[0])}; "
+                   "the spans overlap")
+            raise HoursError(msg)
 
 
 def parse_hours(spec: str | dict[str, str]) -> OpeningHours:
-    """Parse a region file's ``hours`` value into :class:`OpeningHours`."""
+    """Parse a region file's ``hours`` value into :class:`OpeningHours`.
+
+    Raises
+    ------
+    HoursError
+        For bad text, overlapping spans, a table that does not name every weekday exactly,
+        or a table whose keys or values are not text (``{1 = ...}`` or ``mon = 8`` from a
+        file written by a program).
+    """
     if isinstance(spec, str):
         day = parse_day(spec)
-        return OpeningHours(tuple(day for _ in WEEKDAYS))
-    if isinstance(spec, dict):
-        unknown = set(spec) - set(WEEKDAYS)
+        days = tuple(day for _ in WEEKDAYS)
+    elif isinstance(spec, dict):
+        # repr sorts numbers and text together and shows which is which.
+        unknown = sorted(repr(key) for key in set(spec) - set(WEEKDAYS))
         if unknown:
-            msg = f"unknown weekday(s) {sorted(unknown)} in hours; use {', '.join(WEEKDAYS)}"
+            msg = f"unknown weekday(s) {', '.join(unknown)} in hours; use {', '.join(WEEKDAYS)}"
             raise HoursError(msg)
         missing = [d for d in WEEKDAYS if d not in spec]
         if missing:
             msg = f"hours table is missing {', '.join(missing)} (write 'closed' for closed days)"
             raise HoursError(msg)
-        return OpeningHours(tuple(parse_day(spec[d]) for d in WEEKDAYS))
-    msg = f"hours must be a string or a weekday table, not {type(spec).__name__}"
-    raise HoursError(msg)
+        for day_name in WEEKDAYS:
+            if not isinstance(spec[day_name], str):
+                msg = (f"hours for {day_name} must be text like '08:00-20:00', '24h' or "
+                       f"'closed', not {spec[day_name]!r}")
+                raise HoursError(msg)
+        days = tuple(parse_day(spec[d]) for d in WEEKDAYS)
+    else:
+        msg = f"hours must be a string or a weekday table, not {type(spec).__name__}"
+        raise HoursError(msg)
+    _check_past_midnight(days)
+    return OpeningHours(days)
