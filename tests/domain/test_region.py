@@ -81,3 +81,22 @@ def test_duplicate_site_ids_are_refused() -> None:
 def test_unknown_region_name_lists_bundled_regions() -> None:
     with pytest.raises(RegionError, match="kent-medway"):
         load_region("atlantis")
+
+
+@pytest.mark.parametrize(("zone", "message"), [
+    ("Europe", "[region]: timezone 'Europe' is a folder of zones, not a zone; "
+               "name one inside it, like 'Europe/London'"),
+    ("America/", "[region]: unknown timezone 'America/'; use an IANA zone like 'Europe/London'"),
+    ("Europe/Londn", "[region]: unknown timezone 'Europe/Londn'; "
+                     "use an IANA zone like 'Europe/London'"),
+    ("zone.tab", "[region]: unknown timezone 'zone.tab'; use an IANA zone like 'Europe/London'"),
+    ("localtime", "[region]: timezone 'localtime' is the zone of whatever machine runs the "
+                  "service, not the region's; use an IANA zone like 'Europe/London'"),
+])
+def test_a_timezone_that_is_not_a_zone_is_refused_naming_the_file(
+        tmp_path: Path, zone: str, message: str) -> None:
+    path = tmp_path / "town.toml"
+    path.write_text(MINIMAL.replace("Europe/London", zone))
+    with pytest.raises(RegionError) as caught:
+        load_region(str(path))
+    assert str(caught.value) == f"{path.resolve()}: {message}"

@@ -173,12 +173,7 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
     region_table = table(data["region"], "[region]")
     check_keys(region_table, _REGION_KEYS, "[region]")
     name = text(region_table, "name", "[region]")
-    tz_name = text(region_table, "timezone", "[region]")
-    try:
-        timezone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        msg = f"[region]: unknown timezone {tz_name!r}"
-        raise RegionError(msg) from exc
+    timezone = _timezone(text(region_table, "timezone", "[region]"))
     sites = tuple(parse_site(raw, i)
                   for i, raw in enumerate(tables(data.get("sites", []), "[[sites]]")))
     if not sites:
@@ -219,6 +214,29 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
 _REGION_KEYS = frozenset({"name", "title", "timezone"})
 KNOWN_SECTIONS = frozenset({"region", "sites", "feeds", "ranking", "validation", "graph",
                             "stats", "gazetteer", "coverage", "load_aware"})
+
+
+# Names ZoneInfo loads that are no region's zone: the host's own zone and tzdata's "-00".
+_NOT_A_PLACE = {"localtime": "the zone of whatever machine runs the service, not the region's",
+                "Factory": "tzdata's placeholder with no offset of its own"}
+
+
+def _timezone(name: str) -> ZoneInfo:
+    """The ``[region] timezone`` as a zone, or a :class:`RegionError` saying what is wrong."""
+    hint = "like 'Europe/London'"
+    if name in _NOT_A_PLACE:
+        msg = f"[region]: timezone {name!r} is {_NOT_A_PLACE[name]}; use an IANA zone {hint}"
+        raise RegionError(msg)
+    try:
+        return ZoneInfo(name)
+    except IsADirectoryError as exc:
+        # ZoneInfo("Europe") opens the folder of European zones as a file.
+        msg = (f"[region]: timezone {name!r} is a folder of zones, not a zone; "
+               f"name one inside it, {hint}")
+        raise RegionError(msg) from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        msg = f"[region]: unknown timezone {name!r}; use an IANA zone {hint}"
+        raise RegionError(msg) from exc
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
