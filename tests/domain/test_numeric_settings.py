@@ -66,18 +66,17 @@ def test_finite_values_of_the_same_keys_still_load() -> None:
 
 @pytest.mark.parametrize(("polygon", "message"), [
     ('[["51.0", "0.0"], [51.5, 0.0], [51.5, 1.0]]',
-     "[coverage] polygon must be a list of [lat, lon] pairs of numbers, not "
-     "[['51.0', '0.0'], [51.5, 0.0], [51.5, 1.0]]"),
+     "[coverage] polygon: corner 0 must be [lat, lon] in degrees, two numbers, not "
+     "['51.0', '0.0']"),
     ("[[true, 0.0], [51.5, 0.0], [51.5, 1.0]]",
-     "[coverage] polygon must be a list of [lat, lon] pairs of numbers, not "
-     "[[True, 0.0], [51.5, 0.0], [51.5, 1.0]]"),
+     "[coverage] polygon: corner 0 must be [lat, lon] in degrees, two numbers, not "
+     "[True, 0.0]"),
     ("[[nan, 0.0], [51.5, 0.0], [51.5, 1.0]]",
-     "[coverage] polygon must be a list of [lat, lon] pairs of numbers, not "
-     "[[nan, 0.0], [51.5, 0.0], [51.5, 1.0]]"),
-    ("[[51.0, 0.0], [51.0, 0.0], [51.0, 0.0]]",
-     "[coverage] polygon encloses no area: its corners lie on one line"),
+     "[coverage] polygon: corner 0 must be [lat, lon] in degrees, two numbers, not "
+     "[nan, 0.0]"),
+    ("[[51.0, 0.0], [51.0, 0.0], [51.0, 0.0]]", "[coverage] polygon: corner 1 repeats corner 0"),
     ("[[51.0, 0.0], [51.2, 0.5], [51.4, 1.0]]",
-     "[coverage] polygon encloses no area: its corners lie on one line"),
+     "[coverage] polygon encloses no area (0 km²; at least 1 km²): are its corners on one line?"),
 ])
 def test_a_coverage_polygon_of_text_booleans_or_no_area_is_refused(
         polygon: str, message: str) -> None:
