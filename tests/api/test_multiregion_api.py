@@ -22,7 +22,7 @@ from waitless.api.answer_json import answer_json
 from waitless.api.app import create_app
 from waitless.api.query import parse_rank_query
 from waitless.cli import _settings, parse_args
-from waitless.domain.errors import ConfigError
+from waitless.domain.errors import ConfigError, RegionError
 from waitless.domain.observation import Observation
 from waitless.domain.region import load_region
 from waitless.live.redis_store import RedisLiveStore
@@ -236,3 +236,20 @@ def test_travel_models_are_per_region_with_several(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="per region"):
         create_app(Settings(spool_dir=str(tmp_path)), regions=regions,
                    travel=served["border-north"].travel)
+
+
+def test_regions_in_different_timezones_are_refused_at_start_up(tmp_path: Path) -> None:
+    # A border site's hours would be read in its neighbour's zone, and a depart_at without an
+    # offset in the primary's: refused once, before anything is served (docs/regions.md).
+    # (`waitless serve` prints a RegionError from create_app as one line and exits 2:
+    # tests/feeds/test_feed_config_check.py.)
+    south = tmp_path / "border-south-dublin.toml"
+    south.write_text(Path(SOUTH).read_text().replace('timezone = "Europe/London"',
+                                                     'timezone = "Europe/Dublin"'))
+    regions = [load_region(NORTH), load_region(str(south))]
+    with pytest.raises(RegionError) as caught:
+        create_app(Settings(spool_dir=str(tmp_path)), regions=regions)
+    assert str(caught.value) == (
+        "regions served together must share one timezone: border-north "
+        f"({Path(NORTH).resolve()}) is in Europe/London, border-south ({south.resolve()}) is "
+        "in Europe/Dublin; serve them from separate processes")

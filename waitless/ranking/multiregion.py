@@ -146,6 +146,7 @@ class RegionSet:
         if not names or len(set(names)) != len(names):
             msg = f"need one or more regions with distinct names, got {names}"
             raise RegionError(msg)
+        _refuse_mixed_timezones(regions)
         self.regions = {r.name: r for r in regions}
         self.coverages = {r.name: coverage_of(r) for r in regions}
         self.outside_tolerance_km = outside_tolerance_km
@@ -190,6 +191,30 @@ class RegionSet:
 
     def _nearest_own_km(self, name: str, lat: float, lon: float) -> float:
         return min(distance_km(lat, lon, s.lat, s.lon) for s in self.regions[name].sites)
+
+
+def _refuse_mixed_timezones(regions: Sequence[Region]) -> None:
+    """Refuse regions whose ``[region] timezone`` names differ.
+
+    An extended region evaluates its neighbours' border sites' opening hours and wait profiles
+    in its own zone, a ``depart_at`` without an offset is read in the primary's zone before
+    the origin picks a region, and the patient page's clock is the primary's: with two zones
+    some of these would be hours out. Compared by name (``Europe/London`` and its alias ``GB``
+    differ), which only asks the files to agree.
+
+    Raises
+    ------
+    RegionError
+        Naming the first region in another zone, both files and both zones.
+    """
+    first = regions[0]
+    for other in regions[1:]:
+        if other.timezone.key != first.timezone.key:
+            msg = (f"regions served together must share one timezone: {first.name} "
+                   f"({first.source_path}) is in {first.timezone.key}, {other.name} "
+                   f"({other.source_path}) is in {other.timezone.key}; serve them from "
+                   "separate processes")
+            raise RegionError(msg)
 
 
 def _site_homes(regions: Sequence[Region]) -> dict[str, str]:
