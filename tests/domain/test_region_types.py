@@ -63,6 +63,22 @@ FEED = '\n[[feeds]]\nname = "f1"\nformat = "native"\n'
     ('url = "http://x.test/f"\ntimeout_seconds = 0',
      "feed f1: timeout_seconds must be a number above 0, not 0"),
     ("url = 5", "feed f1: url must be non-empty text, not 5"),
+    ('url = "not a url"', "feed f1: url must be an http:// or https:// address with a host, "
+                          "not 'not a url'"),
+    ('url = "www.trust.example/waits.json"', "feed f1: url must be an http:// or https:// "
+                                             "address with a host, not "
+                                             "'www.trust.example/waits.json'"),
+    ('url = "ftp://trust.example/waits.json"', "feed f1: url must be an http:// or https:// "
+                                               "address with a host, not "
+                                               "'ftp://trust.example/waits.json'"),
+    ('url = "https:///waits.json"', "feed f1: url must be an http:// or https:// address "
+                                    "with a host, not 'https:///waits.json'"),
+    ('url = "https://trust.example:99999/w"', "feed f1: url must be an http:// or https:// "
+                                              "address with a host, not "
+                                              "'https://trust.example:99999/w'"),
+    ('url = "https://trust.example/wait times.json"',
+     "feed f1: url must be an http:// or https:// address with a host, not "
+     "'https://trust.example/wait times.json'"),
 ])
 def test_feed_keys_are_type_checked(tmp_path: Path, lines: str, message: str) -> None:
     path = load_text(tmp_path, MINIMAL + FEED + lines + "\n")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from waitless.domain.coverage import CoverageSettings, parse_coverage
@@ -153,11 +154,30 @@ def _parse_feed(raw: dict[str, Any], index: int) -> FeedConfig:
     return FeedConfig(
         name=name,
         format=text(raw, "format", where),
-        url=None if url is None else text(raw, "url", where),
+        url=None if url is None else _feed_url(text(raw, "url", where), where),
         interval_seconds=number(raw, "interval_seconds", where, 60.0, positive=True),
         timeout_seconds=number(raw, "timeout_seconds", where, 10.0, positive=True),
         options={k: v for k, v in raw.items() if k not in _FEED_KEYS},
     )
+
+
+def _feed_url(url: str, where: str) -> str:
+    """``url`` if it is an ``http(s)://`` address with a host, else a :class:`RegionError`.
+
+    Anything else loaded and then failed on every poll as a connection error
+    (``cannot fetch not a url``), looking like an outage of the feed, not a mistake here.
+    """
+    try:
+        parts = urlsplit(url)
+        usable = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                  and (parts.port is None or parts.port > 0)
+                  and not any(c.isspace() for c in url))
+    except ValueError:  # a port out of range, a bad IPv6 address
+        usable = False
+    if not usable:
+        msg = f"{where}: url must be an http:// or https:// address with a host, not {url!r}"
+        raise RegionError(msg)
+    return url
 
 
 def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Region:
