@@ -36,6 +36,10 @@ def load_text(tmp_path: Path, text: str) -> Path:
      "site A1 service 0: hours_verified must be true or false, not 'no'"),
     ('name = "Town Hospital"', "name = 7", "site A1: name must be non-empty text, not 7"),
     ('id = "A1"', "id = 1", "sites[0]: id must be non-empty text, not 1"),
+    ('id = "A1"', 'id = " A1"', "sites[0]: id ' A1' has spaces at its start or end; "
+                                "feeds and the live store match it exactly"),
+    ('id = "A1"', 'id = "A1\t"', "sites[0]: id 'A1\\t' has spaces at its start or end; "
+                                  "feeds and the live store match it exactly"),
     ('hours = "24h"', 'hours = { mon = 8, tue = "24h", wed = "24h", thu = "24h", fri = "24h", '
                       'sat = "24h", sun = "24h" }',
      "site A1 service 0: hours for mon must be text like '08:00-20:00', '24h' or 'closed', "
@@ -85,6 +89,15 @@ def test_feed_keys_are_type_checked(tmp_path: Path, lines: str, message: str) ->
     with pytest.raises(RegionError) as caught:
         load_region(str(path))
     assert str(caught.value) == f"{path.resolve()}: {message}"
+
+
+def test_a_feed_name_with_spaces_around_it_is_refused(tmp_path: Path) -> None:
+    path = load_text(tmp_path, MINIMAL + FEED.replace('"f1"', '"f1 "') + 'url = "http://x.test/f"\n')
+    with pytest.raises(RegionError) as caught:
+        load_region(str(path))
+    assert str(caught.value) == (
+        f"{path.resolve()}: feeds[0]: name 'f1 ' has spaces at its start or end; "
+        "WAITLESS_FEED_URLS and the push address match it exactly")
 
 
 @pytest.mark.parametrize(("ranking", "message"), [

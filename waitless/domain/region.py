@@ -21,7 +21,7 @@ from waitless.domain.errors import RegionError
 from waitless.domain.graph_settings import GraphSettings, parse_graph
 from waitless.domain.load_aware_settings import LoadAwareSettings, parse_load_aware
 from waitless.domain.ranking_settings import RankingSettings, parse_ranking
-from waitless.domain.region_values import check_keys, number, table, tables, text
+from waitless.domain.region_values import check_keys, name_text, number, table, tables, text
 from waitless.domain.sites import Site, parse_site
 from waitless.domain.stats_settings import StatsConfig, parse_stats_config
 from waitless.domain.validation_settings import ValidationSettings, parse_validation
@@ -148,7 +148,7 @@ _FEED_KEYS = frozenset({"name", "format", "url", "interval_seconds", "timeout_se
 
 
 def _parse_feed(raw: dict[str, Any], index: int) -> FeedConfig:
-    name = text(raw, "name", f"feeds[{index}]")
+    name = name_text(raw, "name", f"feeds[{index}]", "WAITLESS_FEED_URLS and the push address")
     where = f"feed {name}"
     url = raw.get("url")
     return FeedConfig(

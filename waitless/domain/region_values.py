@@ -70,6 +70,21 @@ def is_number(value: Any) -> bool:
             and math.isfinite(value))
 
 
+def name_text(raw: Mapping[str, Any], key: str, where: str, matched_by: str) -> str:
+    """Non-empty text that other things look up as written (a site id, a feed name).
+
+    ``" RVV02"`` would load as an id no feed entry names (feeds match ids exactly), and a
+    second ``"RVV02 "`` would pass the duplicate check; so spaces at either end are refused
+    rather than stripped, and the message says what matches the value (``matched_by``).
+    """
+    value = text(raw, key, where)
+    if value != value.strip():
+        msg = (f"{where}: {key} {value!r} has spaces at its start or end; "
+               f"{matched_by} match it exactly")
+        raise RegionError(msg)
+    return value
+
+
 def number(raw: Mapping[str, Any], key: str, where: str, default: Any = _MISSING,
            *, minimum: float | None = 0.0, positive: bool = False) -> float:
     """A finite number, at least ``minimum`` (above it when ``positive``; ``None``: any), as a

@@ -10,7 +10,15 @@ from waitless.domain.conditions import CONDITIONS, default_treats
 from waitless.domain.errors import RegionError
 from waitless.domain.hours import HoursError, OpeningHours, parse_hours
 from waitless.domain.observation import SERVICE_KINDS
-from waitless.domain.region_values import check_keys, flag, number, tables, text, text_list
+from waitless.domain.region_values import (
+    check_keys,
+    flag,
+    name_text,
+    number,
+    tables,
+    text,
+    text_list,
+)
 from waitless.domain.site_contact import SiteContact, parse_contact
 
 # The youngest patient each kind of service sees unless a site says otherwise, years.
@@ -121,7 +129,7 @@ def parse_site(raw: dict[str, Any], index: int) -> Site:
         Naming the site and the key: an unknown key, a value of the wrong type, coordinates
         out of range, bad hours, an unknown condition code.
     """
-    site_id = text(raw, "id", f"sites[{index}]")
+    site_id = name_text(raw, "id", f"sites[{index}]", "feeds and the live store")
     where = f"site {site_id}"
     check_keys(raw, _SITE_KEYS, where)
     lat = number(raw, "lat", where, minimum=None)
