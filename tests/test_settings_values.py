@@ -93,3 +93,25 @@ def test_rate_limits_are_read_and_off_switches_them_off() -> None:
                                   "WAITLESS_AUTH_FAILURE_LIMIT": "5/hour"})
     assert (settings.rate_limit, settings.login_rate_limit, settings.auth_failure_limit) == (
         " 30 / seconds ".strip(), None, "5/hour")
+
+
+@pytest.mark.parametrize("url", ["not a url", "www.trust.example/waits.json",
+                                 "ftp://trust.example/w.json", "https:///w.json",
+                                 "http://trust.example:99999/w", "https://trust.example/a b"])
+def test_a_feed_url_override_that_is_not_an_http_address_is_refused_without_echoing_it(
+        url: str) -> None:
+    # The region file's urls are checked at load; the override bypassed that check, and a typo
+    # then failed every poll as a "connection" outage of the feed.
+    with pytest.raises(ConfigError) as caught:
+        settings_from_env({"WAITLESS_FEED_URLS": f"a=http://ok.example/x, trust={url}"})
+    assert str(caught.value) == ("WAITLESS_FEED_URLS entry 2 (trust): the url is not an "
+                                 "http:// or https:// address with a host")
+    assert url not in str(caught.value)
+
+
+def test_good_feed_url_overrides_are_kept_in_order() -> None:
+    settings = settings_from_env({"WAITLESS_FEED_URLS":
+                                  "simulator=http://simulator:8081/v1/feed,"
+                                  "trust=https://trust.example/w.json?key=k"})
+    assert settings.feed_urls == (("simulator", "http://simulator:8081/v1/feed"),
+                                  ("trust", "https://trust.example/w.json?key=k"))

@@ -80,7 +80,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from waitless.domain.errors import ConfigError
-from waitless.domain.region import DEFAULT_REGION
+from waitless.domain.region import DEFAULT_REGION, is_feed_url
 from waitless.domain.region_values import is_number
 
 
@@ -312,8 +312,22 @@ def _comma_list(value: str | None) -> tuple[str, ...]:
 
 
 def parse_feed_urls(text: str) -> tuple[tuple[str, str], ...]:
-    """``"a=http://x,b=http://y"`` -> ``(("a", "http://x"), ("b", "http://y"))``."""
-    return parse_pairs(text, "WAITLESS_FEED_URLS", "name=url")
+    """``"a=http://x,b=http://y"`` -> ``(("a", "http://x"), ("b", "http://y"))``.
+
+    Raises
+    ------
+    ConfigError
+        An entry not ``name=url``, or a url that is not an http(s) address with a host (it
+        would fail every poll as if the feed were down). The url is never echoed: a feed's
+        address may carry a key.
+    """
+    pairs = parse_pairs(text, "WAITLESS_FEED_URLS", "name=url")
+    for number, (name, url) in enumerate(pairs, 1):
+        if not is_feed_url(url):
+            msg = (f"WAITLESS_FEED_URLS entry {number} ({name}): the url is not an http:// or "
+                   "https:// address with a host")
+            raise ConfigError(msg)
+    return pairs
 
 
 def parse_pairs(text: str, variable: str, shape: str) -> tuple[tuple[str, str], ...]:

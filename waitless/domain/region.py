@@ -161,20 +161,24 @@ def _parse_feed(raw: dict[str, Any], index: int) -> FeedConfig:
     )
 
 
-def _feed_url(url: str, where: str) -> str:
-    """``url`` if it is an ``http(s)://`` address with a host, else a :class:`RegionError`.
+def is_feed_url(url: str) -> bool:
+    """Whether ``url`` is an ``http(s)://`` address with a host that a poller can fetch.
 
-    Anything else loaded and then failed on every poll as a connection error
-    (``cannot fetch not a url``), looking like an outage of the feed, not a mistake here.
+    Anything else would load and then fail on every poll as a connection error
+    (``cannot fetch not a url``), looking like an outage of the feed, not a typo.
     """
     try:
         parts = urlsplit(url)
-        usable = (parts.scheme in ("http", "https") and bool(parts.hostname)
-                  and (parts.port is None or parts.port > 0)
-                  and not any(c.isspace() for c in url))
+        return (parts.scheme in ("http", "https") and bool(parts.hostname)
+                and (parts.port is None or parts.port > 0)
+                and not any(c.isspace() for c in url))
     except ValueError:  # a port out of range, a bad IPv6 address
-        usable = False
-    if not usable:
+        return False
+
+
+def _feed_url(url: str, where: str) -> str:
+    """``url`` if :func:`is_feed_url`, else a :class:`RegionError` naming the feed."""
+    if not is_feed_url(url):
         msg = f"{where}: url must be an http:// or https:// address with a host, not {url!r}"
         raise RegionError(msg)
     return url
