@@ -100,6 +100,26 @@ def test_a_feed_name_with_spaces_around_it_is_refused(tmp_path: Path) -> None:
         "WAITLESS_FEED_URLS and the push address match it exactly")
 
 
+
+@pytest.mark.parametrize("name", ["../outside", "a/b", "Kent Medway", "Kent-Medway", "kent_medway",
+                                  "-kent", "kent-", "k" * 64, "kent:medway", "kènt"])
+def test_a_region_name_that_is_not_a_machine_name_is_refused(tmp_path: Path, name: str) -> None:
+    # The name is a folder under the graph cache ("../outside" wrote beside it), part of every
+    # Redis key and a metric label.
+    path = load_text(tmp_path, MINIMAL.replace('name = "test-town"', f"name = {name!r}"
+                                               .replace("'", '"'), 1))
+    with pytest.raises(RegionError) as caught:
+        load_region(str(path))
+    assert str(caught.value) == (
+        f"{path.resolve()}: [region] name must be lower-case letters, digits and hyphens "
+        f"(at most 63, not starting or ending with a hyphen), like kent-medway, not {name!r}")
+
+
+@pytest.mark.parametrize("name", ["x", "kent-medway", "ni", "k" * 63, "2-towns"])
+def test_machine_region_names_load(tmp_path: Path, name: str) -> None:
+    path = load_text(tmp_path, MINIMAL.replace('name = "test-town"', f'name = "{name}"', 1))
+    assert load_region(str(path)).name == name
+
 @pytest.mark.parametrize(("ranking", "message"), [
     ('stale_after_minutes = "ninety"', "stale_after_minutes must be a number above 0"),
     ("stale_after_minutes = 0", "stale_after_minutes must be a number above 0"),

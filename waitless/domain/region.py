@@ -7,6 +7,7 @@ any other region is a path given with ``--region`` or ``WAITLESS_REGION``.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -196,7 +197,7 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
         raise RegionError(msg)
     region_table = table(data["region"], "[region]")
     check_keys(region_table, _REGION_KEYS, "[region]")
-    name = text(region_table, "name", "[region]")
+    name = _machine_name(text(region_table, "name", "[region]"))
     timezone = _timezone(text(region_table, "timezone", "[region]"))
     sites = tuple(parse_site(raw, i)
                   for i, raw in enumerate(tables(data.get("sites", []), "[[sites]]")))
@@ -236,6 +237,18 @@ def parse_region(data: dict[str, Any], *, source_path: str = "<memory>") -> Regi
 
 
 _REGION_KEYS = frozenset({"name", "title", "timezone"})
+# Lower-case letters, digits and hyphens, as a DNS label or Kubernetes name: the name becomes a
+# folder under the graph cache (so "../x" or "a/b" would write outside it), part of every Redis
+# key and a metric label.
+_MACHINE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _machine_name(name: str) -> str:
+    if not _MACHINE_NAME.fullmatch(name):
+        msg = (f"[region] name must be lower-case letters, digits and hyphens (at most 63, "
+               f"not starting or ending with a hyphen), like kent-medway, not {name!r}")
+        raise RegionError(msg)
+    return name
 KNOWN_SECTIONS = frozenset({"region", "sites", "feeds", "ranking", "validation", "graph",
                             "stats", "gazetteer", "coverage", "load_aware"})
 
