@@ -6,7 +6,6 @@ clocks it is given.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from waitless.domain.errors import ConfigError
+from waitless.domain.region_values import is_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +61,7 @@ class PollerSettings:
             if f.name in options:
                 whole = f.type in ("int", int)
                 value = options[f.name]
-                if (isinstance(value, bool) or not isinstance(value, int | float)
-                        or not math.isfinite(value) or value < 0
+                if (not is_number(value) or value < 0
                         or (whole and value != int(value))):
                     kind = "a whole number, 0 or more" if whole else "a non-negative number"
                     msg = f"feed option {f.name!r} must be {kind}, got {value!r}"

@@ -22,6 +22,7 @@ from typing import Any
 
 from waitless.domain.observation import SITE_STATUSES, WAIT_KINDS, Observation
 from waitless.domain.region import Region
+from waitless.domain.region_values import is_number
 from waitless.domain.validation_settings import ValidationSettings
 
 REASONS: dict[str, str] = {
@@ -139,7 +140,7 @@ def _problem(obs: Observation, kind: str | None, region: Region, now: datetime,
         value_problem = _value_problem(value, kind, settings)
         if value_problem:
             return value_problem
-    if obs.wait_minutes is None or previous is None or not _is_number(previous.wait_minutes):
+    if obs.wait_minutes is None or previous is None or not is_number(previous.wait_minutes):
         return None
     return _history_problem(obs.wait_minutes, obs.observed_at, previous, settings)
 
@@ -155,20 +156,16 @@ def _field_problem(obs: Observation) -> str | None:
     if patients is not None and (isinstance(patients, bool) or not isinstance(patients, int)
                                  or patients < 0):
         return f"patients_waiting {patients!r} is not a count of patients (0 or more)"
-    if (_is_number(obs.wait_minutes) and _is_number(obs.wait_p95_minutes)
+    if (is_number(obs.wait_minutes) and is_number(obs.wait_p95_minutes)
             and obs.wait_p95_minutes < obs.wait_minutes):
         return f"p95 {obs.wait_p95_minutes:g} min is below the median {obs.wait_minutes:g} min"
     return None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _value_problem(value: Any, kind: str, settings: ValidationSettings) -> tuple[str, str] | None:
     if value is None:
         return None
-    if not _is_number(value):
+    if not is_number(value):
         return "not_numeric", f"wait {value!r} is not a number of minutes"
     if value < 0:
         return "negative_wait", f"wait {value:g} min is negative"
