@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from scipy.sparse import csr_array
 
 from routing.errors import GraphCacheError
 from routing.table import GraphArrays
+from waitless.domain.region_values import is_number
 
 DEFAULT_CACHE_ROOT = Path("graph_cache")
 # 2: sites and origins snap onto edges (edges.npz; the table includes the site's leg).
@@ -88,13 +90,21 @@ def save_table(directory: Path, table: np.ndarray, meta: dict[str, Any]) -> None
                   lambda fh: fh.write(json.dumps(meta, indent=2, sort_keys=True).encode()))
 
 
+def rebuild_hint(directory: Path) -> str:
+    """The command that rebuilds the cache in ``directory`` (``<root>/<region>/<mode>``)."""
+    return (f"rebuild it with `waitless graph build --region {directory.parent.name} "
+            f"--mode {directory.name} --osm-file <extract.osm.pbf>`")
+
+
 def read_meta(directory: Path) -> dict[str, Any]:
-    """The cache's metadata.
+    """The cache's metadata, every key the loader reads checked for presence and type.
 
     Raises
     ------
     GraphCacheError
-        When there is no cache, or it is unreadable or of another format version.
+        When there is no cache, or its ``meta.json`` is unreadable, of another format version,
+        or malformed (not a JSON object, a key missing or of the wrong type); the message
+        names the file and the problem.
     """
     path = directory / "meta.json"
     try:
@@ -102,14 +112,87 @@ def read_meta(directory: Path) -> dict[str, Any]:
     except FileNotFoundError as exc:
         msg = f"no road-graph cache at {directory}"
         raise GraphCacheError(msg) from exc
-    except (OSError, ValueError) as exc:
-        msg = f"unreadable road-graph metadata {path}: {exc}"
+    except (OSError, ValueError, RecursionError) as exc:
+        msg = f"unreadable road-graph metadata {path}: {exc}; {rebuild_hint(directory)}"
         raise GraphCacheError(msg) from exc
+    if not isinstance(meta, dict):
+        msg = (f"malformed road-graph metadata {path}: a JSON {type(meta).__name__}, not an "
+               f"object; {rebuild_hint(directory)}")
+        raise GraphCacheError(msg)
     if meta.get("format_version") != FORMAT_VERSION:
-        msg = (f"road-graph cache {directory} has format {meta.get('format_version')}, "
-               f"this version reads {FORMAT_VERSION}; rebuild it")
+        msg = (f"road-graph cache {directory} has format {meta.get('format_version')!r}, "
+               f"this version reads {FORMAT_VERSION}; {rebuild_hint(directory)}")
+        raise GraphCacheError(msg)
+    problem = meta_problem(meta)
+    if problem is not None:
+        msg = f"malformed road-graph metadata {path}: {problem}; {rebuild_hint(directory)}"
         raise GraphCacheError(msg)
     return meta
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_positive(value: Any) -> bool:
+    return is_number(value) and value > 0
+
+
+def _is_list_of(check: Callable[[Any], bool], value: Any) -> bool:
+    return isinstance(value, list) and all(check(x) for x in value)
+
+
+# Every key the loader (routing.travel) reads, with what it must be: a cache written by hand, by
+# another tool, or cut short otherwise fails at start-up with a KeyError or TypeError, or
+# later, on the first query (a text access speed).
+_META_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "region": (_is_text, "a non-empty string"),
+    "mode": (_is_text, "a non-empty string"),
+    "site_ids": (lambda v: _is_list_of(_is_text, v), "a list of site ids"),
+    "sites_hash": (_is_text, "a non-empty string"),
+    "n_nodes": (_is_count, "a whole number >= 0"),
+    "n_sites": (_is_count, "a whole number >= 0"),
+    "access_speed_kph": (_is_positive, "a number > 0 (km per hour)"),
+    "max_snap_m": (_is_positive, "a number > 0 (meters)"),
+    "table_built_at": (_is_text, "a non-empty string"),
+    "graph": (lambda v: isinstance(v, dict), "an object"),
+    "site_entries": (lambda v: isinstance(v, dict), "an object"),
+}
+
+
+def meta_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with a ``meta.json`` object, in one phrase; ``None`` when nothing is.
+
+    Checks the keys and types the loader reads, and that the site entries agree with each
+    other and with ``n_sites``; not the arrays (see ``RoadGraphTravel.load``).
+    """
+    for key, (check, wanted) in _META_KEYS.items():
+        if key not in meta:
+            return f"no {key!r}"
+        if not check(meta[key]):
+            return f"{key!r} is {meta[key]!r:.60}, not {wanted}"
+    if len(meta["site_ids"]) != meta["n_sites"]:
+        return f"{len(meta['site_ids'])} 'site_ids' but 'n_sites' is {meta['n_sites']}"
+    key = meta["graph"].get("key")
+    if not isinstance(key, dict) or not isinstance(key.get("source", {}), dict | None):
+        return "'graph' has no 'key' object with a 'source' object (or null)"
+    if not isinstance(meta["graph"].get("osm_timestamp"), str | None):
+        return "'graph'.'osm_timestamp' is not a string or null"
+    entries = meta["site_entries"]
+    columns = {"site": (_is_count, "indices"), "edge": (_is_count, "indices"),
+               "along_s": (is_number, "seconds"), "leg_s": (is_number, "seconds")}
+    for name, (check, wanted) in columns.items():
+        if not _is_list_of(check, entries.get(name)):
+            return f"'site_entries'.{name!r} is not a list of {wanted}"
+    if len({len(entries[name]) for name in columns}) != 1:
+        return "the 'site_entries' lists are of different lengths"
+    if any(site >= meta["n_sites"] for site in entries["site"]):
+        return f"a 'site_entries' site index is not below 'n_sites' ({meta['n_sites']})"
+    return None
 
 
 def cache_size_bytes(directory: Path) -> int:

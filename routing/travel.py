@@ -80,11 +80,19 @@ class RoadGraphTravel:
         Raises
         ------
         GraphCacheError
-            When the cache is missing, unreadable or for other sites, or its snapping index
-            is damaged (a cache without one still loads: the index is built in memory).
+            When the cache is missing, unreadable, malformed (``meta.json`` keys, array
+            types and shapes), for another region, mode or other sites, or its snapping
+            index is damaged (a cache without one still loads: the index is built in memory).
         """
         directory = io.mode_dir(cache_root, region_name, mode)
         meta = io.read_meta(directory)
+        if (meta["region"], meta["mode"]) != (region_name, mode):
+            # A folder copied or renamed to another region or mode would answer for sites
+            # and roads it was not built for.
+            msg = (f"road-graph cache {directory} holds the {meta['region']} {meta['mode']} "
+                   f"cache (its meta.json), not {region_name} {mode}; was the folder copied "
+                   f"or renamed? {io.rebuild_hint(directory)}")
+            raise GraphCacheError(msg)
         if expected_sites_hash is not None and meta["sites_hash"] != expected_sites_hash:
             msg = (f"road-graph cache {directory} was built for other sites (hash "
                    f"{meta['sites_hash']}, region now {expected_sites_hash}); rebuild with "
@@ -94,17 +102,35 @@ class RoadGraphTravel:
             table = np.load(directory / "table.npy", mmap_mode="r")
             coords = np.load(directory / "nodes.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:
-            msg = f"cannot read road-graph cache {directory}: {exc}"
+            msg = f"cannot read road-graph cache {directory}: {exc}; {io.rebuild_hint(directory)}"
             raise GraphCacheError(msg) from exc
-        if table.shape != (meta["n_nodes"], meta["n_sites"]) or len(coords) != meta["n_nodes"]:
-            msg = f"road-graph cache {directory} is inconsistent with its meta.json; rebuild it"
+        n_nodes, n_sites = meta["n_nodes"], meta["n_sites"]
+        # Header checks only (the arrays are mapped, not read): a query indexes rows of the
+        # table by node and expects float32 rows laid out contiguously.
+        if (table.dtype != np.float32 or table.shape != (n_nodes, n_sites)
+                or not table.flags.c_contiguous):
+            order = "row-major" if table.flags.c_contiguous else "column-major"
+            msg = (f"road-graph cache {directory} is inconsistent with its meta.json: "
+                   f"table.npy is {table.dtype} {order} {table.shape}, meta.json says float32 "
+                   f"row-major ({n_nodes}, {n_sites}); {io.rebuild_hint(directory)}")
+            raise GraphCacheError(msg)
+        if coords.dtype != np.float64 or coords.shape != (n_nodes, 2):
+            msg = (f"road-graph cache {directory} is inconsistent with its meta.json: "
+                   f"nodes.npy is {coords.dtype} {coords.shape}, meta.json says float64 "
+                   f"({n_nodes}, 2) latitude, longitude; {io.rebuild_hint(directory)}")
+            raise GraphCacheError(msg)
+        snapper = load_snapper(directory)
+        entries = SiteEntries.from_json(meta["site_entries"])
+        n_edges = len(snapper.segments.edge_tail)
+        if len(entries.edge) and int(entries.edge.max()) >= n_edges:
+            msg = (f"road-graph cache {directory} is inconsistent with its meta.json: a site "
+                   f"entry is on edge {int(entries.edge.max())}, edges.npz has {n_edges}; "
+                   f"{io.rebuild_hint(directory)}")
             raise GraphCacheError(msg)
         speed_kph = access_speed_kph or meta["access_speed_kph"]
-        return cls(site_ids=tuple(meta["site_ids"]), mode=mode, table=table,
-                   snapper=load_snapper(directory),
-                   entries=SiteEntries.from_json(meta["site_entries"]),
-                   access_speed_kph=speed_kph, max_snap_m=max_snap_m or meta["max_snap_m"],
-                   meta=meta)
+        return cls(site_ids=tuple(meta["site_ids"]), mode=mode, table=table, snapper=snapper,
+                   entries=entries, access_speed_kph=speed_kph,
+                   max_snap_m=max_snap_m or meta["max_snap_m"], meta=meta)
 
     def snap(self, lat: float, lon: float) -> Snap:
         """Where (lat, lon) enters the graph: its nearest edge positions and distances."""
@@ -173,9 +199,10 @@ def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROO
         estimate = EstimateTravel.for_sites(
             region.sites, mode=mode,
             max_origin_distance_m=region.ranking.max_origin_distance_km * 1000)
-        reason = (f"{mode}: using the straight-line estimate because {exc}; build real "
-                  f"travel times with `waitless graph build --region {region.name} "
-                  "--osm-file <extract.osm.pbf>`")
+        reason = f"{mode}: using the straight-line estimate because {exc}"
+        if "`waitless graph build" not in str(exc):  # the command once, not twice
+            reason += (f"; build real travel times with `waitless graph build --region "
+                       f"{region.name} --osm-file <extract.osm.pbf>`")
         return estimate, reason
     stale = settings_not_in_cache(region.graph, mode, model.meta)
     if stale:

@@ -1,0 +1,169 @@
+"""A damaged, mixed or malformed road-graph cache is refused with one clear GraphCacheError.
+
+Each test builds the street square's cache (well under a second), damages it the way a crash,
+a hand edit or a copy can, and checks the load refuses it naming the file and the problem,
+and that start-up answers with the straight-line estimate and says why in one line.
+"""
+
+import json
+import logging
+import shutil
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from routing.build import build_mode
+from routing.errors import GraphCacheError
+from routing.estimate import EstimateTravel
+from routing.graph import GraphSource
+from routing.travel import RoadGraphTravel, load_travel_model
+from waitless.api import keys
+from waitless.api.app import create_app
+from waitless.live.store import MemoryLiveStore
+from waitless.settings import Settings
+
+from .conftest import GRID_SPEEDS, corner, make_region
+
+REBUILD = "rebuild it with `waitless graph build --region grid --mode drive --osm-file"
+
+
+def _region():
+    return make_region("grid", [("SA", *corner("A")), ("SB", *corner("B"))],
+                       {"default_speeds_kph": GRID_SPEEDS, "max_snap_m": 500})
+
+
+@pytest.fixture
+def cache(grid_osm, tmp_path):
+    root = tmp_path / "cache"
+    build_mode(_region(), "drive", source=GraphSource(osm_file=grid_osm), cache_root=root,
+               progress=lambda _: None)
+    return root
+
+
+def _refused(root, match: str) -> str:
+    """The load's error message (checked against ``match``) and the start-up fallback."""
+    with pytest.raises(GraphCacheError, match=match) as caught:
+        RoadGraphTravel.load(root, "grid", mode="drive", expected_sites_hash=_region().sites_hash())
+    model, reason = load_travel_model(_region(), root, "drive")
+    assert isinstance(model, EstimateTravel)
+    assert str(caught.value) in reason and reason.count("waitless graph build") == 1
+    return str(caught.value)
+
+
+def _meta_path(root):
+    return root / "grid" / "drive" / "meta.json"
+
+
+def _edit_meta(root, edit) -> None:
+    path = _meta_path(root)
+    meta = json.loads(path.read_text())
+    edit(meta)
+    path.write_text(json.dumps(meta))
+
+
+def _drop(key):
+    return lambda meta: meta.pop(key)
+
+
+def _set(key, value):
+    return lambda meta: meta.update({key: value})
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    (_drop("site_ids"), "no 'site_ids'"),
+    (_drop("site_entries"), "no 'site_entries'"),
+    (_drop("table_built_at"), "no 'table_built_at'"),
+    (_drop("region"), "no 'region'"),
+    (_set("n_nodes", "8"), "'n_nodes' is '8', not a whole number"),
+    (_set("n_sites", True), "'n_sites' is True, not a whole number"),
+    (_set("access_speed_kph", "fast"), "'access_speed_kph' is 'fast', not a number > 0"),
+    (_set("max_snap_m", float("nan")), "'max_snap_m' is nan, not a number > 0"),
+    (_set("site_ids", "SA,SB"), "'site_ids' is 'SA,SB', not a list of site ids"),
+    (_set("graph", []), "'graph' is \\[\\], not an object"),
+    (lambda meta: meta["graph"].pop("key"), "'graph' has no 'key' object"),
+    (lambda meta: meta["graph"]["key"].update(source="grid.osm"),
+     "'graph' has no 'key' object with a 'source' object"),
+    (lambda meta: meta["site_entries"]["leg_s"].pop(),
+     "the 'site_entries' lists are of different lengths"),
+    (lambda meta: meta["site_entries"]["site"].__setitem__(0, 7),
+     r"a 'site_entries' site index is not below 'n_sites' \(2\)"),
+    (lambda meta: meta["site_entries"].update(edge=None),
+     "'site_entries'.'edge' is not a list of indices"),
+    (lambda meta: meta["site_ids"].append("SC"), "3 'site_ids' but 'n_sites' is 2"),
+])
+def test_malformed_meta_names_the_file_and_the_key(cache, edit, problem):
+    _edit_meta(cache, edit)
+    message = _refused(cache, f"malformed road-graph metadata .*meta.json: {problem}")
+    assert REBUILD in message
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("{not json", "unreadable road-graph metadata .*meta.json: Expecting property name"),
+    ("[1, 2]", "malformed road-graph metadata .*meta.json: a JSON list, not an object"),
+    ('"meta"', "malformed road-graph metadata .*meta.json: a JSON str, not an object"),
+    ('{"format_version": 2}', "malformed road-graph metadata .*meta.json: no 'region'"),
+    ("{}", "has format None, this version reads 2"),
+])
+def test_meta_that_is_not_a_cache_object_is_refused(cache, text, problem):
+    _meta_path(cache).write_text(text)
+    assert REBUILD in _refused(cache, problem)
+
+
+def test_site_entry_beyond_the_edges_is_refused(cache):
+    _edit_meta(cache, lambda meta: meta["site_entries"]["edge"].__setitem__(0, 10_000))
+    _refused(cache, "a site entry is on edge 10000, edges.npz has")
+
+
+@pytest.mark.parametrize(("array", "problem"), [
+    (lambda t: t.astype(np.float64), r"table.npy is float64 row-major \(8, 2\)"),
+    (lambda t: t.astype(np.int8), r"table.npy is int8 row-major \(8, 2\)"),
+    (lambda t: np.asfortranarray(t), r"table.npy is float32 column-major \(8, 2\)"),
+    (lambda t: t[:, :1], r"table.npy is float32 row-major \(8, 1\)"),
+    (lambda t: t.ravel(), r"table.npy is float32 row-major \(16,\)"),
+])
+def test_table_of_another_type_or_shape_is_refused(cache, array, problem):
+    path = cache / "grid" / "drive" / "table.npy"
+    np.save(path, array(np.load(path)))
+    message = _refused(cache, problem)
+    assert "meta.json says float32 row-major (8, 2)" in message and REBUILD in message
+
+
+@pytest.mark.parametrize(("array", "problem"), [
+    (lambda c: np.zeros((8, 3)), r"nodes.npy is float64 \(8, 3\)"),
+    (lambda c: c[:, 0].copy(), r"nodes.npy is float64 \(8,\)"),
+    (lambda c: c.astype(np.float32), r"nodes.npy is float32 \(8, 2\)"),
+    (lambda c: c[:7], r"nodes.npy is float64 \(7, 2\)"),
+])
+def test_nodes_of_another_type_or_shape_are_refused(cache, array, problem):
+    path = cache / "grid" / "drive" / "nodes.npy"
+    np.save(path, array(np.load(path)))
+    assert "meta.json says float64 (8, 2)" in _refused(cache, problem)
+
+
+def test_cache_of_another_region_or_mode_is_refused(cache):
+    _edit_meta(cache, _set("mode", "walk"))
+    _refused(cache, "holds the grid walk cache \\(its meta.json\\), not grid drive")
+    _edit_meta(cache, _set("mode", "drive"))
+    shutil.copytree(cache / "grid", cache / "copy")
+    with pytest.raises(GraphCacheError, match=r"holds the grid drive cache .*, not copy drive; "
+                                              r"was the folder copied or renamed"):
+        RoadGraphTravel.load(cache, "copy")
+    assert RoadGraphTravel.load(cache, "grid").meta["region"] == "grid"
+
+
+async def test_startup_with_a_malformed_cache_logs_one_line_and_uses_the_estimate(
+        cache, tmp_path, caplog):
+    _edit_meta(cache, _drop("site_entries"))
+    with caplog.at_level(logging.INFO):
+        app = create_app(Settings(graph_cache=str(cache), spool_dir=str(tmp_path / "spool")),
+                         region=_region(), live_store=MemoryLiveStore(),
+                         clock=lambda: datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    assert app[keys.TRAVEL]["drive"].source == "estimate"
+    note = app[keys.TRAVEL_NOTE]
+    assert "drive: using the straight-line estimate because malformed road-graph metadata" in note
+    assert "meta.json: no 'site_entries'" in note
+    [line] = [r for r in caplog.records if "malformed road-graph metadata" in r.getMessage()]
+    assert line.levelno == logging.INFO and line.exc_info is None
+    assert "\n" not in line.getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
