@@ -20,7 +20,7 @@ from routing.entries import SiteEntries, entry_table, snap_site_entries
 from routing.graph import GraphSource
 from routing.segments import EdgeSegments
 from routing.snap import EdgeSnapper
-from routing.snapcache import save_snapper
+from routing.snapcache import edges_digest, save_snapper
 from routing.table import GraphArrays, csr_from_edges, largest_strong_component
 from routing.travel import RoadGraphTravel
 
@@ -98,7 +98,8 @@ def bench_synthetic(cache: Path, n_nodes: int, n_sites: int) -> dict[str, float]
         "region": "synthetic", "mode": "drive", "graph": {"key": {"source": {"synthetic": True}}},
         "site_ids": site_ids, "sites_hash": "synthetic", "site_entries": entries.to_json(),
         "site_snap_m": snap_m.tolist(), "access_speed_kph": 20.0, "max_snap_m": 2000.0,
-        "n_nodes": arrays.n_nodes, "n_sites": n_sites, "table_built_at": "bench"})
+        "n_nodes": arrays.n_nodes, "n_sites": n_sites, "table_built_at": "bench",
+        "edges_digest": edges_digest(directory)})
     model = RoadGraphTravel.load(cache, "synthetic")
     sample = rng.choice(arrays.n_nodes, 2000)
     return {"nodes": arrays.n_nodes, "edges": int(arrays.csr.nnz), "generate_s": generate_s,

@@ -20,7 +20,7 @@ from routing.errors import GraphBuildError, GraphCacheError
 from routing.graph import GraphSource, graph_arrays, raw_graph, routable_graph
 from routing.segments import EdgeSegments
 from routing.snap import EdgeSnapper
-from routing.snapcache import read_snap_index, save_snapper
+from routing.snapcache import edges_digest, read_snap_index, save_snapper
 from routing.table import GraphArrays
 from waitless.domain.graph_settings import GraphSettings
 
@@ -144,6 +144,11 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
     if reuse_graph or same_file:
         if previous is None:
             msg = f"--reuse-graph: no cached {mode} graph in {directory}; build it from a source"
+            if (directory / "graph.npz").is_file():
+                # Its provenance went with meta.json: an unfinished build's graph may not
+                # match its edges, and the source it came from is unknown.
+                msg = (f"--reuse-graph: the {mode} graph in {directory} is from an unfinished "
+                       "build (no meta.json); build it from the OSM source")
             raise GraphBuildError(msg)
         progress(f"[{mode}] reusing the cached graph in {directory} (OSM not read)")
         if _settings_only(previous.get("key", {})) != _settings_only(
@@ -183,6 +188,8 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
         "max_snap_m": settings.max_snap_m,
         "n_nodes": arrays.n_nodes,
         "n_sites": len(sites),
+        # The edges the table was computed on (those snap/ indexes): checked at load.
+        "edges_digest": edges_digest(directory),
         "unreachable_pairs": int(np.isinf(table).sum()),
         "table_built_at": _now(),
         "table_build_seconds": round(time.perf_counter() - started, 3),

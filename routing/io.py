@@ -18,7 +18,10 @@ table.npy
     Seconds from each node to each site's snapped position plus its leg to the site,
     ``(n_nodes, n_sites)`` float32, row-major so one query reads contiguous rows.
 meta.json
-    Source, OSM timestamp, speeds, site ids and hash, snapping, counts and build times.
+    Source, OSM timestamp, speeds, site ids and hash, snapping, counts and build times, and
+    the digest of the ``edges.npz`` the table was computed on. Written last and removed
+    before any other file is replaced, so it is there only while the files beside it are
+    those of one complete build.
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ def mode_dir(cache_root: Path | str, region_name: str, mode: str) -> Path:
     return Path(cache_root) / region_name / mode
 
 
+META_FILE = "meta.json"
+# Files of a cache besides meta.json: with any of them and no meta.json, a build was cut short.
+_BUILD_FILES = ("graph.npz", "nodes.npy", "edges.npz", "table.npy", "snap")
+
+
 def _replace_into(directory: Path, name: str, write) -> None:
     # Write beside the target and rename, so a server reading the cache never sees half a file.
     tmp = directory / f".{name}.tmp{os.getpid()}"
@@ -55,8 +63,9 @@ def _replace_into(directory: Path, name: str, write) -> None:
 
 
 def save_graph(directory: Path, arrays: GraphArrays) -> None:
-    """Write ``graph.npz`` and ``nodes.npy``."""
+    """Write ``graph.npz`` and ``nodes.npy``, first removing ``meta.json`` (:func:`invalidate`)."""
     directory.mkdir(parents=True, exist_ok=True)
+    invalidate(directory)
     csr = arrays.csr
     _replace_into(directory, "graph.npz", lambda fh: np.savez_compressed(
         fh, indptr=csr.indptr, indices=csr.indices, seconds=csr.data.astype(np.float32),
@@ -80,9 +89,27 @@ def load_graph(directory: Path) -> GraphArrays:
     return GraphArrays(coords[:, 0].copy(), coords[:, 1].copy(), csr, osmid)
 
 
+def invalidate(directory: Path) -> None:
+    """Remove ``meta.json``: the cache in ``directory`` is about to change.
+
+    ``meta.json`` is the cache's commit record, written last by :func:`save_table`. Removed
+    before the first other file is replaced, a build cut short (killed, out of disk, a site
+    off the new graph) leaves no ``meta.json`` and the cache is refused as incomplete;
+    otherwise the old ``meta.json`` and ``table.npy`` would load beside the new graph and
+    edges and answer from a table computed on other roads whenever the node count is the same.
+    Processes already serving the cache keep the files they mapped.
+    """
+    (directory / META_FILE).unlink(missing_ok=True)
+
+
 def save_table(directory: Path, table: np.ndarray, meta: dict[str, Any]) -> None:
-    """Write ``table.npy`` then ``meta.json`` (last, so a complete meta means a complete cache)."""
+    """Write ``table.npy`` then ``meta.json``, first removing ``meta.json``.
+
+    ``meta.json`` goes last, so it is there only when every file beside it is of this build
+    (:func:`invalidate`).
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    invalidate(directory)
     _replace_into(directory, "table.npy",
                   lambda fh: np.save(fh, np.ascontiguousarray(table, dtype=np.float32)))
     meta = {"format_version": FORMAT_VERSION, **meta}
@@ -106,11 +133,16 @@ def read_meta(directory: Path) -> dict[str, Any]:
         or malformed (not a JSON object, a key missing or of the wrong type); the message
         names the file and the problem.
     """
-    path = directory / "meta.json"
+    path = directory / META_FILE
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
+        found = [name for name in _BUILD_FILES if (directory / name).exists()]
         msg = f"no road-graph cache at {directory}"
+        if found:
+            msg = (f"road-graph cache {directory} is incomplete: {', '.join(found)} but no "
+                   f"{META_FILE} (a build was interrupted, failed or is still running); "
+                   f"{rebuild_hint(directory)}")
         raise GraphCacheError(msg) from exc
     except (OSError, ValueError, RecursionError) as exc:
         msg = f"unreadable road-graph metadata {path}: {exc}; {rebuild_hint(directory)}"
@@ -182,6 +214,8 @@ def meta_problem(meta: dict[str, Any]) -> str | None:
         return "'graph' has no 'key' object with a 'source' object (or null)"
     if not isinstance(meta["graph"].get("osm_timestamp"), str | None):
         return "'graph'.'osm_timestamp' is not a string or null"
+    if not isinstance(meta.get("edges_digest", ""), str):
+        return "'edges_digest' is not a string"
     entries = meta["site_entries"]
     columns = {"site": (_is_count, "indices"), "edge": (_is_count, "indices"),
                "along_s": (is_number, "seconds"), "leg_s": (is_number, "seconds")}

@@ -100,12 +100,12 @@ def read_snap_index(directory: Path) -> tuple[EdgeSegments, SnapIndex] | None:
     path = directory / SNAP_INDEX_DIR
     if not path.is_dir():
         return None
-    edges_digest = _edges_digest(directory)
+    digest = edges_digest(directory)
     try:
         manifest = json.loads((path / "index.json").read_text(encoding="utf-8"))
         if manifest.get("version") != SNAP_INDEX_VERSION:
             return None
-        if manifest["edges_digest"] != edges_digest:
+        if manifest["edges_digest"] != digest:
             return None
         arrays = {}
         for name, spec in manifest["arrays"].items():
@@ -131,8 +131,17 @@ def read_snap_index(directory: Path) -> tuple[EdgeSegments, SnapIndex] | None:
     return segments, index
 
 
-def _edges_digest(directory: Path) -> str | None:
-    # Only this small member of edges.npz is read; files from before snap/ have none.
+def edges_digest(directory: Path) -> str | None:
+    """The digest saved in the cache's ``edges.npz`` (:meth:`EdgeSegments.save`).
+
+    Only that small member is read (well under a millisecond). ``None`` for files from
+    before ``snap/``, which have none.
+
+    Raises
+    ------
+    GraphCacheError
+        When ``edges.npz`` is missing or unreadable.
+    """
     try:
         with np.load(directory / EDGES_FILE) as data:
             return str(data["digest"]) if "digest" in data.files else None

@@ -16,7 +16,7 @@ from routing.errors import GraphCacheError, OutsideCoverage
 from routing.estimate import EstimateTravel
 from routing.model import TravelModel
 from routing.snap import EdgeSnapper, Snap
-from routing.snapcache import load_snapper
+from routing.snapcache import edges_digest, load_snapper
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,17 @@ class RoadGraphTravel:
             msg = (f"road-graph cache {directory} is inconsistent with its meta.json: "
                    f"nodes.npy is {coords.dtype} {coords.shape}, meta.json says float64 "
                    f"({n_nodes}, 2) latitude, longitude; {io.rebuild_hint(directory)}")
+            raise GraphCacheError(msg)
+        # The table's rows are the graph's nodes as edges.npz numbers them: the digest of the
+        # edges it was computed on (caches from before it recorded none) must be that of the
+        # edges here, or the files come from different builds (copied over, or a build of an
+        # older version cut short).
+        built_on = meta.get("edges_digest")
+        if built_on is not None and built_on != (here := edges_digest(directory)):
+            holds = f"edges {here[:12]}" if here else "edges without a digest"
+            msg = (f"road-graph cache {directory} mixes builds: table.npy and meta.json were "
+                   f"computed on edges {built_on[:12]}, edges.npz holds {holds}; "
+                   f"{io.rebuild_hint(directory)}")
             raise GraphCacheError(msg)
         snapper = load_snapper(directory)
         entries = SiteEntries.from_json(meta["site_entries"])

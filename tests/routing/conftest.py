@@ -65,17 +65,23 @@ def corner(name: str) -> tuple[float, float]:
     return next((lat, lon) for n, lat, lon in GRID_NODES.values() if n == name)
 
 
-@pytest.fixture
-def grid_osm(tmp_path: Path) -> Path:
-    """The street square above as an OSM XML file."""
+def write_grid_osm(path: Path, scale: float = 1.0) -> Path:
+    """The street square above as an OSM XML file, ``scale`` times as wide about corner A."""
+    lat_a, lon_a = corner("A")
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
-    lines += [f'<node id="{i}" version="1" lat="{lat}" lon="{lon}"/>'
+    lines += [f'<node id="{i}" version="1" lat="{lat_a + (lat - lat_a) * scale:.7f}" '
+              f'lon="{lon_a + (lon - lon_a) * scale:.7f}"/>'
               for i, (_, lat, lon) in GRID_NODES.items()]
     for way_id, refs, tags in GRID_WAYS:
         body = "".join(f'<nd ref="{r}"/>' for r in refs)
         body += "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
         lines.append(f'<way id="{way_id}" version="1">{body}</way>')
     lines.append("</osm>")
-    path = tmp_path / "grid.osm"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def grid_osm(tmp_path: Path) -> Path:
+    """The street square above as an OSM XML file."""
+    return write_grid_osm(tmp_path / "grid.osm")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from routing.build import build_mode
-from routing.errors import GraphCacheError
+from routing.errors import GraphBuildError, GraphCacheError
 from routing.estimate import EstimateTravel
 from routing.graph import GraphSource
 from routing.travel import RoadGraphTravel, load_travel_model
@@ -23,7 +23,7 @@ from waitless.api.app import create_app
 from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
 
-from .conftest import GRID_SPEEDS, corner, make_region
+from .conftest import GRID_SPEEDS, corner, make_region, write_grid_osm
 
 REBUILD = "rebuild it with `waitless graph build --region grid --mode drive --osm-file"
 
@@ -150,6 +150,63 @@ def test_cache_of_another_region_or_mode_is_refused(cache):
                                               r"was the folder copied or renamed"):
         RoadGraphTravel.load(cache, "copy")
     assert RoadGraphTravel.load(cache, "grid").meta["region"] == "grid"
+
+
+def _build(region, osm, root) -> None:
+    build_mode(region, "drive", source=GraphSource(osm_file=osm), cache_root=root,
+               progress=lambda _: None)
+
+
+def test_build_cut_short_after_the_new_graph_leaves_the_cache_refused_as_incomplete(
+        cache, tmp_path):
+    # A rebuild from a three times wider square (same 8 nodes, other edges) with a site off
+    # it fails after writing the new graph, edges and index and before the table: the state
+    # a kill in that window leaves. The old table and meta.json used to load beside them.
+    wider = write_grid_osm(tmp_path / "wider.osm", scale=3.0)
+    off_the_map = make_region("grid", [("SA", *corner("A")), ("SB", *corner("B")),
+                                       ("FAR", 51.2, 1.0)],
+                              {"default_speeds_kph": GRID_SPEEDS, "max_snap_m": 500})
+    with pytest.raises(GraphBuildError, match="FAR"):
+        _build(off_the_map, wider, cache)
+    message = _refused(cache, "road-graph cache .*grid/drive is incomplete: graph.npz, "
+                              "nodes.npy, edges.npz, table.npy, snap but no meta.json "
+                              r"\(a build was interrupted, failed or is still running\)")
+    assert REBUILD in message
+    # Its graph is not reused: where it came from went with meta.json.
+    with pytest.raises(GraphBuildError, match="from an unfinished build"):
+        build_mode(_region(), "drive", source=None, cache_root=cache, reuse_graph=True,
+                   progress=lambda _: None)
+    _build(_region(), wider, cache)
+    assert RoadGraphTravel.load(cache, "grid").meta["n_nodes"] == 8
+
+
+def test_build_failing_before_it_writes_keeps_the_old_cache(cache, tmp_path):
+    garbage = tmp_path / "bad.osm.pbf"
+    garbage.write_bytes(b"this is not a pbf")
+    with pytest.raises(GraphBuildError, match="cannot read OSM file"):
+        _build(_region(), garbage, cache)
+    assert RoadGraphTravel.load(cache, "grid").meta["region"] == "grid"
+
+
+def test_graph_files_of_another_build_beside_the_table_are_refused(cache, tmp_path):
+    # What a kill between edges.npz and meta.json left with earlier versions (or a copy
+    # cut short): another build's graph, edges and index beside this table and meta.json.
+    other = tmp_path / "other"
+    _build(_region(), write_grid_osm(tmp_path / "wider.osm", scale=3.0), other)
+    here, there = cache / "grid" / "drive", other / "grid" / "drive"
+    for name in ("graph.npz", "nodes.npy", "edges.npz"):
+        shutil.copy(there / name, here / name)
+    shutil.rmtree(here / "snap")
+    shutil.copytree(there / "snap", here / "snap")
+    message = _refused(cache, "mixes builds: table.npy and meta.json were computed on edges "
+                              "[0-9a-f]{12}, edges.npz holds edges [0-9a-f]{12}")
+    assert REBUILD in message
+
+
+def test_cache_without_an_edges_digest_in_meta_still_loads(cache):
+    # Caches built before meta.json recorded the digest are not refused for lacking it.
+    _edit_meta(cache, _drop("edges_digest"))
+    assert RoadGraphTravel.load(cache, "grid").meta["n_sites"] == 2
 
 
 async def test_startup_with_a_malformed_cache_logs_one_line_and_uses_the_estimate(
