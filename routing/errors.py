@@ -3,7 +3,8 @@
     RoutingError
     ├── OutsideCoverage   the origin is outside the area the travel model covers (API: 422)
     ├── GraphBuildError   a road graph could not be built (bad file, empty graph, site off-road)
-    └── GraphCacheError   a road-graph cache is missing, unreadable or built for other sites
+    └── GraphCacheError   a road-graph cache is missing, incomplete, malformed, mixed or for
+                          other sites
 """
 
 from waitless.domain.errors import WaitlessError
@@ -22,4 +23,6 @@ class GraphBuildError(RoutingError):
 
 
 class GraphCacheError(RoutingError):
-    """A road-graph cache is missing, unreadable or built for other sites."""
+    """A road-graph cache is missing, incomplete, unreadable, malformed, mixed from several
+    builds, or built for another region, mode or other sites; the message says which file and
+    how to rebuild it."""
