@@ -63,13 +63,15 @@ def _settings_only(key: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in key.items() if k != "source"}
 
 
-def _previous_graph_meta(directory: Path) -> dict[str, Any] | None:
+def _previous_graph_meta(directory: Path, mode: str) -> tuple[dict[str, Any] | None, str]:
+    """The cached graph's part of ``meta.json``, or ``None`` and why it cannot be reused."""
     if not (directory / "graph.npz").is_file():
-        return None
+        return None, f"no cached {mode} graph in {directory}"
     try:
-        return io.read_meta(directory)["graph"]
-    except (GraphCacheError, KeyError):
-        return None
+        return io.read_meta(directory)["graph"], ""
+    except GraphCacheError as exc:
+        # Where the graph came from is in meta.json: without a sound one it is not reused.
+        return None, f"the cached {mode} graph's metadata is not usable ({exc})"
 
 
 def _fresh_graph(source: GraphSource, mode: str, settings: GraphSettings, directory: Path,
@@ -137,18 +139,13 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
         raise GraphBuildError(msg)
     settings = region.graph
     directory = io.mode_dir(cache_root, region.name, mode)
-    previous = _previous_graph_meta(directory)
+    previous, why_not = _previous_graph_meta(directory, mode)
     same_file = (source is not None and source.osm_file is not None and previous is not None
                  and previous.get("key") == _graph_key(source, mode, settings))
     G = None
     if reuse_graph or same_file:
         if previous is None:
-            msg = f"--reuse-graph: no cached {mode} graph in {directory}; build it from a source"
-            if (directory / "graph.npz").is_file():
-                # Its provenance went with meta.json: an unfinished build's graph may not
-                # match its edges, and the source it came from is unknown.
-                msg = (f"--reuse-graph: the {mode} graph in {directory} is from an unfinished "
-                       "build (no meta.json); build it from the OSM source")
+            msg = f"--reuse-graph: {why_not}; build it from the OSM source"
             raise GraphBuildError(msg)
         progress(f"[{mode}] reusing the cached graph in {directory} (OSM not read)")
         if _settings_only(previous.get("key", {})) != _settings_only(

@@ -5,6 +5,7 @@ a hand edit or a copy can, and checks the load refuses it naming the file and th
 and that start-up answers with the straight-line estimate and says why in one line.
 """
 
+import argparse
 import json
 import logging
 import shutil
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from routing import cli
 from routing.build import build_mode
 from routing.errors import GraphBuildError, GraphCacheError
 from routing.estimate import EstimateTravel
@@ -173,7 +175,9 @@ def test_build_cut_short_after_the_new_graph_leaves_the_cache_refused_as_incompl
                               r"\(a build was interrupted, failed or is still running\)")
     assert REBUILD in message
     # Its graph is not reused: where it came from went with meta.json.
-    with pytest.raises(GraphBuildError, match="from an unfinished build"):
+    with pytest.raises(GraphBuildError, match=r"--reuse-graph: the cached drive graph's "
+                                              r"metadata is not usable \(road-graph cache "
+                                              r".* is incomplete"):
         build_mode(_region(), "drive", source=None, cache_root=cache, reuse_graph=True,
                    progress=lambda _: None)
     _build(_region(), wider, cache)
@@ -224,3 +228,28 @@ async def test_startup_with_a_malformed_cache_logs_one_line_and_uses_the_estimat
     assert line.levelno == logging.INFO and line.exc_info is None
     assert "\n" not in line.getMessage()
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_cli_rebuild_over_a_malformed_cache_says_so_in_one_line(grid_osm, tmp_path, capsys):
+    region_file = tmp_path / "grid.toml"
+    region_file.write_text(
+        '[region]\nname = "grid"\ntimezone = "Europe/London"\n'
+        '[graph]\nmax_snap_m = 500\n'
+        '[[sites]]\nid = "SA"\nname = "a"\nlat = 51.0\nlon = 1.0\n'
+        '[[sites.services]]\nkind = "utc"\nhours = "24h"\n')
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    build = ["graph", "build", "--region", str(region_file), "--mode", "drive",
+             "--cache-dir", str(tmp_path / "c")]
+    assert cli.build_command(parser.parse_args([*build, "--osm-file", str(grid_osm)])) == 0
+    (tmp_path / "c" / "grid" / "drive" / "meta.json").write_text("[]")
+    capsys.readouterr()
+    assert cli.build_command(parser.parse_args([*build, "--reuse-graph"])) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("error: --reuse-graph: the cached drive graph's metadata is not usable "
+                          "(malformed road-graph metadata ")
+    assert "meta.json: a JSON list, not an object" in err
+    # A build from the source replaces it.
+    assert cli.build_command(parser.parse_args([*build, "--osm-file", str(grid_osm)])) == 0
+    assert RoadGraphTravel.load(tmp_path / "c", "grid").meta["n_sites"] == 1
