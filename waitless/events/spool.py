@@ -8,6 +8,7 @@ only after PostgreSQL has committed them; event ids make a replay after a crash 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from itertools import count
@@ -19,6 +20,37 @@ import orjson
 from waitless.domain.errors import WaitlessError
 
 _SUFFIX = ".jsonl"
+# A UTF-16 surrogate code point on its own: Python strings may hold one (from a client's
+# "\ud800" escape), UTF-8 cannot, so neither a spool file nor PostgreSQL's text can.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def _without_surrogates(value: Any) -> Any:
+    """``value`` with every surrogate code point in its strings (in lists, tuples and dict
+    keys and values too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub(REPLACEMENT, value)
+    if isinstance(value, list | tuple):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def json_line(value: Any) -> bytes:
+    """``value`` as one line of JSON (newline included).
+
+    A string holding a lone surrogate (``"\\ud800"``) is written with U+FFFD in its place,
+    not escaped: an escaped surrogate would read back as the same string, which PostgreSQL
+    refuses (it has no UTF-8 form), so the event would only be stored with the replacement
+    character or not at all; replaced here, the event is kept and replayed. orjson refuses
+    such a string (before, the whole batch was lost, uncounted); the rewrite runs only then.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_without_surrogates(value), option=orjson.OPT_APPEND_NEWLINE)
 
 
 class SpoolFull(WaitlessError):
@@ -73,7 +105,7 @@ class Spool:
         try:
             with open(tmp, "wb") as handle:
                 for event in events:
-                    line = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+                    line = json_line(event)
                     written += len(line)
                     if written > room:
                         raise self._full()
