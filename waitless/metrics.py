@@ -97,7 +97,12 @@ class Metrics(IngestMetrics):
             "waitless_events_spooled_total", "Events written to the local spool", registry=r)
         self.events_dropped = Counter(
             "waitless_events_dropped_total",
-            "Events dropped because the spool was full", registry=r)
+            "Events dropped because the spool, or for refused events the quarantine, was full",
+            registry=r)
+        self.events_quarantined = Counter(
+            "waitless_events_quarantined_total",
+            "Events PostgreSQL refused for their data, and unreadable spool lines, kept in the "
+            "spool's quarantine instead of the event log", ["reason"], registry=r)
         self.spool_bytes = Gauge(
             "waitless_event_spool_bytes", "Bytes waiting in the event spool", registry=r)
         self.event_queue = Gauge(

@@ -5,6 +5,11 @@ PostgreSQL cannot take a batch it goes to the durable :class:`~waitless.events.s
 and is replayed once PostgreSQL answers again. A batch straight from the queue is copied in
 (``COPY``: its ids are new); a replayed batch is inserted keyed on ``event_id``, so it is never
 counted twice, even when it had reached PostgreSQL before the spool took it.
+
+An event PostgreSQL refuses for its data (a NUL byte in a text field, say) is not an outage:
+the batch is halved until the refused events are found, the others are written, and the
+refused ones go to the :class:`~waitless.events.quarantine.Quarantine`. Replaying the spool
+does the same, and quarantines the lines it cannot read.
 """
 
 from __future__ import annotations
@@ -15,12 +20,23 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import asyncpg
+import orjson
 
 from waitless.domain.event_fields import EVENT_FIELDS, OCCURRED_AT, EventRow, event_row
 from waitless.events.db import Database, DatabaseUnavailable
+from waitless.events.quarantine import (
+    CONSTRAINT,
+    DATA,
+    ENCODING,
+    REASONS,
+    UNREADABLE,
+    Quarantine,
+    Refusal,
+)
 from waitless.events.spool import Spool, SpoolFull
 from waitless.metrics import Metrics
 
@@ -42,6 +58,20 @@ _SQL_TYPES = {
 }
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, _SQL_TYPES[name]) for name in EVENT_FIELDS)
+
+# Errors that refuse rows, not the server: PostgreSQL's data exceptions (SQLSTATE class 22:
+# CharacterNotInRepertoireError for a NUL byte, UntranslatableCharacterError, numeric out of
+# range...; asyncpg raises the same class for a value it cannot encode for an insert), its
+# check and not-null constraints (class 23; a duplicate id never gets here: see
+# copy_new_events), and what the driver's COPY encoder and our own conversion raise for a
+# value of the wrong kind (UnicodeEncodeError for a lone surrogate is a ValueError,
+# OverflowError for an int out of range an ArithmeticError, TypeError for a str as a float).
+# Retried, they fail again; anything else (a lost connection, a timeout, a missing table) is
+# an outage and the batch is spooled.
+_ROW_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError,
+               TypeError, ArithmeticError)
+# Errors that mean PostgreSQL did not take the batch, whatever its rows hold.
+_OUTAGE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 _INSERT_SQL = (
     f"INSERT INTO ranking_events ({', '.join(c for c, _ in EVENT_COLUMNS)}) "
@@ -86,8 +116,53 @@ async def copy_new_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) ->
 
 def spooled_row(item: Any) -> EventRow:
     """A row read back from the spool: a JSON array in field order, or from a segment written
-    before rows were tuples, an object by field name."""
-    return event_row(item) if isinstance(item, dict) else tuple(item)
+    before rows were tuples, an object by field name.
+
+    Raises
+    ------
+    ValueError
+        ``item`` is neither an object nor an array of one value per field.
+    """
+    if isinstance(item, dict):
+        return event_row(item)
+    if isinstance(item, list) and len(item) == len(EVENT_FIELDS):
+        return tuple(item)
+    msg = f"not an event row: a {type(item).__name__}, not an array of {len(EVENT_FIELDS)} values"
+    raise ValueError(msg)
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """The quarantine reason for one of ``_ROW_ERRORS``."""
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return CONSTRAINT
+    if isinstance(exc, asyncpg.PostgresError) and exc.__cause__ is None:
+        return DATA
+    # COPY's encoder, or asyncpg's own DataError "invalid input for query argument", which it
+    # raises from the encoder's error (PostgreSQL never saw the value).
+    return ENCODING
+
+
+async def write_or_refuse(conn: asyncpg.Connection, rows: Sequence[EventRow], *,
+                          new: bool) -> tuple[int, list[Refusal]]:
+    """Write ``rows`` (``new``: by ``COPY``, see :func:`copy_new_events`; else keyed); return
+    how many were new and the rows refused for their data, each with its reason.
+
+    A refused batch is halved and each half written again, down to single rows: with one bad
+    row in a batch of ``n``, about ``2 log2 n`` statements (18 for 500 rows), each all or
+    nothing, so every good row is written once. An outage error is raised (then no refusal is
+    reported: the caller spools the whole batch, and its replay finds them again).
+    """
+    if not rows:
+        return 0, []
+    try:
+        return await (copy_new_events if new else insert_events)(conn, rows), []
+    except _ROW_ERRORS as exc:
+        if len(rows) == 1:
+            return 0, [Refusal(refusal_reason(exc), f"{type(exc).__name__}: {exc}", rows[0])]
+    half = len(rows) // 2
+    first, first_refused = await write_or_refuse(conn, rows[:half], new=new)
+    second, second_refused = await write_or_refuse(conn, rows[half:], new=new)
+    return first + second, first_refused + second_refused
 
 
 class Pruned(NamedTuple):
@@ -136,15 +211,22 @@ class EventLog:
     stop_write_seconds
         At :meth:`stop`, how long PostgreSQL gets to take what is queued and being written, in
         seconds; what it has not taken by then goes to the spool.
+    quarantine
+        Where events PostgreSQL refuses for their data go; by default the spool's
+        (:meth:`Quarantine.beside <waitless.events.quarantine.Quarantine.beside>`).
     """
 
     def __init__(self, database: Database | str | None, spool: Spool, *,
                  metrics: Metrics | None = None, batch_size: int = 500,
-                 flush_seconds: float = 1.0, stop_write_seconds: float = 5.0) -> None:
+                 flush_seconds: float = 1.0, stop_write_seconds: float = 5.0,
+                 quarantine: Quarantine | None = None) -> None:
         self._owns_database = not isinstance(database, Database)
         self.database = database if isinstance(database, Database) else Database(database)
         self.spool = spool
+        self.quarantine = quarantine or Quarantine.beside(spool)
         self.metrics = metrics or Metrics()
+        for reason in REASONS:  # every reason's series from 0, for increase() in the alert
+            self.metrics.events_quarantined.labels(reason)
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.stop_write_seconds = stop_write_seconds
@@ -231,24 +313,45 @@ class EventLog:
             logger.warning("event log: %s; spooling events", message)
         self.last_error = message
 
-    async def _write(self, events: Sequence[EventRow], *, new: bool) -> bool:
+    async def _write(self, events: Sequence[EventRow], *, new: bool) -> list[Refusal] | None:
         """Write ``events`` to PostgreSQL (``new``: straight from the queue, never written
-        before; else replayed from the spool); ``False`` when PostgreSQL could not take them."""
+        before; else replayed from the spool); return the events it refused for their data
+        (the others are written), or ``None`` when PostgreSQL could not take them."""
         pool = await self._ensure_pool()
         if pool is None:
-            return False
+            return None
         try:
             async with pool.acquire(timeout=5) as conn:
-                await (copy_new_events if new else insert_events)(conn, events)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                _, refused = await write_or_refuse(conn, events, new=new)
+        except _OUTAGE_ERRORS as exc:
             self._fail(f"PostgreSQL write failed: {exc}")
             self.database.forget_pool()
-            return False
+            return None
         if self.last_error is not None:
             logger.info("event log: PostgreSQL is back")
         self.last_error = None
-        self.metrics.events_written.inc(len(events))
-        return True
+        self.metrics.events_written.inc(len(events) - len(refused))
+        return refused
+
+    async def _quarantine(self, refusals: Sequence[Refusal]) -> None:
+        """Keep ``refusals`` in the quarantine (those past its limit are dropped, counted)."""
+        if not refusals:
+            return
+        try:
+            kept = await asyncio.to_thread(self.quarantine.append, refusals)
+        except OSError as exc:
+            logger.error("event log: quarantine %s: %s", self.quarantine.directory, exc)
+            kept = 0
+        for refusal in refusals[:kept]:
+            self.metrics.events_quarantined.labels(refusal.reason).inc()
+        logger.error("event log: %d events refused (%s), %d kept in %s; first: %s",
+                     len(refusals), ", ".join(sorted({r.reason for r in refusals})), kept,
+                     self.quarantine.directory, refusals[0].error)
+        if kept < len(refusals):
+            logger.error("event log: quarantine %s is full (%d bytes); %d refused events "
+                         "dropped", self.quarantine.directory, self.quarantine.max_bytes,
+                         len(refusals) - kept)
+            self.metrics.events_dropped.inc(len(refusals) - kept)
 
     async def flush(self) -> None:
         """Write queued events now: to PostgreSQL if it answers, else to the spool.
@@ -265,16 +368,18 @@ class EventLog:
             return
         batch, self._queue = self._queue, []
         try:
-            written = await self._write(batch, new=True)
+            refused = await self._write(batch, new=True)
         except asyncio.CancelledError:
             # Interrupted (stop ran out of time): first in the queue again, to be spooled.
             # PostgreSQL may have committed it meanwhile; its ids keep the replay from
             # counting it twice.
             self._queue[:0] = batch
             raise
-        self.flush_at = self._flush_threshold(writing=written)
-        if not written:
+        self.flush_at = self._flush_threshold(writing=refused is not None)
+        if refused is None:
             await self._spool(batch)
+        else:
+            await self._quarantine(refused)
         if time.monotonic() - self._rescanned >= SPOOL_RESCAN_SECONDS:
             # Workers share the spool directory: now and then recount what the others wrote.
             await asyncio.to_thread(self.spool.rescan)
@@ -293,21 +398,43 @@ class EventLog:
             self.metrics.events_dropped.inc(len(batch))
 
     async def replay_spool(self) -> int:
-        """Move spooled segments into PostgreSQL, oldest first; return events replayed."""
+        """Move spooled segments into PostgreSQL, oldest first; return events replayed.
+
+        A segment's events PostgreSQL refuses for their data, and its lines that are not
+        event rows, go to the quarantine; the segment is removed once the rest is written.
+        """
         replayed = 0
         if self.dsn is None:
             return 0  # nowhere to replay to: leave the spool alone (and unread)
         for segment in await asyncio.to_thread(self.spool.segments):
-            events = [spooled_row(item)
-                      for item in await asyncio.to_thread(self.spool.read, segment)]
-            if events and not await self._write(events, new=False):
+            events, unreadable = await self._read_segment(segment)
+            refused = await self._write(events, new=False) if events else []
+            if refused is None:
                 break
+            # Quarantined only now, with the segment about to go: a segment left for the next
+            # replay (PostgreSQL gone) would otherwise quarantine its refusals twice.
+            await self._quarantine([*unreadable, *refused])
             await asyncio.to_thread(self.spool.remove, segment)
-            replayed += len(events)
+            replayed += len(events) - len(refused)
         if replayed:
             logger.info("event log: replayed %d spooled events", replayed)
             self.metrics.spool_bytes.set(self.spool.size_bytes())
         return replayed
+
+    async def _read_segment(self, segment: Path) -> tuple[list[EventRow], list[Refusal]]:
+        """A spool segment's event rows, and a refusal for each line that is not one."""
+        items, lines = await asyncio.to_thread(self.spool.read_lines, segment)
+        unreadable = [Refusal(UNREADABLE, f"{segment.name}: {error}",
+                              line=line.decode("utf-8", "backslashreplace"))
+                      for line, error in lines]
+        events = []
+        for item in items:
+            try:
+                events.append(spooled_row(item))
+            except ValueError as exc:
+                unreadable.append(Refusal(UNREADABLE, f"{segment.name}: {exc}",
+                                          line=orjson.dumps(item).decode()))
+        return events, unreadable
 
     async def _run(self) -> None:
         while True:

@@ -131,9 +131,26 @@ class Spool:
     def read(segment: Path) -> list[Any]:
         return [orjson.loads(line) for line in segment.read_bytes().splitlines() if line]
 
+    @staticmethod
+    def read_lines(segment: Path) -> tuple[list[Any], list[tuple[bytes, str]]]:
+        """A segment's events, and each line that is not JSON with the parser's error.
+
+        A torn or corrupted line must not keep the lines around it from being replayed (before,
+        one such line stopped every replay, and every flush behind it, for good).
+        """
+        events, unreadable = [], []
+        for line in segment.read_bytes().splitlines():
+            if not line:
+                continue
+            try:
+                events.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                unreadable.append((line, str(exc)))
+        return events, unreadable
+
     def remove(self, segment: Path) -> None:
         segment.unlink(missing_ok=True)
         self._sizes.pop(segment, None)
 
     def event_count(self) -> int:
-        return sum(len(self.read(p)) for p in self.segments())
+        return sum(len(self.read_lines(p)[0]) for p in self.segments())

@@ -1,0 +1,128 @@
+"""Events PostgreSQL refused for their data, and spool lines that could not be read.
+
+Such an event is not an outage: retried, it is refused again, and in the spool it held back
+every event behind it. The event log writes the others and puts each refused one here, one
+JSON object a line (``reason``, ``error``, and the ``row`` in field order or the unreadable
+``line``), for an operator to look at (docs/operations.md, "Events are quarantined"). The
+quarantine lives under the spool directory and is bounded to a share of the spool's limit;
+past it, refused events are dropped and counted as such.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from itertools import count
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import orjson
+
+from waitless.events.spool import Spool, json_line
+
+# The quarantine may hold this share of the spool's size limit: refused events are few (a
+# flood of them is a bug to fix, not data to keep), and the spool needs the disk more.
+SPOOL_SHARE = 16
+DIRECTORY = "quarantine"
+_SUFFIX = ".jsonl"
+
+# Why an event is quarantined (the ``reason`` label of waitless_events_quarantined_total).
+DATA = "data"  # PostgreSQL refused a value (SQLSTATE class 22: a NUL byte, a bad encoding)
+CONSTRAINT = "constraint"  # a check or not-null constraint refused the row (class 23)
+ENCODING = "encoding"  # the driver could not encode a value for PostgreSQL (a lone surrogate)
+UNREADABLE = "unreadable"  # a spool line that is not JSON, or not an event row
+REASONS = (DATA, CONSTRAINT, ENCODING, UNREADABLE)
+
+
+class Refusal(NamedTuple):
+    """One event kept out of the event log: the row, or the spool line that held it."""
+
+    reason: str
+    error: str
+    row: Sequence[Any] | None = None
+    line: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """What the quarantine file holds for it (the row or the line, not both)."""
+        record: dict[str, Any] = {"reason": self.reason, "error": self.error}
+        if self.row is not None:
+            record["row"] = self.row
+        if self.line is not None:
+            record["line"] = self.line
+        return record
+
+
+class Quarantine:
+    """Files of :class:`Refusal` records under ``directory``, at most ``max_bytes`` in all.
+
+    Every worker sharing the spool shares it too. Its size is read from the directory at each
+    write (a write is rare: only when PostgreSQL refuses events), so the limit holds across
+    workers.
+    """
+
+    def __init__(self, directory: str | Path, *, max_bytes: int) -> None:
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes
+        self._seq = count()
+
+    @classmethod
+    def beside(cls, spool: Spool) -> Quarantine:
+        """The quarantine of ``spool``: ``<spool directory>/quarantine``, limited to
+        1/:data:`SPOOL_SHARE` of the spool's limit (in bytes)."""
+        return cls(spool.directory / DIRECTORY, max_bytes=spool.max_bytes // SPOOL_SHARE)
+
+    def files(self) -> list[Path]:
+        """Quarantine files, oldest first."""
+        return sorted(self.directory.glob(f"*{_SUFFIX}"))
+
+    def size_bytes(self) -> int:
+        """Bytes in the quarantine files now (a directory scan)."""
+        total = 0
+        for path in self.files():
+            try:
+                total += path.stat().st_size
+            except FileNotFoundError:  # an operator moved it away meanwhile
+                continue
+        return total
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record in the quarantine, oldest file first."""
+        return [orjson.loads(line) for path in self.files()
+                for line in path.read_bytes().splitlines() if line]
+
+    def append(self, refusals: Sequence[Refusal]) -> int:
+        """Write the refusals that fit under the limit as one new file, in order; return how
+        many were written (the caller counts the rest as dropped).
+
+        Written to a temporary name, fsynced and renamed, as the spool's segments are: a crash
+        leaves a whole file or none.
+        """
+        room = self.max_bytes - self.size_bytes()
+        lines = []
+        for refusal in refusals:
+            line = json_line(refusal.record())
+            if len(line) > room:
+                break  # in order: what follows a record that does not fit is dropped too
+            room -= len(line)
+            lines.append(line)
+        if not lines:
+            return 0
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}{_SUFFIX}"
+        tmp = self.directory / f".{name}.tmp"
+        try:
+            with open(tmp, "wb") as handle:
+                handle.writelines(lines)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, self.directory / name)
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return len(lines)
