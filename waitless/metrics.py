@@ -118,6 +118,11 @@ class Metrics(IngestMetrics):
             "What the follow rate rests on, over its window: ranked answers, answers with a "
             "recorded choice, answers whose choice was their first result", ["count"],
             registry=r)
+        self.load_sync_skipped = Counter(
+            "waitless_load_aware_sync_skipped_total",
+            "Load-aware counts left out of a sync with Redis: refused (a count Redis would not "
+            "add, sent again next sync) or malformed (a field read back that is not a count, "
+            "skipped); once per sync while the cause remains", ["reason"], registry=r)
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its handling time."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,14 +11,17 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from tests.conftest import REDIS_URL, free_port
+from tests.conftest import REDIS_URL, eventually, free_port
 from waitless.api.app import create_app
-from waitless.api.load_sync import LOAD_VIEW, sync_once
+from waitless.api.load_sync import LOAD_VIEW, _forever, sync_once
 from waitless.domain.errors import RegionError
+from waitless.domain.load_aware_settings import LoadAwareSettings
 from waitless.domain.observation import Observation
 from waitless.domain.region import load_region, parse_region
+from waitless.live.leader import cancel_and_wait
 from waitless.live.store import MemoryLiveStore
-from waitless.ranking.load import SentTracker
+from waitless.metrics import Metrics
+from waitless.ranking.load import LoadView, SentTracker
 from waitless.settings import Settings
 
 T0 = 1_795_000_000.0
@@ -61,6 +65,74 @@ async def test_unreachable_redis_keeps_counts_for_the_next_sync(redis_prefix):
     await dead.aclose()
     assert tracker.pending("X/ed", T0, T0 + 900) == 1
     assert tracker.unflushed == {("X/ed", int((T0 + 600) // 60)): 1}
+
+
+def _field(key: str, arrival_epoch_s: float) -> tuple[str, str]:
+    """The Redis hash and field ``key``'s patients arriving then are counted in."""
+    bucket = int(arrival_epoch_s // 60)
+    return f"{bucket // 60}", f"{key}|{bucket}"
+
+
+async def test_a_refused_count_is_sent_again_alone(redis_client, redis_prefix):
+    region = "sync-refused"
+    hour, y_field = _field("Y/ed", T0 + 600)
+    name = f"{redis_prefix}:load:{region}:{hour}"
+    await redis_client.hset(name, y_field, "not-a-number")  # HINCRBY on it is refused
+    a, b = SentTracker(lambda: T0), SentTracker(lambda: T0)
+    a.record("X/ed", T0 + 600)
+    a.record("Y/ed", T0 + 600)
+    outcomes = [await sync_once(a, redis_client, redis_prefix, region, now_epoch_s=T0,
+                                horizon_minutes=240) for _ in range(5)]
+    # Before: every round re-sent both counts, so X's one patient was 5 after five rounds.
+    assert await redis_client.hget(name, _field("X/ed", T0 + 600)[1]) == b"1"
+    assert [o.refused_counts for o in outcomes] == [1] * 5
+    assert a.unflushed == {("Y/ed", int((T0 + 600) // 60)): 1}
+    assert a.pending("Y/ed", T0, T0 + 900) == 1  # still counted here, just not shared
+    await sync_once(b, redis_client, redis_prefix, region, now_epoch_s=T0, horizon_minutes=240)
+    assert b.pending("X/ed", T0, T0 + 900) == 1
+    assert b.pending("Y/ed", T0, T0 + 900) == 0
+
+
+async def test_malformed_fields_are_skipped_and_the_rest_is_read(redis_client, redis_prefix):
+    region = "sync-malformed"
+    hour, _ = _field("X/ed", T0 + 600)
+    await redis_client.hset(f"{redis_prefix}:load:{region}:{hour}", mapping={
+        "no-bar": "1", "X/ed|not-a-minute": "1", "X/ed|29916672": "many",
+        b"\xff|29916672": "1"})
+    await redis_client.set(f"{redis_prefix}:load:{region}:{int(hour) + 1}", "not a hash")
+    a, b = SentTracker(lambda: T0), SentTracker(lambda: T0)
+    a.record("X/ed", T0 + 600)
+    await sync_once(a, redis_client, redis_prefix, region, now_epoch_s=T0, horizon_minutes=240)
+    outcome = await sync_once(b, redis_client, redis_prefix, region, now_epoch_s=T0,
+                              horizon_minutes=240)
+    # Before: ValueError on the first malformed field, which ended the sync task.
+    assert outcome.malformed_fields == 5
+    assert outcome.refused_counts == 0
+    assert b.pending("X/ed", T0, T0 + 900) == 1
+
+
+async def test_the_sync_task_keeps_running_past_malformed_fields(redis_client, redis_prefix):
+    region = "sync-task"
+    hour, _ = _field("X/ed", T0 + 600)
+    await redis_client.hset(f"{redis_prefix}:load:{region}:{hour}", "garbage", "1")
+    view = LoadView(SentTracker(lambda: T0), LoadAwareSettings(enabled=True, sync_seconds=0.01))
+    metrics = Metrics()
+    task = asyncio.create_task(_forever(view, redis_client, redis_prefix, region,
+                                        lambda: T0, metrics))
+    def skipped() -> float:
+        return metrics.registry.get_sample_value("waitless_load_aware_sync_skipped_total",
+                                                 {"reason": "malformed"}) or 0.0
+
+    try:
+        # Three rounds each skipping the field: the task went on past the first.
+        await eventually(lambda: skipped() >= 3, what="three syncs past the malformed field")
+        view.tracker.record("X/ed", T0 + 600)
+        assert await eventually(lambda: redis_client.hget(
+            f"{redis_prefix}:load:{region}:{hour}", _field("X/ed", T0 + 600)[1]),
+            what="the next count shared") == b"1"
+        assert not task.done()
+    finally:
+        await cancel_and_wait(task)
 
 
 def _region(load_aware: str):

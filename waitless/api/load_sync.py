@@ -21,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -52,8 +53,37 @@ def _hash_name(prefix: str, region: str, hour: int) -> str:
     return f"{prefix}:load:{region}:{hour}"
 
 
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    """What one sync left out, for the log and ``waitless_load_aware_sync_skipped_total``.
+
+    Attributes
+    ----------
+    refused_counts
+        This worker's counts (one per site/service and minute) whose ``HINCRBY`` Redis refused
+        (the field holds something that is not an integer); kept unshared for the next sync.
+    malformed_fields
+        Fields read back that are not ``<site/service>|<minute>`` holding an integer (and
+        hashes that are not hashes), skipped.
+    """
+
+    refused_counts: int = 0
+    malformed_fields: int = 0
+
+
+def _parse_field(field: bytes, value: bytes) -> tuple[tuple[str, int], int] | None:
+    """``(key, minute bucket), count`` of one field read back, or None when it is malformed."""
+    try:
+        key, sep, bucket = field.decode().rpartition("|")
+        if not sep:
+            return None
+        return (key, int(bucket)), int(value)
+    except ValueError:  # UnicodeDecodeError is one too
+        return None
+
+
 async def sync_once(tracker: SentTracker, client: aioredis.Redis, prefix: str, region: str, *,
-                    now_epoch_s: float, horizon_minutes: float) -> None:
+                    now_epoch_s: float, horizon_minutes: float) -> SyncOutcome:
     """Flush this worker's unshared counts into Redis and read everyone's totals back.
 
     Parameters
@@ -65,27 +95,38 @@ async def sync_once(tracker: SentTracker, client: aioredis.Redis, prefix: str, r
     now_epoch_s
         Now, in epoch seconds (the hours read back are those within the horizon of it).
     horizon_minutes
-        How far back and ahead of now arrivals matter, in minutes (also the hashes' expiry).
+        How far back and ahead of now arrivals matter, in minutes (the hashes expire two
+        hours after it).
+
+    Returns
+    -------
+    SyncOutcome
+        Counts Redis refused (kept unshared, so sent again next time: only those, since the
+        others were added) and malformed fields skipped in the read-back.
 
     Raises
     ------
     RedisError, OSError
         Redis unreachable or failing; counts not sent stay unshared for the next call.
     """
-    unflushed = tracker.take_unflushed()
+    unflushed = list(tracker.take_unflushed().items())
     ttl_s = int(horizon_minutes * 60 + 2 * _HOUR_S)
     try:
         pipe = client.pipeline(transaction=False)
-        for (key, bucket), count in unflushed.items():
+        for (key, bucket), count in unflushed:
             name = _hash_name(prefix, region, bucket * BUCKET_SECONDS // _HOUR_S)
             pipe.hincrby(name, f"{key}|{bucket}", count)
             pipe.expire(name, ttl_s)
-        if unflushed:
-            await pipe.execute()
+        # A refused command is a reply, not an exception: every other count was added.
+        replies = await pipe.execute(raise_on_error=False) if unflushed else []
     except BaseException:
-        for k, n in unflushed.items():  # not shared: try again next time
-            tracker.unflushed[k] = tracker.unflushed.get(k, 0) + n
+        tracker.keep_unflushed(dict(unflushed))  # not shared: try again next time
         raise
+    # Re-sending every count after one refusal added the others again each round (one
+    # patient counted 1, 2, 3...): only the refused ones are kept.
+    refused = {k: n for (k, n), reply in zip(unflushed, replies[::2], strict=True)
+               if isinstance(reply, Exception)}
+    tracker.keep_unflushed(refused)
     horizon_s = horizon_minutes * 60
     first = int((now_epoch_s - horizon_s) // _HOUR_S)
     last = int((now_epoch_s + horizon_s) // _HOUR_S)
@@ -93,12 +134,22 @@ async def sync_once(tracker: SentTracker, client: aioredis.Redis, prefix: str, r
     for hour in range(first, last + 1):
         pipe.hgetall(_hash_name(prefix, region, hour))
     totals: dict[tuple[str, int], int] = {}
-    for table in await pipe.execute():
+    malformed = 0
+    # A malformed field (or a key that is not a hash) is skipped: raising here ended the
+    # sync task, and ranking silently stopped being load-aware.
+    for table in await pipe.execute(raise_on_error=False):
+        if isinstance(table, Exception):
+            malformed += 1
+            continue
         for field, value in table.items():
-            key, _, bucket = field.decode().rpartition("|")
-            totals[(key, int(bucket))] = int(value)
+            parsed = _parse_field(field, value)
+            if parsed is None:
+                malformed += 1
+            else:
+                totals[parsed[0]] = parsed[1]
     tracker.set_peer_totals(totals)
     tracker.prune()
+    return SyncOutcome(refused_counts=len(refused), malformed_fields=malformed)
 
 
 def setup_load_aware(app: web.Application) -> None:
@@ -121,7 +172,8 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
                                 socket_connect_timeout=2) if app_settings.redis_url else None)
     clock = app[keys.CLOCK]
     task = asyncio.create_task(_forever(view, client, app_settings.redis_prefix,
-                                        app[keys.REGION].name, lambda: clock().timestamp()),
+                                        app[keys.REGION].name, lambda: clock().timestamp(),
+                                        app[keys.METRICS]),
                                name="load-aware-sync")
     yield
     await cancel_and_wait(task)  # a cancellation landing mid-command can be lost by redis-py
@@ -130,9 +182,10 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
-                   region: str, clock: Callable[[], float]) -> None:
+                   region: str, clock: Callable[[], float], metrics: Metrics) -> None:
     period = view.settings.sync_seconds
     outage = OutageLog(logger)
+    skipping = OutageLog(logger)
     while True:
         await asyncio.sleep(seconds_to_next_period(period, time.time()))
         if client is None:
@@ -140,13 +193,21 @@ async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
             view.tracker.prune()
             continue
         try:
-            await sync_once(view.tracker, client, prefix, region, now_epoch_s=clock(),
-                            horizon_minutes=view.settings.horizon_minutes)
+            outcome = await sync_once(view.tracker, client, prefix, region, now_epoch_s=clock(),
+                                      horizon_minutes=view.settings.horizon_minutes)
         except (RedisError, OSError) as exc:
             outage.failed("load-aware counts not shared (Redis: %s); counting this worker's "
                           "answers only until it answers", exc)
+            continue
+        outage.recovered("load-aware counts shared through Redis again")
+        metrics.load_sync_skipped.labels("refused").inc(outcome.refused_counts)
+        metrics.load_sync_skipped.labels("malformed").inc(outcome.malformed_fields)
+        if outcome.refused_counts or outcome.malformed_fields:
+            skipping.failed("load-aware sync: Redis refused %d count(s) (kept for the next "
+                            "sync) and %d malformed field(s) were skipped in %s:load:%s:*",
+                            outcome.refused_counts, outcome.malformed_fields, prefix, region)
         else:
-            outage.recovered("load-aware counts shared through Redis again")
+            skipping.recovered("load-aware sync: no count refused, no field malformed")
 
 
 def record_answer(app: web.Application, answer: RankAnswer | FastAnswer) -> None:

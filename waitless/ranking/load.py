@@ -153,6 +153,12 @@ class SentTracker:
         taken, self.unflushed = self.unflushed, {}
         return taken
 
+    def keep_unflushed(self, counts: Mapping[tuple[str, int], int]) -> None:
+        """Put ``counts`` (taken by :meth:`take_unflushed`) back as unshared: they were not
+        shared, and go with the next sync."""
+        for k, n in counts.items():
+            self.unflushed[k] = self.unflushed.get(k, 0) + n
+
     def set_peer_totals(self, totals: Mapping[tuple[str, int], int]) -> None:
         """Everyone's shared totals, read back; this process's own shares are subtracted
         (it counts them locally), so nothing is counted twice."""
