@@ -67,6 +67,32 @@ async def test_unreachable_redis_keeps_counts_for_the_next_sync(redis_prefix):
     assert tracker.unflushed == {("X/ed", int((T0 + 600) // 60)): 1}
 
 
+async def test_counts_past_the_horizon_are_dropped_while_redis_is_down(redis_client,
+                                                                       redis_prefix):
+    start = 29_916_660 * 60.0  # on a minute
+    now = [start]
+    tracker = SentTracker(lambda: now[0], horizon_minutes=240)
+    dead = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    for minute in range(8 * 60 + 1):  # eight hours, one patient a minute due 30 min later
+        now[0] = start + minute * 60
+        tracker.record("X/ed", now[0] + 1800)
+        if minute % 60 == 0:  # a failed sync every hour
+            with pytest.raises((RedisError, OSError)):
+                await sync_once(tracker, dead, redis_prefix, "sync-down", now_epoch_s=now[0],
+                                horizon_minutes=240)
+    await dead.aclose()
+    # Due within the last 240 minutes or still to come: minutes 210-480. Before: all 481 kept,
+    # local and unshared alike (a day of 17 services: 24,480 entries each).
+    assert len(tracker.local["X/ed"]) == 271
+    assert len(tracker.unflushed) == 271
+    await sync_once(tracker, redis_client, redis_prefix, "sync-down", now_epoch_s=now[0],
+                    horizon_minutes=240)
+    other = SentTracker(lambda: now[0], horizon_minutes=240)
+    await sync_once(other, redis_client, redis_prefix, "sync-down", now_epoch_s=now[0],
+                    horizon_minutes=240)
+    assert other.pending("X/ed", now[0] - 241 * 60, now[0] + 3600) == 271
+
+
 def _field(key: str, arrival_epoch_s: float) -> tuple[str, str]:
     """The Redis hash and field ``key``'s patients arriving then are counted in."""
     bucket = int(arrival_epoch_s // 60)

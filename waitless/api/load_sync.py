@@ -109,6 +109,17 @@ async def sync_once(tracker: SentTracker, client: aioredis.Redis, prefix: str, r
     RedisError, OSError
         Redis unreachable or failing; counts not sent stay unshared for the next call.
     """
+    try:
+        return await _share(tracker, client, prefix, region, now_epoch_s=now_epoch_s,
+                            horizon_minutes=horizon_minutes)
+    finally:
+        # Also when Redis fails: pruning only after a successful sync kept every count of an
+        # outage (24,480 per day with 17 services) and slowed every ranking down.
+        tracker.prune()
+
+
+async def _share(tracker: SentTracker, client: aioredis.Redis, prefix: str, region: str, *,
+                 now_epoch_s: float, horizon_minutes: float) -> SyncOutcome:
     unflushed = list(tracker.take_unflushed().items())
     ttl_s = int(horizon_minutes * 60 + 2 * _HOUR_S)
     try:
@@ -148,7 +159,6 @@ async def sync_once(tracker: SentTracker, client: aioredis.Redis, prefix: str, r
             else:
                 totals[parsed[0]] = parsed[1]
     tracker.set_peer_totals(totals)
-    tracker.prune()
     return SyncOutcome(refused_counts=len(refused), malformed_fields=malformed)
 
 

@@ -170,7 +170,7 @@ class SentTracker:
         self.peer = peer
 
     def prune(self) -> None:
-        """Drop buckets older than the horizon."""
+        """Drop buckets older than the horizon, shared or not (nobody reads them again)."""
         oldest = int((self._clock() - self._horizon_s) // BUCKET_SECONDS)
         for store in (self.local, self.peer):
             for key in list(store):
@@ -179,6 +179,7 @@ class SentTracker:
                     store[key] = kept
                 else:
                     del store[key]
+        self.unflushed = {kb: n for kb, n in self.unflushed.items() if kb[1] >= oldest}
 
 
 @dataclass
