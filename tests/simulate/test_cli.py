@@ -23,6 +23,24 @@ def test_arguments_parse_and_bad_ones_are_refused():
             parse(bad)
 
 
+@pytest.mark.parametrize(("option", "value", "named"), [
+    ("--seeds", "-1", "'-1'"), ("--seeds", "x", "'x'"), ("--seeds", "5-1", "'5-1'"),
+    ("--seeds", ",", "no seeds"), ("--seeds", "1--3", "'1--3'"),
+    ("--uptake", "2", "'2'"), ("--uptake", "abc", "'abc'"), ("--uptake", "nan", "'nan'"),
+    ("--uptake", ",", "no shares"), ("--policies", "smart", "smart"),
+    ("--policies", ",", "none given"), ("--compliance", "2", "2.0"),
+    ("--compliance", "nan", "nan"), ("--days", "0", "0"), ("--days", "-3", "-3"),
+])
+def test_a_bad_argument_is_one_line_and_exit_2(option: str, value: str, named: str, capsys):
+    # Before: a ValueError traceback (13-17 lines) and exit status 1.
+    code = main(["simulate", "demand", "--quiet", "--jobs", "1", "--days", "1",
+                 f"{option}={value}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith(f"waitless: {option}: ") and named in err
+
+
 def test_help_prints_a_single_percent_sign(capsys):
     # argparse %-formats help strings but not descriptions (unless they name %(prog)).
     with pytest.raises(SystemExit):

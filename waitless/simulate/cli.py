@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
 
 import orjson
 
+from waitless.domain.errors import ConfigError
 from waitless.domain.region import REGION_HELP
 from waitless.simulate import metrics
 from waitless.simulate.model import POLICIES
@@ -17,35 +19,70 @@ from waitless.simulate.sweep import PLOT_SAMPLE_MINUTES, SweepConfig, default_jo
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """``"1-5"`` -> (1, 2, 3, 4, 5); ``"1,3,7"`` -> (1, 3, 7)."""
+    """``"1-5"`` -> (1, 2, 3, 4, 5); ``"1,3,7"`` -> (1, 3, 7).
+
+    Raises
+    ------
+    ConfigError
+        A part that is not a whole number 0 or more or a range of them (the message names it).
+    """
     seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if "-" in part:
-            lo, hi = (int(x) for x in part.split("-", 1))
-            if hi < lo:
-                raise ValueError(f"--seeds: empty range {part!r}")
-            seeds.extend(range(lo, hi + 1))
-        elif part:
-            seeds.append(int(part))
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        first, dash, last = part.partition("-")
+        try:
+            lo = int(first)
+            hi = int(last) if dash else lo
+        except ValueError:  # also "-1": seeds are 0 or more (numpy refuses negative ones)
+            msg = f"--seeds: {part!r} is not a seed or range of seeds, 0 or more (e.g. 1-5, 1,3,7)"
+            raise ConfigError(msg) from None
+        if hi < lo:
+            raise ConfigError(f"--seeds: empty range {part!r}")
+        seeds.extend(range(lo, hi + 1))
     if not seeds:
-        raise ValueError("--seeds: no seeds given")
+        raise ConfigError("--seeds: no seeds given (e.g. 1-5 or 1,3,7)")
     return tuple(dict.fromkeys(seeds))
 
 
 def parse_uptakes(text: str) -> tuple[float, ...]:
-    """``"0,0.025,0.1"`` -> shares between 0 and 1."""
-    values = tuple(float(x) for x in text.split(",") if x.strip())
-    if not values or any(not 0 <= v <= 1 for v in values):
-        raise ValueError("--uptake: give shares between 0 and 1, comma separated")
-    return values
+    """``"0,0.025,0.1"`` -> shares between 0 and 1.
+
+    Raises
+    ------
+    ConfigError
+        A value that is not a number between 0 and 1, or none given.
+    """
+    values: list[float] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            value = math.nan
+        if not 0 <= value <= 1:  # also NaN
+            msg = f"--uptake: {part!r} is not a share between 0 and 1 (e.g. 0,0.025,0.1)"
+            raise ConfigError(msg)
+        values.append(value)
+    if not values:
+        raise ConfigError("--uptake: no shares given (e.g. 0,0.025,0.1)")
+    return tuple(values)
 
 
 def parse_policies(text: str) -> tuple[str, ...]:
+    """``"nearest,live"`` -> the policies named (of :data:`~waitless.simulate.model.POLICIES`).
+
+    Raises
+    ------
+    ConfigError
+        An unknown name, or none given.
+    """
     values = tuple(p.strip() for p in text.split(",") if p.strip())
     unknown = [p for p in values if p not in POLICIES]
     if not values or unknown:
-        raise ValueError(f"--policies: unknown {unknown}; choose from {', '.join(POLICIES)}")
+        named = f"unknown {', '.join(unknown)}" if unknown else "none given"
+        raise ConfigError(f"--policies: {named}; choose from {', '.join(POLICIES)}")
     return values
 
 
@@ -68,12 +105,16 @@ class Progress:
 
 
 def cmd_demand(args: argparse.Namespace) -> int:
+    # ConfigError, not ValueError: the command line prints it as one line and exits 2 (a
+    # ValueError ended in a traceback).
+    if not 0 <= args.compliance <= 1:  # also NaN
+        raise ConfigError(f"--compliance: {args.compliance} is not a share between 0 and 1")
+    if args.days < 1:
+        raise ConfigError(f"--days: {args.days} is not a number of days, 1 or more")
     config = SweepConfig(region=args.region, days=args.days, seeds=parse_seeds(args.seeds),
                          uptakes=parse_uptakes(args.uptake),
                          policies=parse_policies(args.policies), compliance=args.compliance,
                          jobs=args.jobs or default_jobs())
-    if not 0 <= config.compliance <= 1 or config.days < 1:
-        raise ValueError("--compliance must be 0-1 and --days at least 1")
     started = time.monotonic()
     rows, charts = run_sweep(config, None if args.quiet else Progress())
     seconds = time.monotonic() - started
