@@ -10,6 +10,7 @@ import pytest
 
 from waitless.cli import main, parse_args
 from waitless.simulate.cli import parse_policies, parse_seeds, parse_uptakes
+from waitless.simulate.sweep import SweepConfig, tasks
 
 
 def test_arguments_parse_and_bad_ones_are_refused():
@@ -17,6 +18,12 @@ def test_arguments_parse_and_bad_ones_are_refused():
     assert parse_seeds("3,1,3") == (3, 1)
     assert parse_uptakes("0,0.025,0.6") == (0.0, 0.025, 0.6)
     assert parse_policies("nearest,load-aware") == ("nearest", "load-aware")
+    # Repeats (0 and 0.0 are one share) ran the same case twice: 12 runs for 2 x 2 x 1 seed.
+    assert parse_uptakes("0.1,0,0.10,0.0") == (0.1, 0.0)
+    assert parse_policies("live,nearest,live") == ("live", "nearest")
+    config = SweepConfig(region=None, days=1, seeds=(1,), uptakes=parse_uptakes("0,0.1,0,0.10"),
+                         policies=parse_policies("nearest,live,nearest"))
+    assert len(tasks(config)) == 4
     for parse, bad in ((parse_seeds, "5-1"), (parse_uptakes, "0,1.5"),
                        (parse_policies, "nearest,smart")):
         with pytest.raises(ValueError):

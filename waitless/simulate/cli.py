@@ -46,7 +46,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def parse_uptakes(text: str) -> tuple[float, ...]:
-    """``"0,0.025,0.1"`` -> shares between 0 and 1.
+    """``"0,0.025,0.1"`` -> shares between 0 and 1, each once, in the order given.
 
     Raises
     ------
@@ -67,11 +67,12 @@ def parse_uptakes(text: str) -> tuple[float, ...]:
         values.append(value)
     if not values:
         raise ConfigError("--uptake: no shares given (e.g. 0,0.025,0.1)")
-    return tuple(values)
+    return tuple(dict.fromkeys(values))  # a repeated share ran every one of its runs twice
 
 
 def parse_policies(text: str) -> tuple[str, ...]:
-    """``"nearest,live"`` -> the policies named (of :data:`~waitless.simulate.model.POLICIES`).
+    """``"nearest,live"`` -> the policies named (of :data:`~waitless.simulate.model.POLICIES`),
+    each once, in the order given.
 
     Raises
     ------
@@ -83,7 +84,7 @@ def parse_policies(text: str) -> tuple[str, ...]:
     if not values or unknown:
         named = f"unknown {', '.join(unknown)}" if unknown else "none given"
         raise ConfigError(f"--policies: {named}; choose from {', '.join(POLICIES)}")
-    return values
+    return tuple(dict.fromkeys(values))  # a repeated policy ran every one of its runs twice
 
 
 class Progress:
