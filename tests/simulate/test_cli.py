@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import xml.dom.minidom
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -10,7 +13,7 @@ import pytest
 
 from waitless.cli import main, parse_args
 from waitless.simulate.cli import parse_policies, parse_seeds, parse_uptakes
-from waitless.simulate.sweep import SweepConfig, tasks
+from waitless.simulate.sweep import SweepConfig, run_sweep, tasks
 
 
 def test_arguments_parse_and_bad_ones_are_refused():
@@ -93,3 +96,25 @@ def test_demand_writes_rows_summary_and_plots(tmp_path: Path, capsys):
                       "waits-nearest-uptake-0.1.svg", "waits-nearest-uptake-0.svg"]
     svg = xml.dom.minidom.parse(str(plots / "waits-live-uptake-0.1.svg"))
     assert len(svg.getElementsByTagName("polyline")) == 3  # the three busiest services
+
+
+def test_an_unknown_region_with_workers_is_refused_before_the_pool():
+    # Before: each worker's initializer raised RegionError and the pool started another, for
+    # ever (229 workers in 10 s); it never exited.
+    done = subprocess.run(
+        [sys.executable, "-m", "waitless", "simulate", "demand", "--quiet", "--jobs", "2",
+         "--days", "1", "--seeds", "1", "--uptake", "0", "--policies", "nearest",
+         "--region", "no-such-region"], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "waitless: unknown region 'no-such-region'; bundled regions: kent-medway; "
+        "or pass a .toml path"]
+
+
+def test_workers_give_the_rows_one_process_gives():
+    config = SweepConfig(region="kent-medway", days=1, seeds=(1, 2), uptakes=(0.1,),
+                         policies=("nearest", "live"), jobs=1)
+    serial, _ = run_sweep(config)
+    parallel, _ = run_sweep(replace(config, jobs=2))
+    assert parallel == serial
+    assert len(serial) == 4

@@ -45,8 +45,13 @@ _STATE: dict = {}
 
 
 def _init(region_name: str | None) -> None:
+    """Build the region's scenario into this process's state, unless it is there already
+    (a forked worker inherits the parent's)."""
+    if _STATE.get("region") == region_name and "scenario" in _STATE:
+        return
     region = load_region(region_name)
-    _STATE.update(scenario=build_scenario(region), load=region.load_aware, patients={})
+    _STATE.update(region=region_name, scenario=build_scenario(region), load=region.load_aware,
+                  patients={})
 
 
 def _patients(seed: int, days: int) -> Patients:
@@ -103,7 +108,10 @@ def _results(config: SweepConfig, todo: Sequence) -> Iterator[tuple[dict, list |
         _init(config.region)
         yield from map(_one, todo)
         return
-    # fork: children inherit the imported modules, so start-up costs only the scenario build.
+    # Built here first, so a bad region is one RegionError: raised in a worker's initializer it
+    # made the pool start another worker for ever (229 in 10 s measured). Forked workers
+    # inherit the scenario and skip the build.
+    _init(config.region)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with multiprocessing.get_context(method).Pool(config.jobs, _init, (config.region,)) as pool:
         yield from pool.imap_unordered(_one, todo, chunksize=1)
