@@ -90,3 +90,15 @@ def test_summary_intervals_and_paired_differences():
     assert by_policy["load-aware"]["mean_minutes_vs_live"] == -1.0
     assert by_policy["load-aware"]["mean_minutes_vs_live_ci"] == 0.0
     assert "| 0.3 | load-aware | 31.0 ± 25.4 |" in metrics.table(metrics.summarise(rows))
+
+
+@pytest.mark.parametrize(("seeds", "t975"), [(2, 12.706), (5, 2.776), (11, 2.228),
+                                             (12, 2.201), (30, 2.045)])
+def test_intervals_use_student_t_for_any_number_of_seeds(seeds: int, t975: float):
+    # Values alternating 0, 2: sd known exactly, so half-width / (sd / sqrt n) is the quantile.
+    values = [float(2 * (i % 2)) for i in range(seeds)]
+    mean, half = metrics.interval(values)
+    quantile = half / (float(np.std(values, ddof=1)) / math.sqrt(seeds))
+    # Before: 1.96 from 12 seeds on (12 seeds: 11 % too narrow).
+    assert math.isclose(quantile, t975, rel_tol=2e-4)
+    assert mean == pytest.approx(2 * (seeds // 2) / seeds)

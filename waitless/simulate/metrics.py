@@ -13,14 +13,12 @@ import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 from waitless.simulate.model import POLICIES, SAMPLE_MINUTES, RunResult
 
 BUSIEST_SERVICES = 3
 TREND_WINDOW_MINUTES = 180.0
-# Student t 97.5% quantiles by degrees of freedom, for 95% intervals over a few seeds.
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-         9: 2.262, 10: 2.228}
 
 
 def busiest(service_volumes: Sequence[float], count: int = BUSIEST_SERVICES) -> list[int]:
@@ -71,7 +69,9 @@ def interval(values: Sequence[float]) -> tuple[float, float]:
     if n < 2:
         return mean, 0.0
     sd = float(np.std(values, ddof=1))
-    return mean, _T975.get(n - 1, 1.96) * sd / math.sqrt(n)
+    # Student t for every count: a table to 10 degrees of freedom then 1.96 (the normal)
+    # made 12 seeds' interval 11 % too narrow (1.96 against t = 2.201).
+    return mean, float(scipy_stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
 
 
 def summarise(rows: Sequence[dict]) -> list[dict]:
