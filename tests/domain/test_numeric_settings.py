@@ -108,3 +108,39 @@ def test_the_graph_range_edges_load() -> None:
     )).graph
     assert (graph.walk_speed_kph, graph.access_speed_kph, graph.max_snap_m) == (10.0, 200.0,
                                                                                20000.0)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    # Before: accepted; 1e6 days then ended start-up with OverflowError (no such date).
+    ("follow_window_days = 1e6",
+     "follow_window_days must be a finite number above 0, at most 366, not 1000000.0"),
+    ("horizon_minutes = 1441",
+     "horizon_minutes must be a finite number above 0, at most 1440, not 1441"),
+    ("max_adjustment_minutes = 1e9",
+     "max_adjustment_minutes must be a finite number above 0, at most 1440, not 1000000000.0"),
+    ("sync_seconds = 0.05", "sync_seconds must be a finite number at least 0.1, at most 600, "
+                            "not 0.05"),
+    ("sync_seconds = 601", "sync_seconds must be a finite number at least 0.1, at most 600, "
+                           "not 601"),
+    ("follow_refresh_seconds = 0.5",
+     "follow_refresh_seconds must be a finite number at least 1, at most 86400, not 0.5"),
+    ("follow_refresh_seconds = 86401",
+     "follow_refresh_seconds must be a finite number at least 1, at most 86400, not 86401"),
+    ("follow_window_days = 0",
+     "follow_window_days must be a finite number above 0, at most 366, not 0"),
+])
+def test_a_load_aware_value_out_of_range_is_refused_naming_the_key(line: str,
+                                                                  message: str) -> None:
+    with pytest.raises(RegionError) as caught:
+        parse_region(tomllib.loads(MINIMAL + f"\n[load_aware]\n{line}\n"))
+    assert str(caught.value) == f"[load_aware]: {message}"
+
+
+def test_the_load_aware_range_edges_load() -> None:
+    settings = parse_region(tomllib.loads(
+        MINIMAL + "\n[load_aware]\nfollow_window_days = 366\nhorizon_minutes = 1440\n"
+        "max_adjustment_minutes = 1440\nsync_seconds = 0.1\nfollow_refresh_seconds = 86400\n"
+    )).load_aware
+    assert (settings.follow_window_days, settings.horizon_minutes,
+            settings.max_adjustment_minutes, settings.sync_seconds,
+            settings.follow_refresh_seconds) == (366, 1440, 1440, 0.1, 86400)

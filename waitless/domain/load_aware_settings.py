@@ -10,6 +10,17 @@ from waitless.domain.errors import WaitlessError
 from waitless.domain.region_values import is_number
 
 DEFAULT_MINUTES_PER_PATIENT = {"ed": 9.0, "utc": 6.0, "miu": 7.0}
+# (lowest, highest) of each duration, in the unit its name gives. Unbounded, a window of
+# 1e6 days ended start-up with OverflowError (no date that far back); a longer horizon has
+# no use (it is also the longest trip counted) and makes every sync read back more hours;
+# a period below 0.1 s is a busy loop, above a day (or 10 min for the sync) no sharing.
+RANGES: dict[str, tuple[float, float]] = {
+    "follow_window_days": (0, 366),
+    "horizon_minutes": (0, 1440),
+    "max_adjustment_minutes": (0, 1440),
+    "sync_seconds": (0.1, 600),
+    "follow_refresh_seconds": (1, 86400),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +99,14 @@ def parse_load_aware(raw: Mapping[str, Any] | None, *,
         raise error("[load_aware]: enabled must be true or false")
     if not (is_number(settings.follow_rate) and 0 <= settings.follow_rate <= 1):
         raise error("[load_aware]: follow_rate must be between 0 and 1")
-    for name in ("horizon_minutes", "max_adjustment_minutes", "sync_seconds",
-                 "follow_window_days", "follow_refresh_seconds"):
-        if not (is_number(getattr(settings, name)) and getattr(settings, name) > 0):
-            msg = f"[load_aware]: {name} must be a positive number of days/minutes/seconds"
+    for name, (lowest, highest) in RANGES.items():
+        value = getattr(settings, name)
+        # lowest 0 is excluded (a zero period or window means nothing), any other included.
+        if not (is_number(value) and (value > 0 if lowest == 0 else value >= lowest)
+                and value <= highest):
+            above = "above 0" if lowest == 0 else f"at least {lowest:g}"
+            msg = (f"[load_aware]: {name} must be a finite number {above}, at most "
+                   f"{highest:g}, not {value!r}")
             raise error(msg)
     if not (isinstance(settings.follow_min_choices, int)
             and not isinstance(settings.follow_min_choices, bool)
