@@ -6,7 +6,10 @@ an HMAC-SHA256 over the first two parts with a key derived from the token: any r
 it, it expires on the server's clock, and changing the token ends every session. Sign-out
 revokes the session id: with Redis (``WAITLESS_REDIS_URL``) in ``<prefix>:session:revoked:<id>``,
 expiring with the session, so every worker and replica refuses it and a restart forgets
-nothing; if Redis cannot be asked, a session is refused (fail closed). Without Redis (one
+nothing; if Redis cannot be asked, a session is refused (fail closed) with 503
+``live_store_unavailable``, not as a bad cookie: an outage must not count as failed sign-ins
+against the client's limit (it once locked every commissioner out with 429 until the window
+ended, Redis long back). Without Redis (one
 process, ``waitless dev``) the revocation is kept in that process only. Tokens and macs are
 compared with :func:`hmac.compare_digest`. Without a configured token everything here
 answers 503.
@@ -28,6 +31,7 @@ from redis.exceptions import RedisError
 
 from waitless.api import keys
 from waitless.api.errors import error_response
+from waitless.domain.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +74,22 @@ class RevokedSessions:
         self._until[session_id] = expires_unix
 
     async def is_revoked(self, session_id: str) -> bool:
-        """True when signed out, or when Redis cannot say (fail closed)."""
+        """True when signed out.
+
+        Raises
+        ------
+        StoreError
+            Redis cannot say (fail closed): the request is answered 503, and, unlike a
+            refused cookie, not counted as a failed authentication.
+        """
         if self.client is None:
             return session_id in self._until
         try:
             return bool(await self.client.exists(self._key(session_id)))
         except (RedisError, OSError) as exc:
             logger.warning("session check refused: Redis unavailable (%s)", exc)
-            return True
+            msg = "sign-outs cannot be checked: Redis unavailable"
+            raise StoreError(msg) from exc
 
 
 REVOKED = web.AppKey("revoked_sessions", RevokedSessions)
@@ -153,7 +165,10 @@ def check_session(value: str, token: str, *,
 
 
 async def session_of(request: web.Request) -> tuple[str, int] | None:
-    """The request's valid session, if any (never one when no token is configured)."""
+    """The request's valid session, if any (never one when no token is configured).
+
+    Raises :class:`StoreError` when Redis cannot say whether it was signed out (the front
+    middleware answers 503 ``live_store_unavailable``)."""
     token = configured_token(request.app)
     value = request.cookies.get(SESSION_COOKIE)
     if token is None or not value:

@@ -1,0 +1,99 @@
+"""A Redis outage under the commissioners' dashboard is an outage, not a flood of bad sign-ins.
+
+Sign-outs live in Redis, so while it cannot be asked a session cannot be checked and is refused
+(fail closed). That refusal once went through the same path as a forged cookie: each page view
+was counted as a failed authentication, ten of them locked the client out with 429 for the rest
+of the window, and signing in again stayed refused after Redis had returned. Real Redis, cut
+and restored with :class:`tests.tcpproxy.TcpProxy`; the rate limiter's clock is pinned so the
+test never straddles a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import REDIS_URL
+from tests.tcpproxy import TcpProxy
+from waitless.api.app import create_app
+from waitless.api.auth import SESSION_COOKIE
+from waitless.api.rate_limits import LIMITER
+from waitless.domain.region import Region
+from waitless.live.store import MemoryLiveStore
+from waitless.settings import Settings
+
+TOKEN = "commissioner-token-for-the-outage"
+# 30 s into a minute: the default limits count per minute, and every request here is made
+# at this instant on the limiter's clock.
+MID_WINDOW_UNIX = 1_800_000_030.0
+
+
+@pytest.fixture
+async def redis_proxy() -> AsyncIterator[TcpProxy]:
+    target = urlsplit(REDIS_URL)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.start()
+    yield proxy
+    await proxy.stop()
+
+
+async def _sign_in(client) -> tuple[int, dict[str, str]]:
+    response = await client.post("/commissioners/login", data={"token": TOKEN},
+                                 allow_redirects=False)
+    cookie = {}
+    if SESSION_COOKIE in response.cookies:
+        morsel = SimpleCookie(response.headers["Set-Cookie"])[SESSION_COOKIE]
+        cookie = {"Cookie": f"{SESSION_COOKIE}={morsel.value}"}
+    return response.status, cookie
+
+
+async def test_a_redis_outage_answers_503_and_is_not_a_failed_sign_in(
+        aiohttp_client, kent: Region, tmp_path: Path, redis_prefix: str,
+        redis_proxy: TcpProxy) -> None:
+    settings = Settings(spool_dir=str(tmp_path / "spool"), commissioner_token=TOKEN,
+                        cookie_secure=False,
+                        redis_url=f"redis://127.0.0.1:{redis_proxy.port}/0",
+                        redis_prefix=f"{redis_prefix}:session-outage")
+    app = create_app(settings, region=kent, live_store=MemoryLiveStore())
+    app[LIMITER].clock = lambda: MID_WINDOW_UNIX
+    client = await aiohttp_client(app)
+    status, cookie = await _sign_in(client)
+    assert status == 303 and cookie
+
+    await redis_proxy.stop()
+    answers = []
+    for _ in range(15):  # more than the 10 failed authentications a client may make
+        response = await client.get("/commissioners/shift", headers=cookie,
+                                    allow_redirects=False)
+        body = await response.json() if response.content_type == "application/json" else None
+        answers.append((response.status, body["error"] if body else None))
+    # Before: 10 x 303 (sent to the sign-in as if the cookie were forged), then 5 x 429.
+    assert answers == [(503, "live_store_unavailable")] * 15
+
+    await redis_proxy.start()
+    status, cookie_again = await _sign_in(client)
+    assert status == 303 and cookie_again  # before: 429 until the window ended
+    # The session from before the outage is good again: the sign-in page sends it on.
+    index = await client.get("/commissioners", headers=cookie, allow_redirects=False)
+    assert (index.status, index.headers["Location"]) == (303, "/commissioners/shift")
+
+
+async def test_a_forged_cookie_is_still_counted_as_a_failed_sign_in(
+        aiohttp_client, kent: Region, tmp_path: Path, redis_prefix: str,
+        redis_proxy: TcpProxy) -> None:
+    """The outage is not counted; a cookie that is not ours still is, with Redis answering."""
+    settings = Settings(spool_dir=str(tmp_path / "spool"), commissioner_token=TOKEN,
+                        cookie_secure=False,
+                        redis_url=f"redis://127.0.0.1:{redis_proxy.port}/0",
+                        redis_prefix=f"{redis_prefix}:session-forged")
+    app = create_app(settings, region=kent, live_store=MemoryLiveStore())
+    app[LIMITER].clock = lambda: MID_WINDOW_UNIX
+    client = await aiohttp_client(app)
+    forged = {"Cookie": f"{SESSION_COOKIE}=abc.9999999999.{'0' * 64}"}
+    statuses = [(await client.get("/commissioners/shift", headers=forged,
+                                  allow_redirects=False)).status for _ in range(12)]
+    assert statuses == [303] * 10 + [429] * 2
