@@ -125,10 +125,10 @@ class FeedIngest:
             await self.store.write(self.region.name, accepted)
         self.last_good.update((obs.key(), obs) for obs in accepted)
         if self.metrics is not None:
-            self.metrics.observations_accepted.labels(self.feed.name).inc(len(accepted))
+            labels = (self.region.name, self.feed.name)  # feed names repeat across regions
+            self.metrics.observations_accepted.labels(*labels).inc(len(accepted))
             for rejection in result.rejected:
-                self.metrics.observations_rejected.labels(self.feed.name,
-                                                          rejection.reason).inc()
+                self.metrics.observations_rejected.labels(*labels, rejection.reason).inc()
         self.health.record_payload(accepted, result.rejected, now)
         return IngestResult(accepted, result.rejected)
 

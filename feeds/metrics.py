@@ -11,11 +11,12 @@ from typing import Any, Protocol
 
 
 class FeedMetrics(Protocol):
-    """Metric families a poller writes; each is labelled by feed name first."""
+    """Metric families a poller writes; each is labelled by region and feed name first
+    (two regions may each have a feed of the same name)."""
 
-    feed_polls: Any  # labels(feed, outcome).inc()
-    feed_errors: Any  # labels(feed, reason).inc()
-    feed_retries: Any  # labels(feed, reason).inc()
-    feed_poll_latency: Any  # labels(feed).observe(seconds)
-    observations_accepted: Any  # labels(feed).inc(count)
-    observations_rejected: Any  # labels(feed, reason).inc()
+    feed_polls: Any  # labels(region, feed, outcome).inc()
+    feed_errors: Any  # labels(region, feed, reason).inc()
+    feed_retries: Any  # labels(region, feed, reason).inc()
+    feed_poll_latency: Any  # labels(region, feed).observe(seconds)
+    observations_accepted: Any  # labels(region, feed).inc(count)
+    observations_rejected: Any  # labels(region, feed, reason).inc()

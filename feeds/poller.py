@@ -71,6 +71,8 @@ class FeedPoller:
                                       self.settings.circuit_cooldown_seconds)
         self._session = session
         self._validation = ingest.region.validation
+        # Two regions may name a feed alike: every series says whose feed it is.
+        self._labels = (ingest.region.name, feed.name)
         self._metrics = metrics
         self._clock = ingest.clock
         self._monotonic = monotonic
@@ -137,7 +139,7 @@ class FeedPoller:
                         or exc.retry_after_seconds is not None):
                     raise
                 if self._metrics:
-                    self._metrics.feed_retries.labels(self.feed.name, exc.reason).inc()
+                    self._metrics.feed_retries.labels(*self._labels, exc.reason).inc()
                 delay = min(self.settings.retry_base_seconds * 2 ** attempt,
                             self.feed.interval_seconds / 2)
                 await self._sleep(self._jittered(delay))
@@ -199,7 +201,7 @@ class FeedPoller:
         else:
             self._record_success(result is None)
         if self._metrics:
-            self._metrics.feed_poll_latency.labels(self.feed.name).observe(
+            self._metrics.feed_poll_latency.labels(*self._labels).observe(
                 self._monotonic() - started)
         self.health.last_poll_seconds = round(self._monotonic() - started, 4)
         await self._report_status()
@@ -216,7 +218,7 @@ class FeedPoller:
                                    circuit=self.circuit.state)
         if self._metrics:
             outcome = "not_modified" if not_modified else "ok"
-            self._metrics.feed_polls.labels(self.feed.name, outcome).inc()
+            self._metrics.feed_polls.labels(*self._labels, outcome).inc()
 
     def _record_failure(self, message: str, reason: str) -> None:
         was_ok = self.health.consecutive_failures == 0
@@ -230,8 +232,8 @@ class FeedPoller:
                            self.feed.name, self.circuit.failures,
                            self.settings.circuit_cooldown_seconds)
         if self._metrics:
-            self._metrics.feed_polls.labels(self.feed.name, "error").inc()
-            self._metrics.feed_errors.labels(self.feed.name, reason).inc()
+            self._metrics.feed_polls.labels(*self._labels, "error").inc()
+            self._metrics.feed_errors.labels(*self._labels, reason).inc()
 
     def _store_lost(self, exc: Exception) -> None:
         if not self.store_failing:

@@ -2,9 +2,10 @@
 
 Feed metrics come in two kinds. Counters and the poll-latency histogram are counted where the
 poll or push happens (the ingesting process). Ages, last-success times and circuit state are
-read at scrape time from the feed statuses and observations in the API's live snapshot
-(:class:`FeedStateCollector`), so they are right whether the ingestor runs in-process or
-writes to Redis from another process.
+read at scrape time from the feed statuses and observations in the API's live snapshots, one
+per region served (:class:`FeedStateCollector`), so they are right whether the ingestor runs
+in-process or writes to Redis from another process. Every feed and site series carries the
+``region``: two regions may each name a feed alike, and their series must stay apart.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ _LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 _LAG_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _POLL_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 CIRCUIT_STATES = ("closed", "half_open", "open")
-# What the state collector reads: (feed statuses, current observations by key, now).
-FeedState = tuple[Mapping[str, Mapping[str, Any]], Mapping[str, Any], datetime]
+# One region's state as the collector reads it: (feed statuses, current observations by key).
+RegionFeedState = tuple[Mapping[str, Mapping[str, Any]], Mapping[str, Any]]
+# What the state collector reads: (every served region's state by region name, now).
+FeedState = tuple[Mapping[str, RegionFeedState], datetime]
 
 
 class IngestMetrics:
@@ -45,24 +48,26 @@ class IngestMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # Every feed series names its region: two regions may each have a feed of the same
+        # name, and their ingestors' series must not add up as one feed in an alert.
         self.feed_polls = Counter(
-            "waitless_feed_polls_total", "Feed polls by outcome", ["feed", "outcome"],
+            "waitless_feed_polls_total", "Feed polls by outcome", ["region", "feed", "outcome"],
             registry=r)
         self.feed_errors = Counter(
-            "waitless_feed_errors_total", "Feed poll failures by reason", ["feed", "reason"],
-            registry=r)
+            "waitless_feed_errors_total", "Feed poll failures by reason",
+            ["region", "feed", "reason"], registry=r)
         self.feed_poll_latency = Histogram(
             "waitless_feed_poll_seconds", "Feed poll time (fetch, retries, parse, validate, "
-            "store) in seconds", ["feed"], buckets=_POLL_BUCKETS_S, registry=r)
+            "store) in seconds", ["region", "feed"], buckets=_POLL_BUCKETS_S, registry=r)
         self.feed_retries = Counter(
             "waitless_feed_retries_total", "In-poll retries after transient errors",
-            ["feed", "reason"], registry=r)
+            ["region", "feed", "reason"], registry=r)
         self.observations_rejected = Counter(
             "waitless_observations_rejected_total", "Observations kept out of the live store",
-            ["feed", "reason"], registry=r)
+            ["region", "feed", "reason"], registry=r)
         self.observations_accepted = Counter(
             "waitless_observations_accepted_total", "Observations written to the live store",
-            ["feed"], registry=r)
+            ["region", "feed"], registry=r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -132,11 +137,13 @@ class Metrics(IngestMetrics):
         """Count one ranking answer by outcome (``ranked``, ``emergency``, ...)."""
         self.requests.count_ranking(outcome)
 
-    def watch_feeds(self, source: Callable[[], FeedState], feeds: Sequence[str] = ()) -> None:
+    def watch_feeds(self, source: Callable[[], FeedState],
+                    feeds: Mapping[str, Sequence[str]] | None = None) -> None:
         """Export feed and site-service ages and circuit state from ``source`` at scrape.
 
-        ``feeds`` names the region's feeds: each is exported as configured whether or not it
-        ever reported, so an alert can find one that never succeeded.
+        ``feeds`` names each served region's feeds (by region name): each is exported as
+        configured whether or not it ever reported, so an alert can find one that never
+        succeeded.
         """
         self.registry.register(FeedStateCollector(source, feeds))
 
@@ -204,67 +211,71 @@ def _timestamp(value: str | None) -> float | None:
 
 
 class FeedStateCollector:
-    """Gauges computed at scrape time from the live snapshot (see the module docstring)."""
+    """Gauges computed at scrape time from the live snapshots (see the module docstring)."""
 
-    def __init__(self, source: Callable[[], FeedState], feeds: Sequence[str] = ()) -> None:
+    def __init__(self, source: Callable[[], FeedState],
+                 feeds: Mapping[str, Sequence[str]] | None = None) -> None:
         self._source = source
-        self._feeds = tuple(feeds)
+        self._feeds = {region: tuple(names) for region, names in (feeds or {}).items()}
 
     def describe(self) -> list[Metric]:
         return list(self._families())
 
     def collect(self) -> Iterator[Metric]:
-        statuses, observations, now = self._source()
-        yield from self._families(statuses, observations, now)
+        regions, now = self._source()
+        yield from self._families(regions, now)
 
-    def _families(self, statuses: Mapping[str, Mapping[str, Any]] | None = None,
-                  observations: Mapping[str, Any] | None = None,
+    def _families(self, regions: Mapping[str, RegionFeedState] | None = None,
                   now: datetime | None = None) -> Iterator[Metric]:
         configured = GaugeMetricFamily(
             "waitless_feed_configured",
-            "1 for each feed of the region file, polled or pushed, whether or not it has "
-            "reported: a feed here without a last-success time has never succeeded",
-            labels=["feed"])
-        for feed in self._feeds:
-            configured.add_metric([feed], 1)
+            "1 for each feed of every served region file, polled or pushed, whether or not it "
+            "has reported: a feed here without a last-success time has never succeeded",
+            labels=["region", "feed"])
+        for region, feeds in sorted(self._feeds.items()):
+            for feed in feeds:
+                configured.add_metric([region, feed], 1)
         last_ok = GaugeMetricFamily(
             "waitless_feed_last_success_timestamp_seconds",
-            "Unix time of the feed's last successful poll or push", labels=["feed"])
+            "Unix time of the feed's last successful poll or push", labels=["region", "feed"])
         age = GaugeMetricFamily(
             "waitless_feed_last_success_age_seconds",
-            "Seconds since the feed's last successful poll or push", labels=["feed"])
+            "Seconds since the feed's last successful poll or push", labels=["region", "feed"])
         circuit = GaugeMetricFamily(
             "waitless_feed_circuit_state",
-            "1 for the feed's current circuit-breaker state", labels=["feed", "state"])
+            "1 for the feed's current circuit-breaker state", labels=["region", "feed", "state"])
         failures = GaugeMetricFamily(
-            "waitless_feed_consecutive_failures", "Failed polls in a row", labels=["feed"])
+            "waitless_feed_consecutive_failures", "Failed polls in a row",
+            labels=["region", "feed"])
         held = GaugeMetricFamily(
             "waitless_feed_rejections_current",
             "Site services whose latest value from the feed was rejected, by reason",
-            labels=["feed", "reason"])
+            labels=["region", "feed", "reason"])
         site_time = GaugeMetricFamily(
             "waitless_site_last_good_timestamp_seconds",
             "Unix time the site service's last good value was observed", labels=[
-                "feed", "site", "service"])
+                "region", "feed", "site", "service"])
         site_age = GaugeMetricFamily(
             "waitless_site_last_good_age_seconds",
             "Age of the site service's last good value, by its observed_at",
-            labels=["feed", "site", "service"])
-        for feed, status in sorted((statuses or {}).items()):
-            ok_at = _timestamp(status.get("last_ok_at"))
-            if ok_at is not None:
-                last_ok.add_metric([feed], ok_at)
-                age.add_metric([feed], now.timestamp() - ok_at)
-            for state in CIRCUIT_STATES:
-                circuit.add_metric([feed, state], float(status.get("circuit") == state))
-            failures.add_metric([feed], status.get("consecutive_failures", 0))
-            reasons: dict[str, int] = {}
-            for rejection in status.get("rejections", []):
-                reasons[rejection["reason"]] = reasons.get(rejection["reason"], 0) + 1
-            for reason, count in sorted(reasons.items()):
-                held.add_metric([feed, reason], count)
-        for obs in (observations or {}).values():
-            labels = [obs.feed, obs.site_id, obs.service or ""]
-            site_time.add_metric(labels, obs.observed_at.timestamp())
-            site_age.add_metric(labels, (now - obs.observed_at).total_seconds())
+            labels=["region", "feed", "site", "service"])
+        for region, (statuses, observations) in sorted((regions or {}).items()):
+            for feed, status in sorted(statuses.items()):
+                ok_at = _timestamp(status.get("last_ok_at"))
+                if ok_at is not None:
+                    last_ok.add_metric([region, feed], ok_at)
+                    age.add_metric([region, feed], now.timestamp() - ok_at)
+                for state in CIRCUIT_STATES:
+                    circuit.add_metric([region, feed, state],
+                                       float(status.get("circuit") == state))
+                failures.add_metric([region, feed], status.get("consecutive_failures", 0))
+                reasons: dict[str, int] = {}
+                for rejection in status.get("rejections", []):
+                    reasons[rejection["reason"]] = reasons.get(rejection["reason"], 0) + 1
+                for reason, count in sorted(reasons.items()):
+                    held.add_metric([region, feed, reason], count)
+            for obs in observations.values():
+                labels = [region, obs.feed, obs.site_id, obs.service or ""]
+                site_time.add_metric(labels, obs.observed_at.timestamp())
+                site_age.add_metric(labels, (now - obs.observed_at).total_seconds())
         yield from (configured, last_ok, age, circuit, failures, held, site_time, site_age)

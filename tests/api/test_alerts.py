@@ -94,15 +94,18 @@ async def test_login_flood_selects_the_refusals_a_credential_flood_makes(
     assert sum(value for labels, value in limited if matches(labels, matchers)) == refused
 
 
-def unless_on(expr: str, registry: Any) -> set[str]:
-    """Evaluate ``A unless on (feed) B`` (bare metric names) on the registry: the ``feed``
-    values of A's series that no series of B has."""
-    shape = re.fullmatch(r"\s*(\w+)\s+unless\s+on\s*\(feed\)\s*(\w+)\s*", expr)
-    assert shape, f"not the 'A unless on (feed) B' this test evaluates: {expr!r}"
-    left, right = shape.groups()
+def unless_on(expr: str, registry: Any) -> set[tuple[str, ...]]:
+    """Evaluate ``A unless on (labels) B`` (bare metric names) on the registry: the values of
+    ``labels`` of A's series that no series of B has."""
+    shape = re.fullmatch(r"\s*(\w+)\s+unless\s+on\s*\(([\w\s,]+)\)\s*(\w+)\s*", expr)
+    assert shape, f"not the 'A unless on (...) B' this test evaluates: {expr!r}"
+    left, on, right = shape.groups()
+    names = [label.strip() for label in on.split(",")]
     exported = samples(registry)
-    have = {labels["feed"] for name, labels, _ in exported if name == right}
-    return {labels["feed"] for name, labels, _ in exported if name == left} - have
+    have = {tuple(labels.get(n, "") for n in names) for name, labels, _ in exported
+            if name == right}
+    return {tuple(labels.get(n, "") for n in names) for name, labels, _ in exported
+            if name == left} - have
 
 
 PUSH_FEEDS = """
@@ -147,11 +150,13 @@ async def test_feed_never_up_fires_for_feeds_without_a_success(
     assert (await client.get("/metrics")).status == 200
     registry = app[keys.METRICS].registry
     rule = alert("WaitLessFeedNeverUp")
-    assert unless_on(rule["expr"], registry) == {"simulator", "trust-native"}
+    assert unless_on(rule["expr"], registry) == {("kent-medway", "simulator"),
+                                                  ("kent-medway", "trust-native")}
     assert rule["annotations"]["runbook"].endswith("#a-feed-never-came-up")
     # The feed that once succeeded is WaitLessFeedDown's: its last success is exported.
     down = alert("WaitLessFeedDown")
     assert "waitless_feed_last_success_timestamp_seconds" in down["expr"]
-    assert {labels["feed"]: value for name, labels, value in samples(registry)
+    assert {(labels["region"], labels["feed"]): value
+            for name, labels, value in samples(registry)
             if name == "waitless_feed_last_success_timestamp_seconds"} == {
-        "kent-push": (fixed_now - timedelta(hours=1)).timestamp()}
+        ("kent-medway", "kent-push"): (fixed_now - timedelta(hours=1)).timestamp()}

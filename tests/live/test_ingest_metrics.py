@@ -37,7 +37,10 @@ async def test_the_ingestor_exports_no_api_metrics(kent: Region, redis_prefix: s
                 with contextlib.suppress(aiohttp.ClientError):
                     async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
                         text = await response.text()
-                        return text if 'waitless_feed_polls_total{feed="nowhere"' in text else None
+                        # The failed poll, counted under the ingestor's region.
+                        polled = ('waitless_feed_polls_total{feed="nowhere",outcome="error",'
+                                  'region="kent-medway"}')
+                        return text if polled in text else None
                 return None
 
             text = await eventually(scrape, what="the ingestor's first poll in /metrics")

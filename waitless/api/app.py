@@ -122,9 +122,12 @@ def create_app(settings: Settings, *, region: Region | None = None,
     app[keys.METRICS] = Metrics()
     app[keys.SNAPSHOT] = primary.snapshots[region.name]
     app[keys.PREDICTIONS] = primary.predictions[region.name]
-    app[keys.METRICS].watch_feeds(lambda: (app[keys.SNAPSHOT].feed_statuses,
-                                           app[keys.SNAPSHOT].observations, clock()),
-                                  feeds=[feed.name for feed in region.feeds])
+    # Every served region's feeds, each from its own snapshot (one per region, following
+    # that region's keys): exporting the primary's alone left the others' feeds unwatched.
+    app[keys.METRICS].watch_feeds(
+        lambda: ({name: (snapshot.feed_statuses, snapshot.observations)
+                  for name, snapshot in primary.snapshots.items()}, clock()),
+        feeds={one.name: [feed.name for feed in one.feeds] for one in regions})
     app[keys.TRAVEL] = primary.travel
     app[keys.TRAVEL_NOTE] = (notes[region.name] if len(notes) == 1
                              else "; ".join(f"{name}: {text}" for name, text in notes.items()))

@@ -56,7 +56,7 @@ def _body_token(body: bytes) -> str | None:
 def _unauthorized(app: web.Application, name: str) -> web.Response:
     # Only a configured push feed gets a metric label: a guessed name must not add series.
     if any(f.name == name and not f.url for f in app[keys.REGION].feeds):
-        app[keys.METRICS].feed_errors.labels(name, "unauthorized").inc()
+        app[keys.METRICS].feed_errors.labels(app[keys.REGION].name, name, "unauthorized").inc()
     response = error_response(401, "unauthorized", _UNAUTHORIZED)
     response.headers["WWW-Authenticate"] = 'Bearer realm="waitless-push"'
     return response
@@ -103,7 +103,7 @@ async def push_handler(request: web.Request) -> web.Response:
     limit = region.validation.max_body_bytes
     body = await _read_limited(request, limit)
     if body is None:
-        metrics.feed_errors.labels(name, "oversized").inc()
+        metrics.feed_errors.labels(region.name, name, "oversized").inc()
         return error_response(413, "too_large", f"body over {limit} bytes")
     if bearer is None and not token_matches(_body_token(body), expected):
         return _unauthorized(app, name)
@@ -113,7 +113,7 @@ async def push_handler(request: web.Request) -> web.Response:
                                      reload_last_good=True)
     except FeedParseError as exc:
         reason = exc.reason if isinstance(exc, BodyRejected) else "bad_payload"
-        metrics.feed_errors.labels(name, reason).inc()
+        metrics.feed_errors.labels(region.name, name, reason).inc()
         ingest.health.record_failure(str(exc), reason, app[keys.CLOCK](), circuit="closed")
         await _put_status(ingest)
         return error_response(400, reason, str(exc))
@@ -122,7 +122,7 @@ async def push_handler(request: web.Request) -> web.Response:
         return error_response(503, "live_store_unavailable", "try again shortly")
     ingest.health.record_success(app[keys.CLOCK](), not_modified=False, circuit="closed")
     await _put_status(ingest)
-    metrics.feed_polls.labels(name, "push").inc()
+    metrics.feed_polls.labels(region.name, name, "push").inc()
     return json_response({"feed": name, "accepted": len(result.accepted),
                           "rejected": [r.to_dict() for r in result.rejected]})
 

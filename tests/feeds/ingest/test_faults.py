@@ -80,7 +80,8 @@ async def test_every_fault_in_turn_rankings_hold(live_store: LiveStore, aiohttp_
         if mode == "5xx":  # a lasting outage opens the circuit; health and metrics say so
             await eventually(lambda: _circuit(feed_status, "open"), what="open circuit")
             metrics = await (await client.get("/metrics")).text()
-            assert 'waitless_feed_circuit_state{feed="sim",state="open"} 1.0' in metrics
+            assert ('waitless_feed_circuit_state{feed="sim",region="kent-medway",state="open"} '
+                    '1.0') in metrics
         body = await rank_ok(client)  # last good data keeps answering, still live by age
         assert {r["site_id"]: r["wait_minutes"] for r in body["results"]} == good
         assert all(r["wait_status"] == "live" for r in body["results"])
@@ -91,7 +92,8 @@ async def test_every_fault_in_turn_rankings_hold(live_store: LiveStore, aiohttp_
     status = await feed_status()
     for reason in FEED_REASONS.values():
         assert status["errors_by_reason"][reason] >= 1
-        assert f'waitless_feed_errors_total{{feed="sim",reason="{reason}"}}' in metrics
+        labels = f'feed="sim",reason="{reason}",region="kent-medway"'
+        assert f"waitless_feed_errors_total{{{labels}}}" in metrics
     assert status["circuit"] == "closed"
 
     for mode, (site_id, kind, reason) in VALUE_REASONS.items():
@@ -110,8 +112,9 @@ async def test_every_fault_in_turn_rankings_hold(live_store: LiveStore, aiohttp_
         assert service["wait_minutes"] == last_good and service["wait_status"] == "live"
         await rank_ok(client)
         metrics = await (await client.get("/metrics")).text()
-        assert f'waitless_observations_rejected_total{{feed="sim",reason="{reason}"}}' in metrics
-        assert f'waitless_feed_rejections_current{{feed="sim",reason="{reason}"}} 1.0' in metrics
+        labels = f'feed="sim",reason="{reason}",region="kent-medway"'
+        assert f"waitless_observations_rejected_total{{{labels}}}" in metrics
+        assert f"waitless_feed_rejections_current{{{labels}}} 1.0" in metrics
 
     # The 72-hour UTC value is still being served; the last good value is shown until it is
     # older than the limit, then it is marked stale (never replaced by 4320).
@@ -138,8 +141,8 @@ async def test_every_fault_in_turn_rankings_hold(live_store: LiveStore, aiohttp_
 
     await eventually(rvv09_reasons, what="frozen values rejected as stale")
     metrics = await (await client.get("/metrics")).text()
-    assert 'waitless_site_last_good_age_seconds{feed="sim",service="utc",site="RVVKC"} 6000.0' \
-        in metrics
+    assert ('waitless_site_last_good_age_seconds{feed="sim",region="kent-medway",service="utc",'
+            'site="RVVKC"} 6000.0') in metrics
     await sim.close()
 
 

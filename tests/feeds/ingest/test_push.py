@@ -103,9 +103,10 @@ async def test_push_is_validated_and_reaches_rankings(client, clock: MovableCloc
     assert rejection["feed"] == "kent-push" and rejection["reason"] == "implausible_high"
     assert rejection["at"] == clock().isoformat() and "4320" in rejection["detail"]
     metrics = await (await client.get("/metrics")).text()
-    assert 'waitless_observations_rejected_total{feed="kent-push",reason="implausible_high"}' \
-        ' 1.0' in metrics
-    assert 'waitless_feed_last_success_age_seconds{feed="kent-push"} 0.0' in metrics
+    assert ('waitless_observations_rejected_total{feed="kent-push",reason="implausible_high",'
+            'region="kent-medway"} 1.0') in metrics
+    assert ('waitless_feed_last_success_age_seconds{feed="kent-push",region="kent-medway"} 0.0'
+            in metrics)
     # An hour later a figure 7x higher is held back as a jump: the last good one stays.
     clock.advance(minutes=30)
     _, answer = await push(client, "kent-push", bc_body(kch=120))

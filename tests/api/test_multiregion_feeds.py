@@ -1,0 +1,166 @@
+"""Feeds of several regions served together, as /metrics and the alerts see them.
+
+Two regions may well name a feed alike (each trust's "trust" feed): every feed series carries
+its ``region``, and the feed alerts group on (region, feed).
+
+Real Redis (live store); the regions are tests/api/regions/border-*.toml with feeds added.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+from feeds.health import FeedHealth
+from feeds.ingest import FeedIngest
+from tests.conftest import REPO_ROOT
+from waitless.api import keys
+from waitless.api.app import create_app
+from waitless.domain.observation import Observation
+from waitless.domain.region import load_region
+from waitless.live.redis_store import RedisLiveStore
+from waitless.metrics import IngestMetrics
+from waitless.settings import settings_from_env
+
+REGIONS_DIR = Path(__file__).parent / "regions"
+# Push feeds (no url) of each region: both regions have one named "trust".
+FEEDS = {"border-north": ("trust", "north-only"), "border-south": ("trust",)}
+# Site service -> minutes since its wait was observed, per region.
+AGES = {"border-north": {("TNB01", "utc"): 5, ("TNB02", "ed"): 10},
+        "border-south": {("TSB01", "utc"): 20, ("TSB02", "utc"): 30}}
+Samples = list[tuple[str, dict[str, str], float]]
+
+
+def region_file(tmp_path: Path, name: str) -> str:
+    text = (REGIONS_DIR / f"{name}.toml").read_text()
+    text += "".join(f'\n[[feeds]]\nname = "{feed}"\nformat = "native"\n'
+                    for feed in FEEDS[name])
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def alert(name: str) -> dict[str, Any]:
+    rules = yaml.safe_load((REPO_ROOT / "deploy" / "alerts.yml").read_text())
+    return next(r for g in rules["groups"] for r in g["rules"] if r.get("alert") == name)
+
+
+def samples(registries: list[Any], metric: str) -> Samples:
+    return [(s.name, s.labels, s.value) for registry in registries
+            for family in registry.collect() for s in family.samples if s.name == metric]
+
+
+@pytest.fixture
+async def store(redis_store_factory: Callable[[], RedisLiveStore], fixed_now: datetime
+                ) -> AsyncIterator[RedisLiveStore]:
+    """North's "trust" has failed since start-up; South's "trust" succeeded 2 minutes ago;
+    North's "north-only" never reported. Each region's sites have a wait of known age."""
+    live = redis_store_factory()
+    for region, ages in AGES.items():
+        await live.write(region, [
+            Observation(site, kind, 30.0, fixed_now - timedelta(minutes=minutes), feed="trust")
+            for (site, kind), minutes in ages.items()])
+    failing = FeedHealth("trust")
+    failing.record_failure("HTTP 503", "http_5xx", fixed_now, circuit="open")
+    await live.put_feed_status("border-north", "trust", failing.as_dict())
+    working = FeedHealth("trust")
+    working.record_success(fixed_now - timedelta(minutes=2), not_modified=False,
+                           circuit="closed")
+    await live.put_feed_status("border-south", "trust", working.as_dict())
+    yield live
+    await live.close()
+
+
+@pytest.fixture
+async def two_regions(aiohttp_client, store: RedisLiveStore, fixed_now: datetime,
+                      tmp_path: Path):
+    paths = ",".join(region_file(tmp_path, name) for name in FEEDS)
+    settings = settings_from_env({"WAITLESS_REGIONS": paths}).with_overrides(
+        spool_dir=str(tmp_path / "spool"), graph_cache=str(tmp_path / "no-graphs"))
+    app = create_app(settings, live_store=store, clock=lambda: fixed_now)
+    client = await aiohttp_client(app)
+    assert (await client.get("/metrics")).status == 200
+    return app, client
+
+
+async def test_feed_gauges_name_their_region(two_regions, fixed_now: datetime) -> None:
+    app, _ = two_regions
+    registry = [app[keys.METRICS].registry]
+    configured = {(labels.get("region"), labels["feed"]) for _, labels, _ in
+                  samples(registry, "waitless_feed_configured")}
+    # Before: {(None, "trust"), (None, "north-only")}, the primary's only, without region.
+    assert configured == {("border-north", "trust"), ("border-north", "north-only"),
+                          ("border-south", "trust")}
+    last_ok = {(labels.get("region"), labels["feed"]): value for _, labels, value in
+               samples(registry, "waitless_feed_last_success_timestamp_seconds")}
+    assert last_ok == {("border-south", "trust"): (fixed_now - timedelta(minutes=2)).timestamp()}
+    open_circuits = {(labels.get("region"), labels["feed"]) for _, labels, value in
+                     samples(registry, "waitless_feed_circuit_state")
+                     if labels["state"] == "open" and value == 1}
+    assert open_circuits == {("border-north", "trust")}
+
+
+def unless_on(expr: str, registries: list[Any]) -> set[tuple[str, ...]]:
+    """Evaluate ``A unless on (labels) B`` (bare metric names): the ``labels`` values of A's
+    series that no series of B has."""
+    shape = re.fullmatch(r"\s*(\w+)\s+unless\s+on\s*\(([\w\s,]+)\)\s*(\w+)\s*", expr)
+    assert shape, f"not the 'A unless on (...) B' this test evaluates: {expr!r}"
+    left, on, right = shape.groups()
+    names = [label.strip() for label in on.split(",")]
+    have = {tuple(labels.get(n, "") for n in names) for _, labels, _ in
+            samples(registries, right)}
+    return {tuple(labels.get(n, "") for n in names) for _, labels, _ in
+            samples(registries, left)} - have
+
+
+async def test_feed_never_up_is_told_apart_by_region(two_regions) -> None:
+    """South's "trust" succeeding must not hide that North's "trust" never did."""
+    app, _ = two_regions
+    expr = alert("WaitLessFeedNeverUp")["expr"]
+    assert re.search(r"on\s*\(\s*region\s*,\s*feed\s*\)", expr), expr
+    assert unless_on(expr, [app[keys.METRICS].registry]) == {
+        ("border-north", "trust"), ("border-north", "north-only")}
+
+
+def _document(now: datetime, waits: dict[str, float]) -> bytes:
+    return orjson.dumps({"generated_at": now.isoformat(), "sites": [
+        {"site_id": site, "service": "utc", "wait_minutes": minutes, "status": "open",
+         "observed_at": now.isoformat()} for site, minutes in waits.items()]})
+
+
+async def test_feed_counters_name_their_region(
+        redis_store_factory: Callable[[], RedisLiveStore], fixed_now: datetime,
+        tmp_path: Path) -> None:
+    """One ingestor per region, each with its own registry (as two pods): North's "trust"
+    sends an impossible wait, South's a good one. The alert's groups must say which."""
+    live = redis_store_factory()
+    registries = []
+    try:
+        for name, waits in (("border-north", {"TNB01": 100_000.0}),
+                            ("border-south", {"TSB01": 15.0})):
+            region = load_region(region_file(tmp_path, name))
+            metrics = IngestMetrics()
+            registries.append(metrics.registry)
+            feed = next(f for f in region.feeds if f.name == "trust")
+            ingest = FeedIngest(feed, region, live, metrics=metrics, clock=lambda: fixed_now)
+            await ingest.accept(_document(fixed_now, waits))
+    finally:
+        await live.close()
+    accepted = {(labels.get("region"), labels["feed"]): value for _, labels, value in
+                samples(registries, "waitless_observations_accepted_total")}
+    assert accepted == {("border-north", "trust"): 0.0, ("border-south", "trust"): 1.0}
+    expr = alert("WaitLessObservationsRejected")["expr"]
+    by = re.search(r"sum by \(([^)]*)\)", expr)
+    assert by, expr
+    group_labels = [label.strip() for label in by.group(1).split(",")]
+    assert group_labels == ["region", "feed", "reason"]  # before: feed, reason
+    groups = {tuple(labels.get(n) for n in group_labels) for _, labels, value in
+              samples(registries, "waitless_observations_rejected_total") if value > 0}
+    assert groups == {("border-north", "trust", "implausible_high")}
