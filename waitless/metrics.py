@@ -95,7 +95,7 @@ class Metrics(IngestMetrics):
             "Failed live snapshot reloads", registry=r)
         self.site_wait_age = Gauge(
             "waitless_site_wait_age_seconds", "Age of the wait figure used per site service",
-            ["site", "service"], registry=r)
+            ["region", "site", "service"], registry=r)
         self.events_written = Counter(
             "waitless_events_written_total", "Events written to PostgreSQL", registry=r)
         self.events_spooled = Counter(

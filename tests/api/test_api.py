@@ -150,7 +150,8 @@ async def test_health_ready_metrics(client) -> None:
     metrics = await (await client.get("/metrics")).text()
     assert 'waitless_rankings_total{outcome="ranked"} 1.0' in metrics
     assert 'waitless_http_requests_total{route="rank",status="200"} 1.0' in metrics
-    assert 'waitless_site_wait_age_seconds{service="ed",site="RVV01"} 120.0' in metrics
+    assert ('waitless_site_wait_age_seconds{region="kent-medway",service="ed",site="RVV01"} '
+            '120.0') in metrics
 
 
 async def test_unknown_path_is_a_json_404(client) -> None:

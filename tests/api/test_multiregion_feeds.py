@@ -1,7 +1,8 @@
 """Feeds of several regions served together, as /metrics and the alerts see them.
 
 Two regions may well name a feed alike (each trust's "trust" feed): every feed series carries
-its ``region``, and the feed alerts group on (region, feed).
+its ``region``, the feed alerts group on (region, feed), and every region's site-wait ages are
+exported.
 
 Real Redis (live store); the regions are tests/api/regions/border-*.toml with feeds added.
 """
@@ -127,6 +128,16 @@ async def test_feed_never_up_is_told_apart_by_region(two_regions) -> None:
     assert re.search(r"on\s*\(\s*region\s*,\s*feed\s*\)", expr), expr
     assert unless_on(expr, [app[keys.METRICS].registry]) == {
         ("border-north", "trust"), ("border-north", "north-only")}
+
+
+async def test_site_wait_ages_of_every_region(two_regions) -> None:
+    app, _ = two_regions
+    ages = {(labels.get("region"), labels["site"], labels["service"]): value
+            for _, labels, value in samples([app[keys.METRICS].registry],
+                                            "waitless_site_wait_age_seconds")}
+    # Before: the primary's two sites only, without region.
+    assert ages == {(region, site, kind): minutes * 60.0 for region, by_site in AGES.items()
+                    for (site, kind), minutes in by_site.items()}
 
 
 def _document(now: datetime, waits: dict[str, float]) -> bytes:

@@ -14,6 +14,8 @@ from waitless.api.query import QueryError, parse_rank_query, plain_query
 from waitless.api.status import readiness, regions_sites_status, sites_status
 from waitless.domain.conditions import CONDITIONS
 from waitless.domain.places import PlaceError, find_place
+from waitless.domain.region import Region
+from waitless.live.snapshot import LiveSnapshot
 from waitless.metrics import CONTENT_TYPE_LATEST
 from waitless.ranking.waits import estimate_wait
 
@@ -48,14 +50,21 @@ async def places_handler(request: web.Request) -> web.Response:
                           "lon": place.lon, "district": place.district})
 
 
-async def sites_handler(request: web.Request) -> web.Response:
-    app, now = request.app, request.app[keys.CLOCK]()
+def served_regions(app: web.Application) -> list[tuple[Region, LiveSnapshot]]:
+    """Every region served, the primary first, each with its own snapshot (the region as its
+    file has it: its own sites, not the neighbours' border sites it also ranks)."""
     region_set = app[keys.REGION_SET]
     if region_set is None:
-        return json_response(sites_status(app[keys.REGION], app[keys.SNAPSHOT], now=now))
+        return [(app[keys.REGION], app[keys.SNAPSHOT])]
     snapshots = app[keys.SERVED][app[keys.REGION].name].snapshots  # one per region
-    return json_response(regions_sites_status(
-        [(region, snapshots[name]) for name, region in region_set.regions.items()], now=now))
+    return [(region, snapshots[name]) for name, region in region_set.regions.items()]
+
+
+async def sites_handler(request: web.Request) -> web.Response:
+    app, now = request.app, request.app[keys.CLOCK]()
+    if app[keys.REGION_SET] is None:
+        return json_response(sites_status(app[keys.REGION], app[keys.SNAPSHOT], now=now))
+    return json_response(regions_sites_status(served_regions(app), now=now))
 
 
 async def conditions_handler(_: web.Request) -> web.Response:
@@ -84,16 +93,20 @@ async def readyz_handler(request: web.Request) -> web.Response:
 
 async def metrics_handler(request: web.Request) -> web.Response:
     app = request.app
-    metrics, region, now = app[keys.METRICS], app[keys.REGION], app[keys.CLOCK]()
+    metrics, now = app[keys.METRICS], app[keys.CLOCK]()
     age = app[keys.SNAPSHOT].age_seconds()
     metrics.snapshot_age.set(age if age is not None else float("nan"))
-    for site in region.sites:
-        for service in site.services:
-            wait = estimate_wait(region, service.kind,
-                                 app[keys.SNAPSHOT].observations.get(f"{site.id}/{service.kind}"),
-                                 now)
-            age_s = wait.age_minutes * 60 if wait.age_minutes is not None else float("nan")
-            metrics.site_wait_age.labels(site.id, service.kind).set(age_s)
+    # Every served region's sites, each read from its own region's snapshot (the primary's
+    # alone left the other regions' sites without a wait age).
+    for region, snapshot in served_regions(app):
+        for site in region.sites:
+            for service in site.services:
+                wait = estimate_wait(region, service.kind,
+                                     snapshot.observations.get(f"{site.id}/{service.kind}"),
+                                     now)
+                age_s = (wait.age_minutes * 60 if wait.age_minutes is not None
+                         else float("nan"))
+                metrics.site_wait_age.labels(region.name, site.id, service.kind).set(age_s)
     return web.Response(body=metrics.render(),
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
