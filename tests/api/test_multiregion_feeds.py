@@ -1,8 +1,8 @@
-"""Feeds of several regions served together, as /metrics and the alerts see them.
+"""Feeds of several regions served together, as /metrics, the alerts and /readyz see them.
 
 Two regions may well name a feed alike (each trust's "trust" feed): every feed series carries
-its ``region``, the feed alerts group on (region, feed), and every region's site-wait ages are
-exported.
+its ``region``, the feed alerts group on (region, feed), every region's site-wait ages are
+exported, and /readyz lists every configured feed of every region, reported or not.
 
 Real Redis (live store); the regions are tests/api/regions/border-*.toml with feeds added.
 """
@@ -138,6 +138,51 @@ async def test_site_wait_ages_of_every_region(two_regions) -> None:
     # Before: the primary's two sites only, without region.
     assert ages == {(region, site, kind): minutes * 60.0 for region, by_site in AGES.items()
                     for (site, kind), minutes in by_site.items()}
+
+
+async def test_readyz_lists_every_configured_feed_of_every_region(two_regions) -> None:
+    _, client = two_regions
+    response = await client.get("/readyz")
+    assert response.status == 200  # degraded is still ready
+    body = await response.json()
+    assert body["status"] == "degraded" and "feeds" in body["degraded"]
+    reported = {region: {feed: (status["reported"], status["ok"])
+                         for feed, status in body["regions"][region]["feeds"].items()}
+                for region in FEEDS}
+    assert reported == {
+        "border-north": {"trust": (True, False), "north-only": (False, False)},
+        "border-south": {"trust": (True, True)}}
+    assert {r: body["regions"][r]["feeds_ok"] for r in FEEDS} == {
+        "border-north": False, "border-south": True}
+    # The top-level table is the primary's, now with its never-reported feed too.
+    assert {feed: status["reported"] for feed, status in body["feeds"].items()} == {
+        "trust": True, "north-only": False}
+
+
+async def test_a_never_reported_feed_alone_degrades_readiness(
+        aiohttp_client, redis_store_factory: Callable[[], RedisLiveStore],
+        fixed_now: datetime, tmp_path: Path) -> None:
+    """Every status in the store is healthy; a configured feed without one is not."""
+    live = redis_store_factory()
+    try:
+        working = FeedHealth("trust")
+        working.record_success(fixed_now, not_modified=False, circuit="closed")
+        for region in FEEDS:
+            await live.put_feed_status(region, "trust", working.as_dict())
+        paths = ",".join(region_file(tmp_path, name) for name in FEEDS)
+        settings = settings_from_env({"WAITLESS_REGIONS": paths}).with_overrides(
+            spool_dir=str(tmp_path / "spool"), graph_cache=str(tmp_path / "no-graphs"))
+        client = await aiohttp_client(create_app(settings, live_store=live,
+                                                 clock=lambda: fixed_now))
+        response = await client.get("/readyz")
+        body = await response.json()
+        assert response.status == 200
+        assert body["degraded"] == ["feeds", "travel_estimate"]  # before: travel only
+        assert body["feeds"]["north-only"] == {
+            "ok": False, "reported": False, "circuit": None, "last_ok_at": None,
+            "last_error_reason": None, "consecutive_failures": 0}
+    finally:
+        await live.close()
 
 
 def _document(now: datetime, waits: dict[str, float]) -> bytes:

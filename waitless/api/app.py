@@ -122,12 +122,13 @@ def create_app(settings: Settings, *, region: Region | None = None,
     app[keys.METRICS] = Metrics()
     app[keys.SNAPSHOT] = primary.snapshots[region.name]
     app[keys.PREDICTIONS] = primary.predictions[region.name]
+    app[keys.FEEDS] = configured_feeds(regions, ingest_feeds if run_ingest else None)
     # Every served region's feeds, each from its own snapshot (one per region, following
     # that region's keys): exporting the primary's alone left the others' feeds unwatched.
     app[keys.METRICS].watch_feeds(
         lambda: ({name: (snapshot.feed_statuses, snapshot.observations)
                   for name, snapshot in primary.snapshots.items()}, clock()),
-        feeds={one.name: [feed.name for feed in one.feeds] for one in regions})
+        feeds=app[keys.FEEDS])
     app[keys.TRAVEL] = primary.travel
     app[keys.TRAVEL_NOTE] = (notes[region.name] if len(notes) == 1
                              else "; ".join(f"{name}: {text}" for name, text in notes.items()))
@@ -198,6 +199,19 @@ def create_app(settings: Settings, *, region: Region | None = None,
         logger.info("region %s: %d sites (%d ranked), %d feeds; %s", one.name, len(one.sites),
                     len(served[one.name].region.sites), len(one.feeds), notes[one.name])
     return app
+
+
+def configured_feeds(regions: Sequence[Region], ingest_feeds: Sequence[FeedConfig] | None
+                     ) -> dict[str, list[str]]:
+    """Each region's feed names, the primary (first) region's with ``ingest_feeds``, when
+    given, in place of its polled feeds (they are polled instead; its push feeds stay)."""
+    feeds = {one.name: [feed.name for feed in one.feeds] for one in regions}
+    if ingest_feeds is not None:
+        primary = regions[0]
+        feeds[primary.name] = [feed.name for feed in ingest_feeds] + [
+            feed.name for feed in primary.feeds
+            if not feed.url and feed.name not in {f.name for f in ingest_feeds}]
+    return feeds
 
 
 def _one_region(region: Region, settings: Settings, travel: dict[str, TravelModel] | None

@@ -85,9 +85,11 @@ async def readyz_handler(request: web.Request) -> web.Response:
     ready, body = await readiness(
         snapshot=app[keys.SNAPSHOT], store=app[keys.LIVE_STORE], event_log=app[keys.EVENT_LOG],
         travel_sources={m: t.source for m, t in app[keys.TRAVEL].items()},
+        feeds=app[keys.FEEDS][app[keys.REGION].name],
         region_snapshots=served[app[keys.REGION].name].snapshots if several else None,
         region_travel_sources={name: {m: t.source for m, t in one.travel.items()}
-                               for name, one in served.items()} if several else None)
+                               for name, one in served.items()} if several else None,
+        region_feeds=app[keys.FEEDS] if several else None)
     return json_response(body, status=200 if ready else 503)
 
 

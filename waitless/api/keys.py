@@ -33,6 +33,10 @@ PREDICTIONS = web.AppKey("predictions", PredictionState)
 SERVED = web.AppKey("served", dict[str, ServedRegion])
 # None when one region is served (set either way: a request never pays for a missing key).
 REGION_SET = web.AppKey("region_set", RegionSet | None)
+# Each served region's feeds by name, as /readyz and /metrics list them whether or not they
+# have reported (for the primary, the feeds it polls in-process replace the region's polled
+# ones, as ``waitless dev`` does).
+FEEDS = web.AppKey("feeds", dict[str, list[str]])
 EVENT_LOG = web.AppKey("event_log", EventLog)
 TRAVEL = web.AppKey("travel", dict[str, TravelModel])
 TRAVEL_NOTE = web.AppKey("travel_note", str)

@@ -107,17 +107,47 @@ def regions_sites_status(parts: Sequence[tuple[Region, LiveSnapshot]], *, now: d
                 "snapshot_age_seconds", "live_store_error", "feeds")} for report in reports}}
 
 
+# What /readyz says of each feed, from the status its poller or push endpoint wrote.
+_READY_FEED_KEYS = ("ok", "circuit", "last_ok_at", "last_error_reason", "consecutive_failures")
+
+
+def ready_feeds(configured: Sequence[str], statuses: Mapping[str, Mapping[str, Any]]
+                ) -> dict[str, dict[str, Any]]:
+    """Each feed of the region file, then any other with a status in the store.
+
+    A configured feed without a status has never reported (its ingestor is not polling it,
+    or nobody has pushed yet): it is listed ``reported: false`` and not ``ok``. Listing only
+    the feeds that had reported made such a feed invisible, and a region whose one feed had
+    never come up looked healthy.
+    """
+    names = [*configured, *(name for name in statuses if name not in configured)]
+    report = {}
+    for name in names:
+        status = statuses.get(name)
+        if status is None:
+            report[name] = {"ok": False, "reported": False, "circuit": None,
+                            "last_ok_at": None, "last_error_reason": None,
+                            "consecutive_failures": 0}
+        else:
+            report[name] = {**{key: status.get(key) for key in _READY_FEED_KEYS},
+                            "reported": True}
+    return report
+
+
 async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: EventLog,
-                    travel_sources: dict[str, str],
+                    travel_sources: dict[str, str], feeds: Sequence[str] = (),
                     region_snapshots: Mapping[str, LiveSnapshot] | None = None,
-                    region_travel_sources: Mapping[str, dict[str, str]] | None = None
+                    region_travel_sources: Mapping[str, dict[str, str]] | None = None,
+                    region_feeds: Mapping[str, Sequence[str]] | None = None
                     ) -> tuple[bool, dict[str, Any]]:
     """(ready, report). Ready means a live snapshot is loaded; the rest is reported as
     degraded so operators see it without the load balancer pulling a working instance.
 
-    With several regions served, ``region_snapshots`` and ``region_travel_sources`` (by
-    region name) add each region to the report (:func:`regions_readiness`): every region's
-    snapshot must be loaded, and any region's feeds or travel can degrade the whole."""
+    ``feeds`` names the (primary) region's configured feeds, listed whether or not they have
+    reported (:func:`ready_feeds`). With several regions served, ``region_snapshots``,
+    ``region_travel_sources`` and ``region_feeds`` (by region name) add each region to the
+    report (:func:`regions_readiness`): every region's snapshot must be loaded, and any
+    region's feeds or travel can degrade the whole."""
     store_ok = await store.ping()
     degraded = []
     if not store_ok or snapshot.error:
@@ -126,19 +156,17 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
         degraded.append("database")
     if any(source != "road_graph" for source in travel_sources.values()):
         degraded.append("travel_estimate")
-    feeds = {name: {key: status.get(key) for key in (
-        "ok", "circuit", "last_ok_at", "last_error_reason", "consecutive_failures")}
-        for name, status in snapshot.feed_statuses.items()}
+    feed_report = ready_feeds(feeds, snapshot.feed_statuses)
     # Feed health lives in the store: while it is down the feeds' state is unknown, which
     # is not "healthy" (an empty table would look like it).
     feeds_known = store_ok and not snapshot.error
-    if not feeds_known or any(not feed["ok"] for feed in feeds.values()):
+    if not feeds_known or any(not feed["ok"] for feed in feed_report.values()):
         degraded.append("feeds")
     ready = snapshot.loaded_monotonic is not None
     regions = None
     if region_snapshots is not None:
         all_loaded, more, regions = regions_readiness(region_snapshots,
-                                                      region_travel_sources)
+                                                      region_travel_sources, region_feeds)
         ready = ready and all_loaded
         degraded = sorted({*degraded, *more})
     body = {
@@ -152,7 +180,7 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
                      "error": "database unavailable" if event_log.last_error else None,
                      "spooled_bytes": event_log.spool.size_bytes()},
         "travel": {"sources": travel_sources},
-        "feeds": feeds,
+        "feeds": feed_report,
         "feeds_known": feeds_known,
     }
     if regions is not None:
@@ -161,21 +189,24 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
 
 
 def regions_readiness(snapshots: Mapping[str, LiveSnapshot],
-                      travel_sources: Mapping[str, dict[str, str]]
+                      travel_sources: Mapping[str, dict[str, str]],
+                      feeds: Mapping[str, Sequence[str]] | None = None
                       ) -> tuple[bool, list[str], dict[str, Any]]:
     """Readiness of several regions served together: (all loaded, degraded parts, report).
 
     Each region's snapshot must be loaded for the process to be ready (a region with no live
-    state would answer with assumed waits only); unhealthy feeds or estimated travel of any
-    region are reported as degraded, like the primary's.
+    state would answer with assumed waits only); unhealthy or never-reported feeds (``feeds``
+    names each region's configured ones) or estimated travel of any region are reported as
+    degraded, like the primary's. Each region lists its feeds as :func:`ready_feeds` does.
     """
     report, degraded = {}, set()
     for name, snapshot in snapshots.items():
-        feeds_ok = all(status.get("ok") for status in snapshot.feed_statuses.values())
+        region_feeds = ready_feeds((feeds or {}).get(name, ()), snapshot.feed_statuses)
+        feeds_ok = all(feed["ok"] for feed in region_feeds.values())
         report[name] = {"loaded": snapshot.loaded_monotonic is not None,
                         "snapshot_age_seconds": snapshot.age_seconds(),
                         "entries": len(snapshot.observations), "feeds_ok": feeds_ok,
-                        "travel": dict(travel_sources[name])}
+                        "feeds": region_feeds, "travel": dict(travel_sources[name])}
         if not feeds_ok:
             degraded.add("feeds")
         if any(source != "road_graph" for source in travel_sources[name].values()):
