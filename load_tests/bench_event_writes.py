@@ -3,8 +3,8 @@
     python -m load_tests.bench_event_writes [--dsn postgresql://postgres@127.0.0.1:5432/postgres]
 
 Creates a scratch database, writes batches of 500 events (the event log's batch size) with
-:func:`~waitless.events.log.insert_events` (what a replay from the spool uses) and
-:func:`~waitless.events.log.copy_new_events` (what a batch from the queue uses), in
+:func:`~waitless.events.writes.insert_events` (what a replay from the spool uses) and
+:func:`~waitless.events.writes.copy_new_events` (what a batch from the queue uses), in
 alternating rounds, and prints per event: this process's CPU, the PostgreSQL backend's CPU
 (read from ``/proc``, so only for a server on this machine) and wall time. Drops the database.
 """
@@ -21,8 +21,8 @@ from typing import Any
 
 import asyncpg
 
-from waitless.events.log import copy_new_events, insert_events
 from waitless.events.migrations import migrate
+from waitless.events.writes import copy_new_events, insert_events
 from waitless.ranking.privacy import coarse_cell
 
 BATCH = 500

@@ -24,8 +24,8 @@ from waitless.domain.event_fields import event_row
 from waitless.domain.load_aware_settings import LoadAwareSettings, parse_load_aware
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region, load_region, parse_region
-from waitless.events.log import insert_events
 from waitless.events.migrations import migrate
+from waitless.events.writes import insert_events
 from waitless.live.store import MemoryLiveStore
 from waitless.ranking.load import FollowRate, estimate_follow_rate
 from waitless.ranking.privacy import coarse_cell

@@ -14,8 +14,8 @@ from tests.api.commissioners.conftest import MONTHLY_FILES, TOKEN, auth, nhse_pa
 from tests.events.rows import event
 from waitless.api import keys
 from waitless.api.auth import SESSION_COOKIE, RevokedSessions, check_session, new_session
-from waitless.events.log import insert_events
 from waitless.events.migrations import migrate
+from waitless.events.writes import insert_events
 
 SHIFT = {"orgs": "RVV", "baseline": "2025-04..2025-06", "period": "2025-07..2025-09"}
 
