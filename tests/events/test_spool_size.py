@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from waitless.events.spool import Spool
+from waitless.events.quarantine import Quarantine, Refusal
+from waitless.events.spool import Spool, file_sizes_bytes
 from waitless.ranking.event_row import new_event_id
 
 
@@ -29,6 +30,23 @@ def test_rescan_counts_segments_written_by_another_process(tmp_path):
     # A segment the other worker replays and deletes drops out at the next recount.
     theirs.remove(written)
     assert ours.rescan() == 0
+
+
+def test_file_sizes_skip_a_file_removed_after_it_was_listed(tmp_path):
+    kept, gone = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    kept.write_bytes(b"12345\n")
+    assert file_sizes_bytes([kept, gone]) == {kept: 6}
+
+
+def test_spool_and_quarantine_count_their_bytes_the_same_way(tmp_path):
+    spool = Spool(tmp_path, max_bytes=16_000)
+    segment = spool.append([{"event_id": "a"}])
+    quarantine = Quarantine.beside(spool)
+    assert quarantine.append([Refusal("data", "NUL", row=["a"])]) == 1
+    (file,) = quarantine.files()
+    # The quarantine's files are under the spool's directory, never among its segments.
+    assert spool.rescan() == segment.stat().st_size == 17
+    assert quarantine.size_bytes() == file.stat().st_size == 44
 
 
 def test_event_ids_are_distinct_version_4_uuids():

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from waitless.events.spool import Spool, json_line
+from waitless.events.spool import Spool, file_sizes_bytes, json_line
 
 # The quarantine may hold this share of the spool's size limit: refused events are few (a
 # flood of them is a bug to fix, not data to keep), and the spool needs the disk more.
@@ -78,13 +78,7 @@ class Quarantine:
 
     def size_bytes(self) -> int:
         """Bytes in the quarantine files now (a directory scan)."""
-        total = 0
-        for path in self.files():
-            try:
-                total += path.stat().st_size
-            except FileNotFoundError:  # an operator moved it away meanwhile
-                continue
-        return total
+        return sum(file_sizes_bytes(self.files()).values())
 
     def records(self) -> list[dict[str, Any]]:
         """Every record in the quarantine, oldest file first."""

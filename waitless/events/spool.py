@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,28 @@ def json_line(value: Any) -> bytes:
         return orjson.dumps(_without_surrogates(value), option=orjson.OPT_APPEND_NEWLINE)
 
 
+def file_sizes_bytes(paths: Iterable[Path]) -> dict[Path, int]:
+    """The size of each of ``paths`` that still exists.
+
+    Parameters
+    ----------
+    paths
+        Files in a directory other processes write to and delete from as well.
+
+    Returns
+    -------
+    dict[Path, int]
+        Each path's size, in bytes; a path removed since it was listed is left out.
+    """
+    sizes = {}
+    for path in paths:
+        try:
+            sizes[path] = path.stat().st_size
+        except FileNotFoundError:  # replayed, or moved away, by another process meanwhile
+            continue
+    return sizes
+
+
 class SpoolFull(WaitlessError):
     """The spool has reached its size limit."""
 
@@ -78,14 +100,9 @@ class Spool:
         return sum(self._sizes.values())
 
     def rescan(self) -> int:
-        """Recount from the directory (other processes may share it); return the total."""
-        sizes = {}
-        for path in self.segments():
-            try:
-                sizes[path] = path.stat().st_size
-            except FileNotFoundError:  # replayed and removed by another process meanwhile
-                continue
-        self._sizes = sizes
+        """Recount from the directory (other processes may share it); return the total, in
+        bytes."""
+        self._sizes = file_sizes_bytes(self.segments())
         return self.size_bytes()
 
     def append(self, events: Sequence[Any]) -> Path:
