@@ -104,7 +104,7 @@ async def test_a_poisoned_spool_replays_its_good_rows_and_quarantines_the_bad_on
 async def test_unreadable_spool_lines_are_quarantined_and_the_rest_replayed(clean_db, tmp_path):
     spool = Spool(tmp_path, max_bytes=10**6)
     rows = [event(n) for n in range(5)]
-    segment = spool.append(rows)
+    segment = spool.append(rows).segment
     good = segment.read_bytes().splitlines(keepends=True)
     torn = good[2][:40] + b"\n"  # a line cut short, as a crash mid-write on another filesystem
     segment.write_bytes(b"".join([*good[:2], torn, b"\xff\xfe not utf-8\n", b"17\n",

@@ -11,8 +11,8 @@ from waitless.ranking.event_row import new_event_id
 
 def test_size_follows_appends_and_removals(tmp_path):
     spool = Spool(tmp_path, max_bytes=10_000)
-    first = spool.append([{"event_id": "a", "n": 1}])
-    second = spool.append([{"event_id": "b", "n": 22}, {"event_id": "c", "n": 333}])
+    first = spool.append([{"event_id": "a", "n": 1}]).segment
+    second = spool.append([{"event_id": "b", "n": 22}, {"event_id": "c", "n": 333}]).segment
     on_disk = first.stat().st_size + second.stat().st_size
     assert spool.size_bytes() == on_disk
     spool.remove(first)
@@ -24,7 +24,7 @@ def test_size_follows_appends_and_removals(tmp_path):
 def test_rescan_counts_segments_written_by_another_process(tmp_path):
     ours = Spool(tmp_path, max_bytes=10_000)
     theirs = Spool(tmp_path, max_bytes=10_000)  # another worker sharing the directory
-    written = theirs.append([{"event_id": "x"}])
+    written = theirs.append([{"event_id": "x"}]).segment
     assert ours.size_bytes() == 0  # not seen until the periodic recount
     assert ours.rescan() == written.stat().st_size
     # A segment the other worker replays and deletes drops out at the next recount.
@@ -40,7 +40,7 @@ def test_file_sizes_skip_a_file_removed_after_it_was_listed(tmp_path):
 
 def test_spool_and_quarantine_count_their_bytes_the_same_way(tmp_path):
     spool = Spool(tmp_path, max_bytes=16_000)
-    segment = spool.append([{"event_id": "a"}])
+    segment = spool.append([{"event_id": "a"}]).segment
     quarantine = Quarantine.beside(spool)
     assert quarantine.append([Refusal("data", "NUL", row=["a"])]) == 1
     (file,) = quarantine.files()

@@ -270,11 +270,15 @@ class EventLog:
         try:
             # fsync can take long on a busy disk: never on the event loop. Interrupted, the
             # thread still finishes the segment, so the batch is not put back in the queue.
-            await asyncio.to_thread(self.spool.append, batch)
-            self.metrics.events_spooled.inc(len(batch))
+            lost = (await asyncio.to_thread(self.spool.append, batch)).unencodable
         except (SpoolFull, OSError) as exc:
             logger.error("event log: %s; %d events dropped", exc, len(batch))
             self.metrics.events_dropped.inc(len(batch))
+            return
+        self.metrics.events_spooled.inc(len(batch) - len(lost))
+        if lost:
+            logger.error("event log: %d events dropped, not JSON; first: %s", len(lost), lost[0][1])
+            self.metrics.events_dropped.inc(len(lost))
 
     async def replay_spool(self) -> int:
         """Move spooled segments into PostgreSQL, oldest first; return events replayed.

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -79,6 +79,13 @@ class SpoolFull(WaitlessError):
     """The spool has reached its size limit."""
 
 
+class Appended(NamedTuple):
+    """What :meth:`Spool.append` did with a batch."""
+
+    segment: Path | None  # None when no event of the batch could be written
+    unencodable: list[tuple[Any, str]]  # events left out, each with orjson's error
+
+
 class Spool:
     """Segment files under ``directory``, at most ``max_bytes`` in all."""
 
@@ -105,9 +112,14 @@ class Spool:
         self._sizes = file_sizes_bytes(self.segments())
         return self.size_bytes()
 
-    def append(self, events: Sequence[Any]) -> Path:
+    def append(self, events: Sequence[Any]) -> Appended:
         """Write one batch as a new segment, an event per JSON line (the event log's rows:
-        arrays); raise :class:`SpoolFull` past the limit (nothing is left behind then)."""
+        arrays); raise :class:`SpoolFull` past the limit (nothing is left behind then).
+
+        An event orjson cannot write even without its lone surrogates (an int past 64 bits, a
+        dict key that is not a string, a type it does not know) is left out and returned, for
+        the caller to count: before, it cost its whole batch, which was lost uncounted.
+        """
         room = self.max_bytes - self.size_bytes()
         if room <= 0:  # full already: no file made and removed on every flush
             raise self._full()
@@ -115,6 +127,7 @@ class Spool:
         final = self.directory / name
         tmp = self.directory / f".{name}.tmp"
         written = 0
+        unencodable = []
         # Row by row into the file's buffer, not a list of rows joined: with every row of a
         # batch alive at once, the writer thread's heap grew and shrank by the batch's size
         # on every flush and faulted its pages back in, about one page fault per event
@@ -122,7 +135,11 @@ class Spool:
         try:
             with open(tmp, "wb") as handle:
                 for event in events:
-                    line = json_line(event)
+                    try:
+                        line = json_line(event)
+                    except orjson.JSONEncodeError as exc:
+                        unencodable.append((event, str(exc)))
+                        continue
                     written += len(line)
                     if written > room:
                         raise self._full()
@@ -132,6 +149,9 @@ class Spool:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        if not written:  # no line: an empty segment would only cost a replay
+            tmp.unlink()
+            return Appended(None, unencodable)
         os.replace(tmp, final)
         self._sizes[final] = written
         dir_fd = os.open(self.directory, os.O_RDONLY)
@@ -139,7 +159,7 @@ class Spool:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-        return final
+        return Appended(final, unencodable)
 
     def _full(self) -> SpoolFull:
         return SpoolFull(f"spool {self.directory} would exceed {self.max_bytes} bytes")
