@@ -42,7 +42,7 @@ def test_spool_and_quarantine_count_their_bytes_the_same_way(tmp_path):
     spool = Spool(tmp_path, max_bytes=16_000)
     segment = spool.append([{"event_id": "a"}]).segment
     quarantine = Quarantine.beside(spool)
-    assert quarantine.append([Refusal("data", "NUL", row=["a"])]) == 1
+    assert len(quarantine.append([Refusal("data", "NUL", row=["a"])])) == 1
     (file,) = quarantine.files()
     # The quarantine's files are under the spool's directory, never among its segments.
     assert spool.rescan() == segment.stat().st_size == 17

@@ -63,3 +63,29 @@ async def test_a_batch_of_only_unencodable_rows_leaves_no_segment(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no temporary file left either
     assert sample(log.metrics, "waitless_events_spooled_total") == 0
     assert sample(log.metrics, "waitless_events_dropped_total") == 2
+
+
+async def test_a_refused_row_the_quarantine_cannot_write_is_dropped_and_counted(
+        clean_db, tmp_path):
+    log = EventLog(clean_db, Spool(tmp_path, max_bytes=10**6), metrics=Metrics(),
+                   batch_size=10_000)
+    bad = {2: {"condition": "sprain\x00strain"}, 7: {"results_count": 2**64}}
+    batch = [event(n, **bad.get(n, {})) for n in range(10)]
+    for row in batch:
+        log.record(row)
+
+    # Before: PostgreSQL wrote the 8 others, then the quarantine raised TypeError on the
+    # 2**64 row: the flush failed, 0 quarantined (the NUL row lost too), 0 counted as dropped.
+    await log.flush()
+
+    conn = await asyncpg.connect(clean_db)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM ranking_events") == 8
+    finally:
+        await conn.close()
+    assert [r["row"][EVENT_ID] for r in log.quarantine.records()] == [batch[2][EVENT_ID]]
+    assert log.metrics.registry.get_sample_value(
+        "waitless_events_quarantined_total", {"reason": "data"}) == 1
+    assert sample(log.metrics, "waitless_events_dropped_total") == 1
+    assert log.spool.segments() == []
+    await log.stop()

@@ -213,24 +213,25 @@ class EventLog:
         return refused
 
     async def _quarantine(self, refusals: Sequence[Refusal]) -> None:
-        """Keep ``refusals`` in the quarantine (those past its limit are dropped, counted)."""
+        """Keep ``refusals`` in the quarantine (those past its limit, or not JSON, are dropped,
+        counted)."""
         if not refusals:
             return
         try:
             kept = await asyncio.to_thread(self.quarantine.append, refusals)
         except OSError as exc:
             logger.error("event log: quarantine %s: %s", self.quarantine.directory, exc)
-            kept = 0
-        for refusal in refusals[:kept]:
+            kept = []
+        for refusal in kept:
             self.metrics.events_quarantined.labels(refusal.reason).inc()
         logger.error("event log: %d events refused (%s), %d kept in %s; first: %s",
-                     len(refusals), ", ".join(sorted({r.reason for r in refusals})), kept,
+                     len(refusals), ", ".join(sorted({r.reason for r in refusals})), len(kept),
                      self.quarantine.directory, refusals[0].error)
-        if kept < len(refusals):
-            logger.error("event log: quarantine %s is full (%d bytes); %d refused events "
-                         "dropped", self.quarantine.directory, self.quarantine.max_bytes,
-                         len(refusals) - kept)
-            self.metrics.events_dropped.inc(len(refusals) - kept)
+        if len(kept) < len(refusals):
+            logger.error("event log: quarantine %s is full (%d bytes) or cannot write a row as "
+                         "JSON; %d refused events dropped", self.quarantine.directory,
+                         self.quarantine.max_bytes, len(refusals) - len(kept))
+            self.metrics.events_dropped.inc(len(refusals) - len(kept))
 
     async def flush(self) -> None:
         """Write queued events now: to PostgreSQL if it answers, else to the spool.

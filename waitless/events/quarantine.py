@@ -85,23 +85,29 @@ class Quarantine:
         return [orjson.loads(line) for path in self.files()
                 for line in path.read_bytes().splitlines() if line]
 
-    def append(self, refusals: Sequence[Refusal]) -> int:
-        """Write the refusals that fit under the limit as one new file, in order; return how
-        many were written (the caller counts the rest as dropped).
+    def append(self, refusals: Sequence[Refusal]) -> list[Refusal]:
+        """Write the refusals that fit under the limit as one new file, in order; return those
+        written (the caller counts the rest as dropped).
 
+        A refusal whose row orjson cannot write (an int past 64 bits: PostgreSQL refuses it
+        too) is left out; before, it raised and lost every refusal of the call, uncounted.
         Written to a temporary name, fsynced and renamed, as the spool's segments are: a crash
         leaves a whole file or none.
         """
         room = self.max_bytes - self.size_bytes()
-        lines = []
+        lines, kept = [], []
         for refusal in refusals:
-            line = json_line(refusal.record())
+            try:
+                line = json_line(refusal.record())
+            except orjson.JSONEncodeError:
+                continue
             if len(line) > room:
                 break  # in order: what follows a record that does not fit is dropped too
             room -= len(line)
             lines.append(line)
+            kept.append(refusal)
         if not lines:
-            return 0
+            return kept
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}{_SUFFIX}"
         tmp = self.directory / f".{name}.tmp"
@@ -119,4 +125,4 @@ class Quarantine:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-        return len(lines)
+        return kept
