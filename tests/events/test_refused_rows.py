@@ -12,7 +12,7 @@ import pytest
 from tests.events.rows import event
 from waitless.domain.event_fields import EVENT_ID
 from waitless.events.log import EventLog
-from waitless.events.quarantine import Quarantine
+from waitless.events.quarantine import Quarantine, Refusal
 from waitless.events.spool import Spool
 from waitless.metrics import Metrics
 
@@ -177,3 +177,48 @@ async def test_a_lone_surrogate_is_spooled_as_the_replacement_character(clean_db
     assert by_id[rows[1][EVENT_ID]] == "sprain\ufffd"
     assert online.quarantine.records() == []
     await online.stop()
+
+
+class Crash(Exception):
+    """The process dying between quarantining a segment's refusals and removing it."""
+
+
+class CrashBeforeRemove(Spool):
+    def remove(self, segment: Path) -> None:
+        raise Crash(segment.name)
+
+
+async def test_a_crash_before_the_segment_is_removed_quarantines_its_rows_once(
+        clean_db, tmp_path):
+    rows = [event(n, **({"condition": "bad\x00"} if n in (3, 6) else {})) for n in range(10)]
+    segment = Spool(tmp_path, max_bytes=10**6).append(rows).segment
+    crashing = EventLog(clean_db, CrashBeforeRemove(tmp_path, max_bytes=10**6),
+                        metrics=Metrics())
+    with pytest.raises(Crash):
+        await crashing.replay_spool()
+    assert len(crashing.quarantine.records()) == 2  # written, and the segment still there
+    assert crashing.spool.segments() == [segment]
+
+    restarted = EventLog(clean_db, Spool(tmp_path, max_bytes=10**6), metrics=Metrics())
+    assert await restarted.replay_spool() == 8
+    # Before: 4 records in 2 files, each refused row twice.
+    records = restarted.quarantine.records()
+    assert sorted(r["row"][EVENT_ID] for r in records) == sorted(
+        rows[n][EVENT_ID] for n in (3, 6))
+    assert [f.name for f in restarted.quarantine.files()] == [
+        segment.name.replace(".jsonl", "-segment.jsonl")]
+    assert len(await stored(clean_db)) == 8
+    assert restarted.spool.segments() == []
+    await crashing.database.close()
+    await restarted.stop()
+
+
+def test_rewriting_a_segments_file_counts_the_room_it_frees(tmp_path):
+    refusals = [Refusal("data", "NUL", row=[str(n)]) for n in range(2)]
+    quarantine = Quarantine(tmp_path, max_bytes=2 * 44)  # room for these 2 records only
+    segment = tmp_path / "00000000000000000001-1-000000.jsonl"
+    assert quarantine.append(refusals, segment=segment) == refusals
+    # Full, but the file it replaces holds the same 88 bytes: both are kept again.
+    assert quarantine.append(refusals, segment=segment) == refusals
+    assert quarantine.size_bytes() == 88
+    assert [r["row"] for r in quarantine.records()] == [["0"], ["1"]]

@@ -212,13 +212,14 @@ class EventLog:
         self.metrics.events_written.inc(len(events) - len(refused))
         return refused
 
-    async def _quarantine(self, refusals: Sequence[Refusal]) -> None:
-        """Keep ``refusals`` in the quarantine (those past its limit, or not JSON, are dropped,
-        counted)."""
+    async def _quarantine(self, refusals: Sequence[Refusal], *,
+                          segment: Path | None = None) -> None:
+        """Keep ``refusals`` (replayed from ``segment``) in the quarantine (those past its
+        limit, or not JSON, are dropped, counted)."""
         if not refusals:
             return
         try:
-            kept = await asyncio.to_thread(self.quarantine.append, refusals)
+            kept = await asyncio.to_thread(self.quarantine.append, refusals, segment=segment)
         except OSError as exc:
             logger.error("event log: quarantine %s: %s", self.quarantine.directory, exc)
             kept = []
@@ -296,8 +297,9 @@ class EventLog:
             if refused is None:
                 break
             # Quarantined only now, with the segment about to go: a segment left for the next
-            # replay (PostgreSQL gone) would otherwise quarantine its refusals twice.
-            await self._quarantine([*unreadable, *refused])
+            # replay (PostgreSQL gone) would otherwise quarantine its refusals twice. After a
+            # crash before the removal, the file named for the segment is replaced.
+            await self._quarantine([*unreadable, *refused], segment=segment)
             await asyncio.to_thread(self.spool.remove, segment)
             replayed += len(events) - len(refused)
         if replayed:

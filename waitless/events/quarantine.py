@@ -26,6 +26,8 @@ from waitless.events.spool import Spool, file_sizes_bytes, json_line
 SPOOL_SHARE = 16
 DIRECTORY = "quarantine"
 _SUFFIX = ".jsonl"
+# A file of the refusals replayed from one spool segment: the segment's name, then this.
+SEGMENT_SUFFIX = f"-segment{_SUFFIX}"
 
 # Why an event is quarantined (the ``reason`` label of waitless_events_quarantined_total).
 DATA = "data"  # PostgreSQL refused a value (SQLSTATE class 22: a NUL byte, a bad encoding)
@@ -85,16 +87,31 @@ class Quarantine:
         return [orjson.loads(line) for path in self.files()
                 for line in path.read_bytes().splitlines() if line]
 
-    def append(self, refusals: Sequence[Refusal]) -> list[Refusal]:
-        """Write the refusals that fit under the limit as one new file, in order; return those
+    def append(self, refusals: Sequence[Refusal], *,
+               segment: Path | None = None) -> list[Refusal]:
+        """Write the refusals that fit under the limit as one file, in order; return those
         written (the caller counts the rest as dropped).
 
         A refusal whose row orjson cannot write (an int past 64 bits: PostgreSQL refuses it
         too) is left out; before, it raised and lost every refusal of the call, uncounted.
         Written to a temporary name, fsynced and renamed, as the spool's segments are: a crash
         leaves a whole file or none.
+
+        Parameters
+        ----------
+        refusals
+            The events kept out of the event log.
+        segment
+            The spool segment they were replayed from. The file is then named after it, so
+            that the replay of a segment quarantined but not removed (a crash in between)
+            replaces that file rather than adding the same refusals again; its time is the
+            segment's (when the events were spooled). Without it, a new file named for now.
         """
-        room = self.max_bytes - self.size_bytes()
+        name = (f"{segment.stem}{SEGMENT_SUFFIX}" if segment else
+                f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}{_SUFFIX}")
+        final = self.directory / name
+        sizes = file_sizes_bytes(self.files())
+        room = self.max_bytes - sum(sizes.values()) + sizes.get(final, 0)  # final is replaced
         lines, kept = [], []
         for refusal in refusals:
             try:
@@ -109,8 +126,8 @@ class Quarantine:
         if not lines:
             return kept
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}{_SUFFIX}"
-        tmp = self.directory / f".{name}.tmp"
+        # Workers sharing the spool may replay one segment at once: each its own temporary.
+        tmp = self.directory / f".{name}.{os.getpid()}.tmp"
         try:
             with open(tmp, "wb") as handle:
                 handle.writelines(lines)
@@ -119,7 +136,7 @@ class Quarantine:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        os.replace(tmp, self.directory / name)
+        os.replace(tmp, final)
         dir_fd = os.open(self.directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
