@@ -1,14 +1,20 @@
 """Retention: ``prune_events`` against the real PostgreSQL server."""
 
+import os
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 
 from tests.events.rows import event
 from waitless.domain.event_fields import EVENT_ID
 from waitless.events.log import EventLog, prune_events
+from waitless.events.quarantine import PrunedQuarantine, Quarantine, Refusal, prune_quarantine
 from waitless.events.spool import Spool
+
+OLD = datetime(2024, 1, 1, 10, tzinfo=UTC)
+OLD_NS = int(OLD.timestamp()) * 10**9
 
 
 async def test_prune_deletes_events_and_choices_past_retention(clean_db, tmp_path):
@@ -43,3 +49,32 @@ async def test_prune_deletes_events_and_choices_past_retention(clean_db, tmp_pat
     assert [r["event_id"] for r in remaining] == [new[EVENT_ID]]
     assert [(r["occurred_at"], r["event_id"]) for r in kept] == [
         (cutoff, old[EVENT_ID]), (choices[3][0], new[EVENT_ID])]
+
+
+
+def refusals(count: int) -> list[Refusal]:
+    return [Refusal("data", "NUL", row=list(event(n))) for n in range(count)]
+
+
+def test_prune_deletes_quarantine_files_kept_before_the_cutoff_by_their_recorded_time(tmp_path):
+    quarantine = Quarantine(tmp_path, max_bytes=10**6)
+    # Replayed from a segment spooled in 2024; written (and modified) now.
+    quarantine.append(refusals(2), segment=Path(f"{OLD_NS:020d}-7-000000.jsonl"))
+    # Quarantined now, though its modification time says 2024: its name's time counts.
+    quarantine.append(refusals(1))
+    _, new = quarantine.files()
+    os.utime(new, ns=(OLD_NS, OLD_NS))
+    # Renamed by hand: only the modification time is left.
+    (tmp_path / "looked-at.jsonl").write_bytes(b"{}\n")
+    os.utime(tmp_path / "looked-at.jsonl", ns=(OLD_NS, OLD_NS))
+    (tmp_path / "looking-at.jsonl").write_bytes(b"{}\n")
+    # Left by a crash mid-write in 2024.
+    (tmp_path / f".{OLD_NS:020d}-7-000001-segment.jsonl.7.tmp").write_bytes(b"{}\n{}\n")
+
+    pruned = prune_quarantine(tmp_path, older_than=datetime(2025, 1, 1, tzinfo=UTC))
+
+    # Before: prune did not reach the quarantine; these 5 records in 3 files stayed for ever.
+    assert pruned == PrunedQuarantine(files=3, records=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [new.name, "looking-at.jsonl"]
+    assert len(quarantine.records()) == 2
+    assert prune_quarantine(tmp_path / "absent", older_than=OLD) == PrunedQuarantine(0, 0)

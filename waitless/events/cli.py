@@ -7,12 +7,14 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
 
 from waitless.events.log import prune_events
 from waitless.events.migrations import migrate
+from waitless.events.quarantine import DIRECTORY, prune_quarantine
 
 T = TypeVar("T")
 
@@ -23,9 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Event log maintenance.")
     commands = events.add_subparsers(dest="events_command", metavar="COMMAND", required=True)
     prune = commands.add_parser(
-        "prune", help="delete ranking events and patient choices past the retention period",
+        "prune", help="delete ranking events, patient choices and quarantined events past the "
+                      "retention period",
         description="Delete ranking events and patient choices older than the retention period "
-                    "(WAITLESS_EVENT_RETENTION_DAYS, default 400 days). Run it daily.")
+                    "(WAITLESS_EVENT_RETENTION_DAYS, default 400 days), and the quarantine files "
+                    "under WAITLESS_SPOOL_DIR kept before it. Run it daily.")
     # The event log is one for every region: a --region given here changes nothing. Still
     # accepted, so that a daily job written with one keeps pruning instead of failing.
     prune.add_argument("--region", default=None,
@@ -53,8 +57,8 @@ def _with_connection(dsn: str, work: Callable[[asyncpg.Connection], Awaitable[T]
 
 
 def cmd_prune_events(args: argparse.Namespace) -> int:
-    """Delete ranking events and patient choices older than ``--older-than-days`` (default:
-    the settings), days."""
+    """Delete ranking events, patient choices and quarantined events older than
+    ``--older-than-days`` (default: the settings), days."""
     settings = args.settings
     if not settings.database_url:
         print("waitless events prune needs WAITLESS_DATABASE_URL", file=sys.stderr)
@@ -65,6 +69,10 @@ def cmd_prune_events(args: argparse.Namespace) -> int:
                                lambda conn: prune_events(conn, older_than=cutoff))
     print(f"deleted {deleted.events} ranking events and {deleted.choices} patient choices "
           f"older than {days} days ({cutoff:%Y-%m-%d %H:%M} UTC)")
+    quarantine = Path(settings.spool_dir) / DIRECTORY
+    pruned = prune_quarantine(quarantine, older_than=cutoff)
+    print(f"deleted {pruned.records} quarantined events and unreadable lines "
+          f"({pruned.files} files) older than {days} days from {quarantine}")
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,6 +36,7 @@ CONSTRAINT = "constraint"  # a check or not-null constraint refused the row (cla
 ENCODING = "encoding"  # the driver could not encode a value for PostgreSQL (a lone surrogate)
 UNREADABLE = "unreadable"  # a spool line that is not JSON, or not an event row
 REASONS = (DATA, CONSTRAINT, ENCODING, UNREADABLE)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Refusal(NamedTuple):
@@ -143,3 +145,42 @@ class Quarantine:
         finally:
             os.close(dir_fd)
         return kept
+
+
+class PrunedQuarantine(NamedTuple):
+    """What :func:`prune_quarantine` deleted."""
+
+    files: int
+    records: int  # refused events and unreadable lines in those files
+
+
+def recorded_at_ns(path: Path) -> int:
+    """When a quarantine file's records were kept, in nanoseconds since the epoch.
+
+    The time its name starts with (the quarantine's own files, and their temporaries, are
+    named for when they were written; a replayed segment's, for when its events were
+    spooled), else the file's modification time (a file an operator renamed).
+    """
+    head = path.name.lstrip(".").split("-", 1)[0]
+    return int(head) if head.isdigit() else path.stat().st_mtime_ns
+
+
+def prune_quarantine(directory: Path, *, older_than: datetime) -> PrunedQuarantine:
+    """Delete the quarantine files under ``directory`` kept before ``older_than``.
+
+    They hold event rows, under the event log's retention (docs/privacy.md). Temporaries a
+    crash left behind (``.*.tmp``, never read again) are deleted by the same rule.
+    """
+    cutoff_ns = (older_than - _EPOCH) // timedelta(microseconds=1) * 1000  # exact, no float
+    files = records = 0
+    for path in [*directory.glob(f"*{_SUFFIX}"), *directory.glob(".*.tmp")]:
+        try:
+            if recorded_at_ns(path) >= cutoff_ns:
+                continue
+            lines = sum(1 for line in path.read_bytes().splitlines() if line)
+            path.unlink()
+        except FileNotFoundError:  # deleted by an operator, or another prune, meanwhile
+            continue
+        files += 1
+        records += lines
+    return PrunedQuarantine(files, records)
