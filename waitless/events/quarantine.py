@@ -5,7 +5,9 @@ every event behind it. The event log writes the others and puts each refused one
 JSON object a line (``reason``, ``error``, and the ``row`` in field order or the unreadable
 ``line``), for an operator to look at (docs/operations.md, "Events are quarantined"). The
 quarantine lives under the spool directory and is bounded to a share of the spool's limit;
-past it, refused events are dropped and counted as such.
+past it, refused events are dropped and counted as such. Its files hold event rows:
+``waitless events prune`` deletes those kept before the retention cut-off
+(:func:`prune_quarantine`).
 """
 
 from __future__ import annotations
@@ -113,20 +115,21 @@ class Quarantine:
                 f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}{_SUFFIX}")
         final = self.directory / name
         sizes = file_sizes_bytes(self.files())
-        room = self.max_bytes - sum(sizes.values()) + sizes.get(final, 0)  # final is replaced
+        # A file rewritten for the same segment frees its own bytes: it is replaced.
+        room_bytes = self.max_bytes - sum(sizes.values()) + sizes.get(final, 0)
         lines, kept = [], []
         for refusal in refusals:
             try:
                 line = json_line(refusal.record())
             except orjson.JSONEncodeError:
                 continue
-            if len(line) > room:
+            if len(line) > room_bytes:
                 break  # in order: what follows a record that does not fit is dropped too
-            room -= len(line)
+            room_bytes -= len(line)
             lines.append(line)
             kept.append(refusal)
         if not lines:
-            return kept
+            return []
         self.directory.mkdir(parents=True, exist_ok=True)
         # Workers sharing the spool may replay one segment at once: each its own temporary.
         tmp = self.directory / f".{name}.{os.getpid()}.tmp"
