@@ -95,6 +95,52 @@ _PLACE = {
     },
 }
 
+_SITE_SERVICE = {
+    "type": "object",
+    "required": ["kind", "reported", "open_now", "hours", "wait_minutes", "wait_status",
+                 "wait_observed_at", "feed"],
+    "properties": {
+        "kind": {"enum": ["ed", "utc", "miu"]},
+        "reported": {"type": "boolean",
+                     "description": "false: no reading yet in the live store (no feed has "
+                                    "reported this service); its reading fields are null"},
+        "open_now": {"type": "boolean"}, "hours": {"type": "object"},
+        "reported_status": _STR_OR_NULL, "wait_minutes": _NUM_OR_NULL,
+        "wait_kind": _STR_OR_NULL,
+        "wait_status": {"enum": ["live", "stale", "unavailable", "implausible"]},
+        "wait_observed_at": _STR_OR_NULL, "wait_age_minutes": _NUM_OR_NULL,
+        "patients_waiting": {"type": ["integer", "null"]}, "feed": _STR_OR_NULL,
+    },
+}
+
+_SITES = {
+    "type": "object",
+    "required": ["region", "generated_at", "live_store_error", "feeds", "sites"],
+    "properties": {
+        "region": {"type": "string"}, "generated_at": {"type": "string"},
+        "snapshot_age_seconds": _NUM_OR_NULL, "live_store_error": _STR_OR_NULL,
+        "feeds": {"type": "object"},
+        "sites": {"type": "array", "description": "every site of every region file served, "
+                                                  "whether or not a feed has reported it",
+                  "items": {
+                      "type": "object",
+                      "required": ["site_id", "region", "name", "reported", "services",
+                                   "rejections", "rejections_total"],
+                      "properties": {
+                          "site_id": {"type": "string"}, "region": {"type": "string"},
+                          "name": {"type": "string"},
+                          "reported": {"type": "boolean",
+                                       "description": "false: none of its services has a "
+                                                      "reading yet"},
+                          "services": {"type": "array", "items": _SITE_SERVICE},
+                          "rejections": {"type": "array"},
+                          "rejections_total": {"type": "integer", "minimum": 0}}}},
+        "regions": {"type": "object",
+                    "description": "with several regions served: each one's snapshot age, "
+                                   "live-store error and feeds"},
+    },
+}
+
 _PUSH_ANSWER = {
     "type": "object",
     "required": ["feed", "accepted", "rejected"],
@@ -200,7 +246,7 @@ def openapi_document(region: Region) -> dict[str, Any]:
                     "429": _RATE_LIMITED,
                 }}},
             "/v1/sites": {"get": {"summary": "Sites, services, hours and live waits",
-                                  "responses": {"200": _json("Sites", plain),
+                                  "responses": {"200": _json("Sites", _SITES),
                                                 "429": _RATE_LIMITED}}},
             "/v1/conditions": {"get": {"summary": "The condition vocabulary",
                                        "responses": {"200": _json("Conditions", plain)}}},

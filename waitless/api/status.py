@@ -48,7 +48,14 @@ def public_feed_status(status: dict[str, Any]) -> dict[str, Any]:
 
 
 def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> dict[str, Any]:
-    """Every site with its services, hours, current wait and why a value was rejected.
+    """Every site of the region file with its services, hours, current wait and why a value
+    was rejected.
+
+    Every configured site is listed, whether or not a feed has reported it: ``reported`` per
+    service says whether the live store holds a reading for it (``false``: none yet, and its
+    reading fields are ``null``), and per site whether any of its services has one, as
+    ``/readyz`` says ``reported: false`` of a feed that never reported. A client can so tell
+    a site with no reading yet from a site that does not exist.
 
     ``rejections`` per site: the feed's latest value rejections still in force, each with
     ``feed``, ``service``, ``reason``, ``detail``, ``at`` (latest) and ``since`` (first); at
@@ -63,6 +70,7 @@ def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> di
             wait = estimate_wait(region, service.kind, obs, now)
             services.append({
                 "kind": service.kind,
+                "reported": obs is not None,
                 "open_now": service.hours.is_open(now, region.timezone),
                 "hours": service.hours.describe(),
                 "hours_verified": service.hours_verified,
@@ -81,7 +89,9 @@ def sites_status(region: Region, snapshot: LiveSnapshot, *, now: datetime) -> di
         sites.append({
             "site_id": site.id, "region": region.name, "name": site.name, "town": site.town,
             "postcode": site.postcode, "lat": site.lat, "lon": site.lon,
-            "operator": site.operator, "services": services,
+            "operator": site.operator,
+            "reported": any(service["reported"] for service in services),
+            "services": services,
             "rejections": rejections.get(site.id, [])[:PUBLIC_REJECTIONS_MAX],
             "rejections_total": len(rejections.get(site.id, [])),
         })
