@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from tests.conftest import REDIS_URL
 from tests.tcpproxy import TcpProxy
@@ -41,7 +42,7 @@ async def redis_proxy() -> AsyncIterator[TcpProxy]:
     await proxy.stop()
 
 
-async def _sign_in(client) -> tuple[int, dict[str, str]]:
+async def _sign_in(client: TestClient) -> tuple[int, dict[str, str]]:
     response = await client.post("/commissioners/login", data={"token": TOKEN},
                                  allow_redirects=False)
     cookie = {}
@@ -51,16 +52,22 @@ async def _sign_in(client) -> tuple[int, dict[str, str]]:
     return response.status, cookie
 
 
-async def test_a_redis_outage_answers_503_and_is_not_a_failed_sign_in(
-        aiohttp_client, kent: Region, tmp_path: Path, redis_prefix: str,
-        redis_proxy: TcpProxy) -> None:
+@pytest.fixture
+async def client(aiohttp_client, kent: Region, tmp_path: Path, redis_prefix: str,
+                 redis_proxy: TcpProxy, request: pytest.FixtureRequest) -> TestClient:
+    """The dashboard with a token, its Redis (sign-outs, rate limits) reached through
+    ``redis_proxy``, under a key prefix of its own, the limiter's clock pinned mid-window."""
     settings = Settings(spool_dir=str(tmp_path / "spool"), commissioner_token=TOKEN,
                         cookie_secure=False,
                         redis_url=f"redis://127.0.0.1:{redis_proxy.port}/0",
-                        redis_prefix=f"{redis_prefix}:session-outage")
+                        redis_prefix=f"{redis_prefix}:{request.node.name}")
     app = create_app(settings, region=kent, live_store=MemoryLiveStore())
     app[LIMITER].clock = lambda: MID_WINDOW_UNIX
-    client = await aiohttp_client(app)
+    return await aiohttp_client(app)
+
+
+async def test_a_redis_outage_answers_503_and_is_not_a_failed_sign_in(
+        client: TestClient, redis_proxy: TcpProxy) -> None:
     status, cookie = await _sign_in(client)
     assert status == 303 and cookie
 
@@ -83,16 +90,8 @@ async def test_a_redis_outage_answers_503_and_is_not_a_failed_sign_in(
 
 
 async def test_a_forged_cookie_is_still_counted_as_a_failed_sign_in(
-        aiohttp_client, kent: Region, tmp_path: Path, redis_prefix: str,
-        redis_proxy: TcpProxy) -> None:
+        client: TestClient) -> None:
     """The outage is not counted; a cookie that is not ours still is, with Redis answering."""
-    settings = Settings(spool_dir=str(tmp_path / "spool"), commissioner_token=TOKEN,
-                        cookie_secure=False,
-                        redis_url=f"redis://127.0.0.1:{redis_proxy.port}/0",
-                        redis_prefix=f"{redis_prefix}:session-forged")
-    app = create_app(settings, region=kent, live_store=MemoryLiveStore())
-    app[LIMITER].clock = lambda: MID_WINDOW_UNIX
-    client = await aiohttp_client(app)
     forged = {"Cookie": f"{SESSION_COOKIE}=abc.9999999999.{'0' * 64}"}
     statuses = [(await client.get("/commissioners/shift", headers=forged,
                                   allow_redirects=False)).status for _ in range(12)]
