@@ -8,7 +8,7 @@ import pytest
 
 from tests.domain.test_region import MINIMAL
 from waitless.domain.errors import RegionError
-from waitless.domain.region import parse_region
+from waitless.domain.region import Region, parse_region
 
 PROVIDER = '[[stats.providers]]\ncode = "RVV"\nname = "East Kent"\nkind = "acute"\n'
 
@@ -16,6 +16,18 @@ PROVIDER = '[[stats.providers]]\ncode = "RVV"\nname = "East Kent"\nkind = "acute
 def stats(lines: str) -> str:
     """A ``[stats]`` table with one provider and ``lines``; {value} stays for the bad number."""
     return f"[stats]\n{lines}\n{PROVIDER}"
+
+
+def with_section(section: str, lines: str) -> Region:
+    """The minimal region with a ``[section]`` table of ``lines`` (TOML)."""
+    return parse_region(tomllib.loads(MINIMAL + f"\n[{section}]\n{lines}\n"))
+
+
+def refusal(section: str, lines: str) -> str:
+    """The message of the RegionError that :func:`with_section` raises (fails if it loads)."""
+    with pytest.raises(RegionError) as caught:
+        with_section(section, lines)
+    return str(caught.value)
 
 
 # (section, key as the message names it, TOML with {value} for the bad number)
@@ -82,9 +94,7 @@ def test_a_coverage_polygon_of_text_booleans_or_no_area_is_refused(
         polygon: str, message: str) -> None:
     # float() took "51.0" and true (as 1.0, a corner off Africa) as coordinates, and a
     # polygon of one repeated point loaded and covered nothing.
-    with pytest.raises(RegionError) as caught:
-        parse_region(tomllib.loads(MINIMAL + f"\n[coverage]\npolygon = {polygon}\n"))
-    assert str(caught.value) == message
+    assert refusal("coverage", f"polygon = {polygon}") == message
 
 
 @pytest.mark.parametrize(("line", "message"), [
@@ -97,15 +107,12 @@ def test_a_coverage_polygon_of_text_booleans_or_no_area_is_refused(
     ("max_snap_m = -1", "max_snap_m must be a finite number above 0, at most 20000, not -1.0"),
 ])
 def test_a_graph_value_out_of_range_is_refused_naming_the_key(line: str, message: str) -> None:
-    with pytest.raises(RegionError) as caught:
-        parse_region(tomllib.loads(MINIMAL + f"\n[graph]\n{line}\n"))
-    assert str(caught.value) == f"[graph]: {message}"
+    assert refusal("graph", line) == f"[graph]: {message}"
 
 
 def test_the_graph_range_edges_load() -> None:
-    graph = parse_region(tomllib.loads(
-        MINIMAL + "\n[graph]\nwalk_speed_kph = 10\naccess_speed_kph = 200\nmax_snap_m = 20000\n"
-    )).graph
+    graph = with_section("graph",
+                         "walk_speed_kph = 10\naccess_speed_kph = 200\nmax_snap_m = 20000").graph
     assert (graph.walk_speed_kph, graph.access_speed_kph, graph.max_snap_m) == (10.0, 200.0,
                                                                                20000.0)
 
@@ -131,16 +138,14 @@ def test_the_graph_range_edges_load() -> None:
 ])
 def test_a_load_aware_value_out_of_range_is_refused_naming_the_key(line: str,
                                                                   message: str) -> None:
-    with pytest.raises(RegionError) as caught:
-        parse_region(tomllib.loads(MINIMAL + f"\n[load_aware]\n{line}\n"))
-    assert str(caught.value) == f"[load_aware]: {message}"
+    assert refusal("load_aware", line) == f"[load_aware]: {message}"
 
 
 def test_the_load_aware_range_edges_load() -> None:
-    settings = parse_region(tomllib.loads(
-        MINIMAL + "\n[load_aware]\nfollow_window_days = 366\nhorizon_minutes = 1440\n"
-        "max_adjustment_minutes = 1440\nsync_seconds = 0.1\nfollow_refresh_seconds = 86400\n"
-    )).load_aware
+    settings = with_section(
+        "load_aware", "follow_window_days = 366\nhorizon_minutes = 1440\n"
+        "max_adjustment_minutes = 1440\nsync_seconds = 0.1\nfollow_refresh_seconds = 86400"
+    ).load_aware
     assert (settings.follow_window_days, settings.horizon_minutes,
             settings.max_adjustment_minutes, settings.sync_seconds,
             settings.follow_refresh_seconds) == (366, 1440, 1440, 0.1, 86400)
