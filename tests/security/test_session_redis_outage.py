@@ -24,13 +24,13 @@ from waitless.api.app import create_app
 from waitless.api.auth import SESSION_COOKIE
 from waitless.api.rate_limits import LIMITER
 from waitless.domain.region import Region
-from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
 
 TOKEN = "commissioner-token-for-the-outage"
 # 30 s into a minute: the default limits count per minute, and every request here is made
 # at this instant on the limiter's clock.
 MID_WINDOW_UNIX = 1_800_000_030.0
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
 @pytest.fixture
@@ -55,13 +55,14 @@ async def _sign_in(client: TestClient) -> tuple[int, dict[str, str]]:
 @pytest.fixture
 async def client(aiohttp_client, kent: Region, tmp_path: Path, redis_prefix: str,
                  redis_proxy: TcpProxy, request: pytest.FixtureRequest) -> TestClient:
-    """The dashboard with a token, its Redis (sign-outs, rate limits) reached through
+    """The dashboard with a token, its Redis (live store, sign-outs, rate limits) reached through
     ``redis_proxy``, under a key prefix of its own, the limiter's clock pinned mid-window."""
     settings = Settings(spool_dir=str(tmp_path / "spool"), commissioner_token=TOKEN,
                         cookie_secure=False,
                         redis_url=f"redis://127.0.0.1:{redis_proxy.port}/0",
                         redis_prefix=f"{redis_prefix}:{request.node.name}")
-    app = create_app(settings, region=kent, live_store=MemoryLiveStore())
+    # The live store is that Redis too, as in production: the patient page meets the outage.
+    app = create_app(settings, region=kent)
     app[LIMITER].clock = lambda: MID_WINDOW_UNIX
     return await aiohttp_client(app)
 
@@ -96,3 +97,40 @@ async def test_a_forged_cookie_is_still_counted_as_a_failed_sign_in(
     statuses = [(await client.get("/commissioners/shift", headers=forged,
                                   allow_redirects=False)).status for _ in range(12)]
     assert statuses == [303] * 10 + [429] * 2
+
+
+async def test_a_browser_on_the_dashboard_is_told_what_the_outage_means(
+        client: TestClient, redis_proxy: TcpProxy) -> None:
+    """A page of its own, 503 with Retry-After; programs keep the JSON; patients are served."""
+    status, cookie = await _sign_in(client)
+    assert status == 303 and cookie
+    await redis_proxy.stop()
+
+    page = await client.get("/commissioners/shift", headers={**cookie, **BROWSER},
+                            allow_redirects=False)
+    text = await page.text()
+    # Before: the general "Sorry, there is a problem with the service" page, no Retry-After.
+    assert (page.status, page.content_type, page.headers.get("Retry-After")) == (
+        503, "text/html", "30")
+    assert "Sign-in is temporarily unavailable" in text
+    assert "Sign-in and session checks for the commissioners' dashboard are temporarily " \
+           "unavailable" in text
+    assert "The dashboard will be back when the live store returns." in text
+    assert "Nothing is lost" in text
+    assert "The patient page" in text and "still works meanwhile" in text
+    assert "problem with the service" not in text and "What you just sent" not in text
+    # A sign-out in the outage is not done, and the page says so.
+    out = await client.post("/commissioners/logout", headers={**cookie, **BROWSER},
+                            allow_redirects=False)
+    assert (out.status, out.headers.get("Retry-After")) == (503, "30")
+    assert "What you just sent (a sign-out or an upload) was not carried out" in await out.text()
+
+    program = await client.get("/commissioners/shift", headers=cookie, allow_redirects=False)
+    assert (program.status, program.headers.get("Retry-After")) == (503, "30")
+    assert await program.json() == {"error": "live_store_unavailable",
+                                    "message": "the live store is unavailable; try again shortly"}
+    # What the page claims: the patient page answers from the last snapshot.
+    patient = await client.get("/", params={"lat": "51.2802", "lon": "1.0789",
+                                            "condition": "sprain_strain"}, headers=BROWSER)
+    assert patient.status == 200
+    assert "Find urgent care with the shortest wait" in await patient.text()

@@ -41,6 +41,10 @@ _FIXED_MESSAGES: dict[type[WaitlessError], str] = {
     StoreError: "the live store is unavailable; try again shortly",
 }
 
+# Errors that pass by themselves: Retry-After (seconds) says when to ask again; soon enough to
+# see the service come back, not so soon that waiting clients hammer it meanwhile.
+_RETRY_AFTER_SECONDS: dict[type[WaitlessError], int] = {StoreError: 30}
+
 
 def json_response(data: object, *, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
@@ -57,4 +61,8 @@ def response_for_error(exc: WaitlessError) -> web.Response:
     extra = {"field": exc.field} if isinstance(exc, QueryError) else {}
     message = exc.message if isinstance(exc, QueryError | PlaceError) else str(exc)
     message = next((m for cls, m in _FIXED_MESSAGES.items() if isinstance(exc, cls)), message)
-    return error_response(status, code, message, **extra)
+    response = error_response(status, code, message, **extra)
+    retry = next((s for cls, s in _RETRY_AFTER_SECONDS.items() if isinstance(exc, cls)), None)
+    if retry is not None:
+        response.headers["Retry-After"] = str(retry)
+    return response
