@@ -40,6 +40,8 @@ def test_arguments_parse_and_bad_ones_are_refused():
     ("--uptake", ",", "no shares"), ("--policies", "smart", "smart"),
     ("--policies", ",", "none given"), ("--compliance", "2", "2.0"),
     ("--compliance", "nan", "nan"), ("--days", "0", "0"), ("--days", "-3", "-3"),
+    # Before: 0 ran on every core and -1 in one process, without a word.
+    ("--jobs", "0", "0"), ("--jobs", "-1", "-1"),
 ])
 def test_a_bad_argument_is_one_line_and_exit_2(option: str, value: str, named: str, capsys):
     # Before: a ValueError traceback (13-17 lines) and exit status 1.

@@ -112,10 +112,14 @@ def cmd_demand(args: argparse.Namespace) -> int:
         raise ConfigError(f"--compliance: {args.compliance} is not a share between 0 and 1")
     if args.days < 1:
         raise ConfigError(f"--days: {args.days} is not a number of days, 1 or more")
+    # 0 meant "all cores" and -1 one process, silently (``args.jobs or ...``, a Pool of 1).
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs: {args.jobs} is not a number of processes, 1 or more "
+                          "(leave it out for the usable cores)")
     config = SweepConfig(region=args.region, days=args.days, seeds=parse_seeds(args.seeds),
                          uptakes=parse_uptakes(args.uptake),
                          policies=parse_policies(args.policies), compliance=args.compliance,
-                         jobs=args.jobs or default_jobs())
+                         jobs=default_jobs() if args.jobs is None else args.jobs)
     started = time.monotonic()
     rows, charts = run_sweep(config, None if args.quiet else Progress())
     seconds = time.monotonic() - started
@@ -152,7 +156,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demand.add_argument("--compliance", type=float, default=0.7,
                         help="share of askers following the first answer (default 0.7)")
     demand.add_argument("--jobs", type=int, default=None,
-                        help="worker processes (default: the usable cores)")
+                        help="worker processes, 1 or more (default: the usable cores)")
     demand.add_argument("--json", default=None, help="write rows and summary to this file")
     demand.add_argument("--plots", default=None, help="write SVG charts into this folder")
     demand.add_argument("--quiet", action="store_true", help="no progress bar")
