@@ -151,3 +151,40 @@ def test_patients_sent_to_the_shortest_wait_push_it_below_the_next():
     assert a["predicted_wait_minutes"] == 35.0
     assert a["total_minutes"] == 45.0
     assert results[0]["load_adjustment_minutes"] == 0.0
+
+
+def _rank_with(a_reading: Observation, view: LoadView) -> list[dict]:
+    region = parse_region(tomllib.loads(TWO_UTCS))
+    snapshot = {"A/utc": a_reading,
+                "B/utc": Observation("B", "utc", 45.0, NOW - timedelta(minutes=10),
+                                     patients_waiting=9)}
+    request = RankRequest(51.05, 1.05, depart_at=NOW, condition="sprain_strain")
+    answer = rank(region, snapshot, request, travel_seconds=np.array([600.0, 600.0]),
+                  travel_source="estimate", now=NOW, load=view)
+    return answer_json(answer)["results"]
+
+
+@pytest.mark.parametrize(("reading", "status", "total_minutes"), [
+    # Last good figure 2 hours old (the feed's later values rejected): stale, 10 + 30 penalty.
+    (Observation("A", "utc", 10.0, NOW - timedelta(minutes=120), patients_waiting=1), "stale",
+     50.0),
+    # A figure the ranking does not believe (over validation's bound): the assumed 120 min.
+    (Observation("A", "utc", 5000.0, NOW - timedelta(minutes=10), patients_waiting=10),
+     "implausible", 130.0),
+])
+def test_a_reading_the_ranking_does_not_trust_adds_no_load(reading: Observation, status: str,
+                                                           total_minutes: float):
+    tracker = SentTracker(Clock(T0))
+    for minutes in (-100, -60, -30, 5):  # sent to A over the last two hours and one arriving
+        tracker.record("A/utc", T0 + minutes * 60)
+    results = _rank_with(reading, LoadView(tracker, LoadAwareSettings(enabled=True,
+                                                                      follow_rate=0.5)))
+    a = next(r for r in results if r["site_id"] == "A")
+    assert a["wait_status"] == status
+    # Before: stale A counted all four since its old reading, 0.5 x 4 x 10 min = +20 min
+    # (70 min in total, B first at 55); implausible A took 4x the default per patient from the
+    # figure the ranking threw away, 0.5 x 1 x 24 = +12 min (142). The penalty or the assumed
+    # wait is what the ranking allows for what it does not know; the load adds nothing to it.
+    assert a["load_adjustment_minutes"] == 0.0
+    assert a["total_minutes"] == total_minutes  # 10 min travel + the wait
+    assert results[0]["site_id"] == ("A" if status == "stale" else "B")

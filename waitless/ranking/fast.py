@@ -211,7 +211,8 @@ def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[f
             kind = cs.service.kind
             key = f"{region.sites[i].id}/{kind}"
             load_minutes = load.adjustment_minutes(key, kind, state.observations.get(key),
-                                                   arrival.timestamp())
+                                                   arrival.timestamp(),
+                                                   wait_status=cs.wait.status)
             if load_minutes:
                 p50, p90, method, level = expected
                 expected = (p50 + load_minutes, None if p90 is None else p90 + load_minutes,

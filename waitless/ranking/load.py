@@ -199,10 +199,32 @@ class LoadView:
         self.follow = prior_follow_rate(self.settings)
 
     def adjustment_minutes(self, key: str, kind: str, obs: Observation | None,
-                           arrival_epoch_s: float) -> float:
-        """Extra minutes for a patient arriving at ``arrival_epoch_s``; 0 without a reading
-        (an assumed wait already allows for a busy service)."""
-        if obs is None or obs.wait_minutes is None:
+                           arrival_epoch_s: float, *, wait_status: str) -> float:
+        """Extra minutes for a patient arriving at ``arrival_epoch_s``.
+
+        Parameters
+        ----------
+        key, kind
+            The service (``site_id/service``) and its kind (``ed``, ``utc``, ``miu``).
+        obs
+            Its reading in the snapshot, or ``None``.
+        arrival_epoch_s
+            When the patient would arrive, epoch seconds.
+        wait_status
+            How the ranking used the reading
+            (:attr:`~waitless.ranking.waits.WaitEstimate.status`). Only a ``"live"`` one is
+            counted from: a stale reading's penalty, or the assumed wait that stands for a
+            missing or implausible one, is the ranking's allowance for everything it does not
+            know, patients sent since included. Counting from a stale reading's old
+            ``observed_at`` took in hours of patients already seen, and an implausible figure
+            set the minutes per patient from a number the ranking threw away.
+
+        Returns
+        -------
+        float
+            Minutes, 0 to ``max_adjustment_minutes``.
+        """
+        if wait_status != "live" or obs is None or obs.wait_minutes is None:
             return 0.0
         pending = self.tracker.pending(key, obs.observed_at.timestamp(), arrival_epoch_s)
         if not pending:

@@ -173,7 +173,7 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
         # Load-aware ranking (issue #17): patients sent here who arrive first.
         load_minutes = (0.0 if load is None else
                         load.adjustment_minutes(key, service.kind, snapshot.get(key),
-                                                arrival.timestamp()))
+                                                arrival.timestamp(), wait_status=wait.status))
         if load_minutes:
             expected = replace(expected, p50_minutes=expected.p50_minutes + load_minutes,
                                p90_minutes=None if expected.p90_minutes is None
