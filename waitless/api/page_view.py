@@ -69,6 +69,22 @@ def ago_text(minutes: float | None) -> str:
     return f"updated {minutes_text(whole)} ago"
 
 
+def load_text(load_adjustment_minutes: float) -> str | None:
+    """What the load-aware adjustment adds to a wait, in words (``None`` when it adds nothing).
+
+    Parameters
+    ----------
+    load_adjustment_minutes
+        The result's ``load_adjustment_minutes``: minutes already inside its predicted wait
+        for patients WaitLess sent there who arrive first (``docs/herding.md``). A fraction of
+        a minute is worded as about 1 min, so a non-zero adjustment is never hidden.
+    """
+    if load_adjustment_minutes <= 0:
+        return None
+    return (f"Includes about {minutes_text(max(load_adjustment_minutes, 1.0))} for other "
+            "patients recently sent here.")
+
+
 def _clock(iso: str | None, tz: ZoneInfo) -> str | None:
     return datetime.fromisoformat(iso).astimezone(tz).strftime("%H:%M") if iso else None
 
@@ -118,6 +134,7 @@ def result_view(result: dict[str, Any], region: Region, now: datetime,
         "stale": status != "live",
         "expected_text": minutes_text(p50),
         "p90_text": minutes_text(p90) if p90 is not None else None,
+        "load_text": load_text(result["load_adjustment_minutes"]),
         "confidence_text": CONFIDENCE_TEXT[result["confidence"]],
         "travel_text": minutes_text(travel),
         "total_range": range_text(travel + (p50 or 0.0), high),
