@@ -55,6 +55,28 @@ async def test_two_workers_see_each_other_s_patients_once(redis_client, redis_pr
     assert b.pending("X/ed", T0, T0 + 900) == 5
 
 
+async def test_a_count_taken_back_by_another_worker_is_gone_for_both(redis_client,
+                                                                     redis_prefix):
+    # A page answer counted by worker A; the same patient's reload lands on worker B.
+    a, b = SentTracker(lambda: T0), SentTracker(lambda: T0)
+    sent = a.record("X/ed", T0 + 600)
+    a.record("X/ed", T0 + 620)  # another patient
+    region = "sync-forget"
+    for tracker in (a, b):
+        await sync_once(tracker, redis_client, redis_prefix, region, now_epoch_s=T0,
+                        horizon_minutes=240)
+    assert b.pending("X/ed", T0, T0 + 900) == 2
+    b.forget(sent)
+    b.record("X/ed", T0 + 660)  # the reload's own answer replaces it
+    assert b.pending("X/ed", T0, T0 + 900) == 2
+    for tracker in (b, a, b, a):  # repeated syncs: still once each
+        await sync_once(tracker, redis_client, redis_prefix, region, now_epoch_s=T0,
+                        horizon_minutes=240)
+    # Before (peer counts below 1 were dropped): A kept the taken-back count, 3.
+    for tracker in (a, b):
+        assert tracker.pending("X/ed", T0, T0 + 900) == 2
+
+
 async def test_unreachable_redis_keeps_counts_for_the_next_sync(redis_prefix):
     tracker = SentTracker(lambda: T0)
     tracker.record("X/ed", T0 + 600)

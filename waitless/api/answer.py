@@ -11,6 +11,7 @@ cannot rank differently from the API.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 
 import numpy as np
@@ -28,7 +29,7 @@ from waitless.domain.event_fields import EVENT_ID
 from waitless.domain.region import Region
 from waitless.ranking.event_row import UNKNOWN, CentreFigures, ranking_event
 from waitless.ranking.fast_answer import FastAnswer
-from waitless.ranking.load import LoadView
+from waitless.ranking.load import LoadView, Sent
 from waitless.ranking.privacy import coarse_cell
 from waitless.ranking.rank import RankRequest, rank
 from waitless.ranking.results import RankAnswer
@@ -123,13 +124,15 @@ def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
         rank_request, served.observations(), travel_seconds=travel,
         travel_source=source, now=now, history=served.history(), load=load)
     if fast is not None:  # None: a 999 answer, or a departure the state does not cover
-        event_id = _log_answer(app, served, model, rank_request, fast, load=load)
+        event_id, _ = _log_answer(app, served, model, rank_request, fast, load=load)
         return fast.body_json(region.name, event_id)
-    return orjson.dumps(_answer(app, rank_request, served, model, travel, source, now))
+    body, _ = _answer(app, rank_request, served, model, travel, source, now)
+    return orjson.dumps(body)
 
 
 def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
-                        now: datetime, refresh: bool = False) -> dict:
+                        now: datetime, refresh: bool = False, sent: Sent | None = None
+                        ) -> tuple[dict, Sent | None]:
     """Rank for one patient from the live snapshot of the region answering, log the decision
     and count it; ``region`` in the answer names that region.
 
@@ -139,6 +142,17 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
         The patient page re-asking the question it already shows (its periodic update):
         answered alike, but neither logged nor counted as a patient on their way, and
         ``event_id`` is ``None`` (the page keeps the id of the ranking it first showed).
+    sent
+        What this patient's previous answer counted as on their way (the page's cookie,
+        :mod:`waitless.api.sent_cookie`), or ``None``. It is taken back before ranking, so
+        the patient's own earlier answer is not load on this one; this answer's count
+        replaces it (a refresh keeps it).
+
+    Returns
+    -------
+    body, sent
+        The answer as the JSON dict, and what this patient now has counted (``sent`` for a
+        refresh; ``None`` when nothing is, e.g. a 999 answer or load-aware ranking off).
 
     Raises
     ------
@@ -146,31 +160,39 @@ def answer_rank_request(app: web.Application, rank_request: RankRequest, *,
         When the origin is outside the coverage of every region served (counted as such).
     """
     served, model, travel, source = _travel(app, rank_request)
-    return _answer(app, rank_request, served, model, travel, source, now, refresh=refresh)
+    return _answer(app, rank_request, served, model, travel, source, now, refresh=refresh,
+                   sent=sent)
 
 
 def _answer(app: web.Application, rank_request: RankRequest, served: ServedRegion,
             model: TravelModel, travel: np.ndarray, source: str, now: datetime, *,
-            refresh: bool = False) -> dict:
-    """The reference path: rank, log the event, count, and the body as a dict."""
+            refresh: bool = False, sent: Sent | None = None) -> tuple[dict, Sent | None]:
+    """The reference path: rank, log the event, count; the body as a dict, and the count."""
     region = served.region
     load = _load_view(app, served)
-    answer = rank(region, served.observations(), rank_request, travel_seconds=travel,
-                  travel_source=source, now=now, history=served.history(), load=load)
-    event_id = _log_answer(app, served, model, rank_request, answer, load=load,
-                           refresh=refresh)
+    own = sent if load is not None else None
+    # This patient's earlier answer is not load on their own ranking...
+    with nullcontext() if load is None else load.tracker.without(own):
+        answer = rank(region, served.observations(), rank_request, travel_seconds=travel,
+                      travel_source=source, now=now, history=served.history(), load=load)
+    if own is not None and not refresh:
+        load.tracker.forget(own)  # ...and this answer's count replaces it (a refresh keeps it)
+    event_id, counted = _log_answer(app, served, model, rank_request, answer, load=load,
+                                    refresh=refresh)
     body = answer_json(answer)
     body["region"] = region.name
     # The app sends this id back with POST /v1/choices, linking a choice to its ranking.
     body["event_id"] = event_id
-    return body
+    return body, own if refresh else counted
 
 
 def _log_answer(app: web.Application, served: ServedRegion, model: TravelModel,
                 rank_request: RankRequest, answer: RankAnswer | FastAnswer, *,
-                load: LoadView | None, refresh: bool = False) -> str | None:
+                load: LoadView | None, refresh: bool = False
+                ) -> tuple[str | None, Sent | None]:
     """What every answer does besides its body: count the patient on their way (load-aware
-    ranking), log the coarsened event row and count the outcome; return the event id.
+    ranking), log the coarsened event row and count the outcome; return the event id and
+    what was counted.
 
     A ``refresh`` (the patient page updating the answer it shows) is counted as an outcome
     only: one patient watching the page for ten minutes is one ranking and one patient on
@@ -178,11 +200,11 @@ def _log_answer(app: web.Application, served: ServedRegion, model: TravelModel,
     """
     app[keys.METRICS].count_ranking("emergency" if answer.emergency else "ranked")
     if refresh:
-        return None
-    if load is not None:
-        record_answer(app, answer)  # issue #17: this patient is now on their way
+        return None, None
+    # issue #17: this patient is now on their way
+    counted = record_answer(app, answer) if load is not None else None
     cell = coarse_cell(rank_request.lat, rank_request.lon)
     event = ranking_event(served.region, answer,
                           centre=_centre(served, model, rank_request, cell), cell=cell)
     app[keys.EVENT_LOG].record(event)
-    return event[EVENT_ID]
+    return event[EVENT_ID], counted

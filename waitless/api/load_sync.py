@@ -32,12 +32,13 @@ from redis.exceptions import RedisError
 
 from waitless.api import keys
 from waitless.api.background import OutageLog, seconds_to_next_period
+from waitless.api.sent_cookie import SENT_COOKIE_KEY, new_key
 from waitless.domain.errors import WaitlessError
 from waitless.events.db import Database
 from waitless.live.leader import cancel_and_wait
 from waitless.metrics import Metrics
 from waitless.ranking.fast_answer import FastAnswer
-from waitless.ranking.load import BUCKET_SECONDS, FollowRate, LoadView, SentTracker
+from waitless.ranking.load import BUCKET_SECONDS, FollowRate, LoadView, Sent, SentTracker
 from waitless.ranking.results import RankAnswer
 from waitless.stats.follow_rate import observed_follow_rate
 
@@ -172,6 +173,7 @@ def setup_load_aware(app: web.Application) -> None:
     clock = app[keys.CLOCK]  # the app's clock, so tests and replays control time
     app[LOAD_VIEW] = LoadView(SentTracker(lambda: clock().timestamp(), settings.horizon_minutes),
                               settings)
+    app[SENT_COOKIE_KEY] = new_key()  # before the fork: every worker checks the page's cookie
     app.cleanup_ctx.append(_sync_ctx)
     app.cleanup_ctx.append(_follow_rate_ctx)
 
@@ -221,13 +223,15 @@ async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
             skipping.recovered("load-aware sync: no count refused, no field malformed")
 
 
-def record_answer(app: web.Application, answer: RankAnswer | FastAnswer) -> None:
-    """Count the first result of a ranking as a patient on their way (when enabled)."""
+def record_answer(app: web.Application, answer: RankAnswer | FastAnswer) -> Sent | None:
+    """Count the first result of a ranking as a patient on their way (when enabled); return
+    what was counted (``None``: nothing, e.g. a 999 answer)."""
     view = app.get(LOAD_VIEW)
     if view is None or not answer.results:
-        return
+        return None
     first = answer.results[0]
-    view.tracker.record(f"{first.site.id}/{first.service.kind}", first.arrival.timestamp())
+    return view.tracker.record(f"{first.site.id}/{first.service.kind}",
+                               first.arrival.timestamp())
 
 
 def use_follow_rate(view: LoadView, follow: FollowRate, metrics: Metrics) -> None:

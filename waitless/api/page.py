@@ -22,6 +22,7 @@ from waitless.api.page_map import answer_map, tile_origin
 from waitless.api.page_view import answer_view, minutes_text
 from waitless.api.query import QueryError, parse_rank_query
 from waitless.api.render import render
+from waitless.api.sent_cookie import keep_sent, sent_of
 from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE
 from waitless.domain.places import Gazetteer, PlaceError, find_place
 
@@ -131,9 +132,11 @@ async def patient_page_handler(request: web.Request) -> web.Response:
         field = exc.field if exc.field in ("condition", "age", "mode") else "place"
         _error(context, field, _FIELD_MESSAGES.get(exc.field, exc.message))
         return _page(request, context, status=400)
+    sent = sent_of(request)  # what this browser's last answer counted (load-aware ranking)
     try:
-        answer = answer_rank_request(app, rank_request, now=now,
-                                     refresh=request.headers.get(REFRESH_HEADER) == "1")
+        answer, counted = answer_rank_request(
+            app, rank_request, now=now, refresh=request.headers.get(REFRESH_HEADER) == "1",
+            sent=sent)
     except OutsideCoverage:
         _error(context, "place", (
             f"Your location is outside {region.title}, which this service covers. "
@@ -155,6 +158,7 @@ async def patient_page_handler(request: web.Request) -> web.Response:
                                     tile_url=settings.map_tile_url)
         context["map"]["attribution"] = settings.map_attribution
     response = _page(request, context)
+    keep_sent(request, response, sent, counted)
     if context["map"] and context["map"]["tiles"]:
         # The operator's tile server is the one third party the page may then load images from.
         csp = response.headers["Content-Security-Policy"]

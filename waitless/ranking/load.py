@@ -23,13 +23,30 @@ settings are the region's ``[load_aware]`` table
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from waitless.domain.load_aware_settings import LoadAwareSettings
 from waitless.domain.observation import Observation
 
 BUCKET_SECONDS = 60  # arrivals are counted per minute of expected arrival
+
+
+class Sent(NamedTuple):
+    """One answer counted as a patient on their way: the service and the minute of arrival.
+
+    Attributes
+    ----------
+    key
+        ``site_id/service`` named first.
+    minute
+        Expected arrival, epoch minutes (epoch seconds // ``BUCKET_SECONDS``).
+    """
+
+    key: str
+    minute: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +146,44 @@ class SentTracker:
         self.peer: dict[str, dict[int, int]] = {}
         self.unflushed: dict[tuple[str, int], int] = {}
 
-    def record(self, key: str, arrival_epoch_s: float) -> None:
-        """One answer named ``key`` (``site_id/service``) first; the patient would arrive then."""
-        bucket = int(arrival_epoch_s // BUCKET_SECONDS)
-        per_key = self.local.setdefault(key, {})
-        per_key[bucket] = per_key.get(bucket, 0) + 1
-        self.unflushed[(key, bucket)] = self.unflushed.get((key, bucket), 0) + 1
+    def record(self, key: str, arrival_epoch_s: float) -> Sent:
+        """One answer named ``key`` (``site_id/service``) first; the patient would arrive then.
+
+        Returns
+        -------
+        Sent
+            What was counted (for :meth:`forget` when the same patient asks again).
+        """
+        sent = Sent(key, int(arrival_epoch_s // BUCKET_SECONDS))
+        self.add(sent, 1)
+        return sent
+
+    def forget(self, sent: Sent) -> None:
+        """Take back one count of ``sent`` (``add(sent, -1)``): its patient asked again.
+
+        The count may have been made by another worker: this one's count for the minute then
+        goes below 0 until the sync, where the two meet in the shared total.
+        """
+        self.add(sent, -1)
+
+    @contextmanager
+    def without(self, sent: Sent | None) -> Iterator[None]:
+        """Inside, ``sent`` is taken back (a ranking for its own patient asking again);
+        counted again on leaving (``None``: nothing taken back)."""
+        if sent is None:
+            yield
+            return
+        self.add(sent, -1)
+        try:
+            yield
+        finally:
+            self.add(sent, 1)
+
+    def add(self, sent: Sent, count: int) -> None:
+        """Add ``count`` patients (negative: take back) to ``sent``, to be shared at the sync."""
+        per_key = self.local.setdefault(sent.key, {})
+        per_key[sent.minute] = per_key.get(sent.minute, 0) + count
+        self.unflushed[sent] = self.unflushed.get(sent, 0) + count
 
     def pending(self, key: str, after_epoch_s: float, until_epoch_s: float) -> int:
         """Patients sent to ``key`` expected to arrive in ``(after, until]`` (minute buckets)."""
@@ -161,11 +210,12 @@ class SentTracker:
 
     def set_peer_totals(self, totals: Mapping[tuple[str, int], int]) -> None:
         """Everyone's shared totals, read back; this process's own shares are subtracted
-        (it counts them locally), so nothing is counted twice."""
+        (it counts them locally), so nothing is counted twice. A peer's count may be below 0:
+        it took back a count this worker made (:meth:`forget`)."""
         peer: dict[str, dict[int, int]] = {}
         for (key, bucket), n in totals.items():
             own = self.local.get(key, {}).get(bucket, 0) - self.unflushed.get((key, bucket), 0)
-            if n - own > 0:
+            if n != own:
                 peer.setdefault(key, {})[bucket] = n - own
         self.peer = peer
 
