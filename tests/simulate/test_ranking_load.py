@@ -188,3 +188,18 @@ def test_a_reading_the_ranking_does_not_trust_adds_no_load(reading: Observation,
     assert a["load_adjustment_minutes"] == 0.0
     assert a["total_minutes"] == total_minutes  # 10 min travel + the wait
     assert results[0]["site_id"] == ("A" if status == "stale" else "B")
+
+
+def test_an_answer_s_own_count_is_left_out_while_it_ranks_and_replaced_after():
+    tracker = SentTracker(Clock(T0))
+    own = tracker.record("A/utc", T0 + 300)
+    tracker.record("A/utc", T0 + 360)  # another patient
+    shared = dict(tracker.unflushed)
+    with tracker.without(own):  # the same patient asking again is ranked without it
+        assert tracker.pending("A/utc", T0, T0 + 900) == 1
+    assert tracker.pending("A/utc", T0, T0 + 900) == 2
+    assert tracker.unflushed == shared  # nothing to share for a ranking (a page refresh)
+    tracker.forget(own)  # a new answer replaces it
+    assert tracker.pending("A/utc", T0, T0 + 900) == 1
+    # Made and taken back before any sync: nothing to send for it.
+    assert tracker.take_unflushed() == {("A/utc", int((T0 + 360) // 60)): 1}

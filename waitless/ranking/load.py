@@ -155,35 +155,36 @@ class SentTracker:
             What was counted (for :meth:`forget` when the same patient asks again).
         """
         sent = Sent(key, int(arrival_epoch_s // BUCKET_SECONDS))
-        self.add(sent, 1)
+        self._add(sent, 1)
         return sent
 
     def forget(self, sent: Sent) -> None:
-        """Take back one count of ``sent`` (``add(sent, -1)``): its patient asked again.
+        """Take back one count of ``sent``: its patient asked again.
 
         The count may have been made by another worker: this one's count for the minute then
         goes below 0 until the sync, where the two meet in the shared total.
         """
-        self.add(sent, -1)
+        self._add(sent, -1)
 
     @contextmanager
     def without(self, sent: Sent | None) -> Iterator[None]:
         """Inside, ``sent`` is taken back (a ranking for its own patient asking again);
-        counted again on leaving (``None``: nothing taken back)."""
+        counted again on leaving (``None``: nothing taken back). Nothing here is shared: no
+        sync runs while a ranking does."""
         if sent is None:
             yield
             return
-        self.add(sent, -1)
+        self._add(sent, -1, shared=False)
         try:
             yield
         finally:
-            self.add(sent, 1)
+            self._add(sent, 1, shared=False)
 
-    def add(self, sent: Sent, count: int) -> None:
-        """Add ``count`` patients (negative: take back) to ``sent``, to be shared at the sync."""
+    def _add(self, sent: Sent, count: int, *, shared: bool = True) -> None:
         per_key = self.local.setdefault(sent.key, {})
         per_key[sent.minute] = per_key.get(sent.minute, 0) + count
-        self.unflushed[sent] = self.unflushed.get(sent, 0) + count
+        if shared:
+            self.unflushed[sent] = self.unflushed.get(sent, 0) + count
 
     def pending(self, key: str, after_epoch_s: float, until_epoch_s: float) -> int:
         """Patients sent to ``key`` expected to arrive in ``(after, until]`` (minute buckets)."""
@@ -198,9 +199,10 @@ class SentTracker:
         return total
 
     def take_unflushed(self) -> dict[tuple[str, int], int]:
-        """Local counts not yet shared (and forget them as unshared)."""
+        """Local counts not yet shared (and forget them as unshared); a count made and taken
+        back before the sync (a page answer replaced on the same worker) is not sent."""
         taken, self.unflushed = self.unflushed, {}
-        return taken
+        return {k: n for k, n in taken.items() if n}
 
     def keep_unflushed(self, counts: Mapping[tuple[str, int], int]) -> None:
         """Put ``counts`` (taken by :meth:`take_unflushed`) back as unshared: they were not
