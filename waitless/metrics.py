@@ -108,6 +108,10 @@ class Metrics(IngestMetrics):
             "waitless_events_quarantined_total",
             "Events PostgreSQL refused for their data, and unreadable spool lines, kept in the "
             "spool's quarantine instead of the event log", ["reason"], registry=r)
+        self.events_quarantine_pruned = Counter(
+            "waitless_events_quarantine_pruned_total",
+            "Quarantined events and unreadable spool lines this process deleted from its "
+            "spool's quarantine past the retention period", registry=r)
         self.spool_bytes = Gauge(
             "waitless_event_spool_bytes", "Bytes waiting in the event spool", registry=r)
         self.event_queue = Gauge(

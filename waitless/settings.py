@@ -83,6 +83,9 @@ from waitless.domain.errors import ConfigError
 from waitless.domain.region import DEFAULT_REGION, is_feed_url
 from waitless.domain.region_values import is_number
 
+# How long event rows are kept, in days (WAITLESS_EVENT_RETENTION_DAYS; docs/privacy.md).
+EVENT_RETENTION_DAYS = 400
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -100,7 +103,7 @@ class Settings:
     log_level: str = "INFO"
     feed_urls: tuple[tuple[str, str], ...] = ()
     bench_endpoints: bool = False
-    event_retention_days: int = 400
+    event_retention_days: int = EVENT_RETENTION_DAYS
     # (feed, token) pairs accepted by POST /v1/feeds/{feed}/observations.
     push_tokens: tuple[tuple[str, str], ...] = ()
     # How often the API reloads the whole live snapshot even without a change notice, seconds.

@@ -29,6 +29,7 @@ import orjson
 from waitless.domain.event_fields import EventRow
 from waitless.events.db import Database, DatabaseUnavailable
 from waitless.events.quarantine import REASONS, UNREADABLE, Quarantine, Refusal
+from waitless.events.quarantine_retention import QuarantineRetention
 from waitless.events.spool import Spool, SpoolFull
 from waitless.events.writes import (
     OUTAGE_ERRORS,
@@ -93,16 +94,21 @@ class EventLog:
     quarantine
         Where events PostgreSQL refuses for their data go; by default the spool's
         (:meth:`Quarantine.beside <waitless.events.quarantine.Quarantine.beside>`).
+    retention
+        When the quarantine's files past retention are deleted: at :meth:`start`, then by the
+        writer at most once a period (by default 400 days, hourly, by the wall clock).
     """
 
     def __init__(self, database: Database | str | None, spool: Spool, *,
                  metrics: Metrics | None = None, batch_size: int = 500,
                  flush_seconds: float = 1.0, stop_write_seconds: float = 5.0,
-                 quarantine: Quarantine | None = None) -> None:
+                 quarantine: Quarantine | None = None,
+                 retention: QuarantineRetention | None = None) -> None:
         self._owns_database = not isinstance(database, Database)
         self.database = database if isinstance(database, Database) else Database(database)
         self.spool = spool
         self.quarantine = quarantine or Quarantine.beside(spool)
+        self.retention = retention or QuarantineRetention()
         self.metrics = metrics or Metrics()
         for reason in REASONS:  # every reason's series from 0, for increase() in the alert
             self.metrics.events_quarantined.labels(reason)
@@ -145,6 +151,7 @@ class EventLog:
 
     async def start(self) -> None:
         await self._ensure_pool()
+        await self.retention.prune_if_due(self.quarantine, self.metrics)
         self._task = asyncio.create_task(self._run(), name="event-writer")
 
     async def stop(self) -> None:
@@ -336,3 +343,4 @@ class EventLog:
                 logger.exception("event log: flush failed")
             if stopping:
                 return
+            await self.retention.prune_if_due(self.quarantine, self.metrics)
