@@ -9,12 +9,16 @@ import pytest
 
 from tests.conftest import eventually
 from tests.events.rows import event
+from waitless.api import keys
+from waitless.api.app import create_app
 from waitless.events import quarantine_retention
 from waitless.events.log import EventLog
 from waitless.events.quarantine import Quarantine, Refusal
 from waitless.events.quarantine_retention import QuarantineRetention
 from waitless.events.spool import Spool
+from waitless.live.store import MemoryLiveStore
 from waitless.metrics import Metrics
+from waitless.settings import Settings
 
 RETENTION_DAYS = 400
 PERIOD_SECONDS = 3600.0
@@ -134,3 +138,20 @@ async def test_a_failed_prune_is_logged_and_the_writer_carries_on(
     await log.stop()
     assert "pruning quarantine" in caplog.text
     assert log.spool.event_count() == 1
+
+
+async def test_the_app_prunes_its_quarantine_at_start_by_its_clock_and_retention_setting(
+        aiohttp_client, kent, fixed_now, tmp_path):
+    spool_dir = tmp_path / "spool"
+    quarantine = Quarantine.beside(Spool(spool_dir, max_bytes=10**6))
+    # By the app's clock and a 30-day retention: one past it, one 2 days short of it (which
+    # the wall clock, days after fixed_now, would take for past it too).
+    old = keep(quarantine, fixed_now - timedelta(days=31), 2)
+    new = keep(quarantine, fixed_now - timedelta(days=28), 1)
+    app = create_app(Settings(spool_dir=str(spool_dir), event_retention_days=30), region=kent,
+                     live_store=MemoryLiveStore(), clock=lambda: fixed_now)
+    await aiohttp_client(app)
+    # Before: the app's event log kept both (400 days by the wall clock).
+    assert old not in quarantine.files()
+    assert quarantine.files() == [new]
+    assert pruned_total(app[keys.METRICS]) == 2

@@ -29,6 +29,7 @@ from waitless.domain.errors import ConfigError
 from waitless.domain.region import FeedConfig, Region, load_region
 from waitless.events.db import Database
 from waitless.events.log import EventLog
+from waitless.events.quarantine_retention import QuarantineRetention
 from waitless.events.spool import Spool
 from waitless.live.ingest import build_pollers, run_pollers
 from waitless.live.leader import cancel_and_wait
@@ -144,9 +145,12 @@ def create_app(settings: Settings, *, region: Region | None = None,
 
     async def event_log_ctx(app: web.Application) -> AsyncIterator[None]:
         spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
+        # Its quarantine holds event rows: pruned here past retention, by the app's clock, since
+        # a daily `waitless events prune` elsewhere may not see this spool (docs/privacy.md).
+        retention = QuarantineRetention(settings.event_retention_days, clock=clock)
         log = EventLog(app[keys.DATABASE], spool, metrics=app[keys.METRICS],
                        batch_size=settings.event_batch_size,
-                       flush_seconds=settings.event_flush_seconds)
+                       flush_seconds=settings.event_flush_seconds, retention=retention)
         if settings.database_url is None:
             logger.info("WAITLESS_DATABASE_URL not set: events are kept in the spool at %s",
                         settings.spool_dir)
