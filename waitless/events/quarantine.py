@@ -5,9 +5,9 @@ every event behind it. The event log writes the others and puts each refused one
 JSON object a line (``reason``, ``error``, and the ``row`` in field order or the unreadable
 ``line``), for an operator to look at (docs/operations.md, "Events are quarantined"). The
 quarantine lives under the spool directory and is bounded to a share of the spool's limit;
-past it, refused events are dropped and counted as such. Its files hold event rows:
-``waitless events prune`` deletes those kept before the retention cut-off
-(:func:`prune_quarantine`).
+past it, refused events are dropped and counted as such. Its files hold event rows: the event
+log deletes those kept before the retention cut-off (:func:`prune_quarantine`, hourly:
+:mod:`~waitless.events.quarantine_retention`), and so does ``waitless events prune``.
 """
 
 from __future__ import annotations
