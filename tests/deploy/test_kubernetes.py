@@ -105,7 +105,7 @@ def test_images_are_pinned_to_the_release_never_latest() -> None:
     (image,) = kustomization()["images"]
     assert image["newTag"] == version
     images = [c["image"] for o in workloads() for c in pod_spec(o)["containers"]]
-    assert len(images) == 4
+    assert len(images) == 5
     for ref in images:
         name, _, tag = ref.rpartition(":")
         assert name == image["name"] and tag == version, ref
@@ -373,3 +373,4 @@ def test_the_migration_job_command_migrates(monkeypatch, capsys) -> None:
         assert asyncio.run(versions()) == [v for v, _ in MIGRATIONS]
     latest = max(v for v, _ in MIGRATIONS)
     assert capsys.readouterr().out.count(f"schema at version {latest}") == 2
+
