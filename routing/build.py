@@ -191,7 +191,7 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
         "table_built_at": _now(),
         "table_build_seconds": round(time.perf_counter() - started, 3),
     }
-    io.save_table(directory, table, meta)
+    meta = io.save_table(directory, table, meta)
     progress(f"[{mode}] wrote {directory} ({io.cache_size_bytes(directory) / 1e6:.1f} MB)")
     return BuildResult(directory, meta, G, arrays)
 

@@ -14,6 +14,7 @@ from routing.coverage import SiteReach
 from routing.entries import SiteEntries, origin_seconds
 from routing.errors import GraphCacheError, OutsideCoverage
 from routing.estimate import EstimateTravel
+from routing.filecheck import size_problem
 from routing.model import TravelModel
 from routing.snap import EdgeSnapper, Snap
 from routing.snapcache import edges_digest, load_snapper
@@ -81,8 +82,10 @@ class RoadGraphTravel:
         ------
         GraphCacheError
             When the cache is missing, unreadable, malformed (``meta.json`` keys, array
-            types and shapes), for another region, mode or other sites, or its snapping
-            index is damaged (a cache without one still loads: the index is built in memory).
+            types and shapes), for another region, mode or other sites, a file's size is
+            not the one ``meta.json`` recorded (contents are not read: ``waitless graph
+            check`` re-hashes them), or its snapping index is damaged (a cache without one
+            still loads: the index is built in memory).
         """
         directory = io.mode_dir(cache_root, region_name, mode)
         meta = io.read_meta(directory)
@@ -102,6 +105,8 @@ class RoadGraphTravel:
             table = np.load(directory / "table.npy", mmap_mode="r")
             coords = np.load(directory / "nodes.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:
+            # A file cut short fails to map: say which one and by how much when it is known.
+            _refuse_resized(directory, meta)
             msg = f"cannot read road-graph cache {directory}: {exc}; {io.rebuild_hint(directory)}"
             raise GraphCacheError(msg) from exc
         n_nodes, n_sites = meta["n_nodes"], meta["n_sites"]
@@ -123,14 +128,23 @@ class RoadGraphTravel:
         # edges it was computed on (caches from before it recorded none) must be that of the
         # edges here, or the files come from different builds (copied over, or a build of an
         # older version cut short).
+        try:
+            here = edges_digest(directory)
+        except GraphCacheError:
+            _refuse_resized(directory, meta)  # an edges.npz cut short: name it, with its size
+            raise
         built_on = meta.get("edges_digest")
-        if built_on is not None and built_on != (here := edges_digest(directory)):
+        if built_on is not None and built_on != here:
             holds = f"edges {here[:12]}" if here else "edges without a digest"
             msg = (f"road-graph cache {directory} mixes builds: table.npy and meta.json were "
                    f"computed on edges {built_on[:12]}, edges.npz holds {holds}; "
                    f"{io.rebuild_hint(directory)}")
             raise GraphCacheError(msg)
         snapper = load_snapper(directory)
+        # After the checks above and the snapping index's own (their messages say more): a
+        # file of another size is not the one the build wrote, even where it maps (numpy
+        # ignores bytes past an array) or is not read here (graph.npz, for --reuse-graph).
+        _refuse_resized(directory, meta)
         entries = SiteEntries.from_json(meta["site_entries"])
         n_edges = len(snapper.segments.edge_tail)
         if len(entries.edge) and int(entries.edge.max()) >= n_edges:
@@ -167,6 +181,17 @@ class RoadGraphTravel:
             raise OutsideCoverage(msg)
         return origin_seconds(snap, self.access_speed_kph, self.snapper.segments, self.table,
                               self.entries)
+
+
+def _refuse_resized(directory: Path, meta: dict[str, Any]) -> None:
+    # Sizes only (one stat per file): contents are re-hashed by `waitless graph check`.
+    problem = size_problem(directory, meta.get("files", {}))
+    if problem is not None:
+        msg = (f"road-graph cache {directory} changed since its build: {problem} (a copy cut "
+               f"short or a file replaced?); `waitless graph check --region "
+               f"{directory.parent.name} --mode {directory.name}` compares every file; "
+               f"{io.rebuild_hint(directory)}")
+        raise GraphCacheError(msg)
 
 
 def settings_not_in_cache(settings: Any, mode: str, meta: dict[str, Any]) -> list[str]:
