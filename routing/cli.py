@@ -1,4 +1,5 @@
-"""``waitless graph build``: build a region's road graphs and travel-time tables."""
+"""``waitless graph build`` builds a region's road graphs and travel-time tables;
+``waitless graph check`` re-hashes a built cache's files against its ``meta.json``."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from routing import io
 from routing.build import build_region
 from routing.config import MODES
-from routing.errors import RoutingError
+from routing.errors import GraphCacheError, RoutingError
+from routing.filecheck import CACHE_FILES, check_files
 from routing.graph import GraphSource
 from waitless.domain.errors import RegionError
 from waitless.domain.region import REGION_HELP, load_region
@@ -27,7 +30,7 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``graph build`` to the ``waitless`` command line."""
+    """Add ``graph build`` and ``graph check`` to the ``waitless`` command line."""
     graph = subparsers.add_parser("graph", help="road graphs and travel-time tables")
     commands = graph.add_subparsers(dest="graph_command", required=True)
     build = commands.add_parser(
@@ -49,6 +52,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--mode", choices=[*MODES, "all"], default="all",
                        help="which network(s) to build (default both)")
     build.set_defaults(func=build_command)
+    check = commands.add_parser(
+        "check", help="re-hash a region's cache files against meta.json (after a copy)",
+        description="Reads every file of the cache and compares its size and SHA-256 with "
+                    "those the build recorded in meta.json; run it after copying or restoring "
+                    "a cache. Exit status: 0 all match, 1 a file differs or is missing (or the "
+                    "cache records no digests), 2 no cache or a usage error.")
+    check.add_argument("--region", default=None, help=REGION_HELP)
+    check.add_argument("--cache-dir", type=Path, default=None,
+                       help="cache root (default graph_cache/ or env WAITLESS_GRAPH_CACHE)")
+    check.add_argument("--mode", choices=[*MODES, "all"], default="all",
+                       help="which network(s) to check (default both)")
+    check.set_defaults(func=check_command)
 
 
 def build_command(args: argparse.Namespace) -> int:
@@ -71,3 +86,42 @@ def build_command(args: argparse.Namespace) -> int:
         print(f"{mode}: {meta['n_nodes']:,} nodes, {meta['n_sites']} sites, "
               f"{meta['unreachable_pairs']} unreachable node-site pairs -> {result.directory}")
     return 0
+
+
+def _check_mode(directory: Path, mode: str) -> int:
+    """Print one line per file of one mode's cache and a summary; returns the exit code."""
+    if not any((directory / name).exists() for name in (io.META_FILE, *CACHE_FILES)):
+        print(f"error: {mode}: no road-graph cache at {directory}", file=sys.stderr)
+        return 2
+    try:
+        meta = io.read_meta(directory)
+    except GraphCacheError as exc:
+        print(f"{mode}  {exc}")
+        return 1
+    if "files" not in meta:
+        # Built before the files were recorded: nothing to compare with.
+        print(f"{mode}  {directory}: no digests recorded: rebuild to enable checks "
+              f"({io.rebuild_hint(directory)})")
+        return 1
+    checks = check_files(directory, meta["files"])
+    for check in checks:
+        print(f"{mode}  {check.line()}")
+    differ = sum(not check.ok for check in checks)
+    if differ:
+        print(f"{mode}  {differ} of {len(checks)} files differ from {directory / io.META_FILE}; "
+              f"copy the cache again or {io.rebuild_hint(directory)}")
+        return 1
+    print(f"{mode}  all {len(checks)} files match {directory / io.META_FILE}")
+    return 0
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Handler of ``waitless graph check``; returns the exit code (0 ok, 1 differ, 2 no cache)."""
+    try:
+        region = load_region(args.region)
+    except RegionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    modes = MODES if args.mode == "all" else (args.mode,)
+    cache_root = args.cache_dir or io.DEFAULT_CACHE_ROOT
+    return max(_check_mode(io.mode_dir(cache_root, region.name, mode), mode) for mode in modes)
