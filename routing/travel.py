@@ -152,6 +152,7 @@ class RoadGraphTravel:
                    f"entry is on edge {int(entries.edge.max())}, edges.npz has {n_edges}; "
                    f"{io.rebuild_hint(directory)}")
             raise GraphCacheError(msg)
+        _warn_if_unchecked(directory, meta)
         speed_kph = access_speed_kph or meta["access_speed_kph"]
         return cls(site_ids=tuple(meta["site_ids"]), mode=mode, table=table, snapper=snapper,
                    entries=entries, access_speed_kph=speed_kph,
@@ -192,6 +193,19 @@ def _refuse_resized(directory: Path, meta: dict[str, Any]) -> None:
                f"{directory.parent.name} --mode {directory.name}` compares every file; "
                f"{io.rebuild_hint(directory)}")
         raise GraphCacheError(msg)
+
+
+def _warn_if_unchecked(directory: Path, meta: dict[str, Any]) -> None:
+    # Caches built before these records keep loading (a service must not fall back to the
+    # estimate on upgrade), but the operator is told, once per load, how to get the checks.
+    missing = [what for key, what in (("edges_digest", "edges digest"),
+                                      ("files", "file sizes and digests")) if key not in meta]
+    if missing:
+        logger.warning("road-graph cache %s records no %s (built by an older WaitLess): not "
+                       "checked at load nor by `waitless graph check`; rebuild it with "
+                       "`waitless graph build --region %s --mode %s --reuse-graph` (no OSM "
+                       "read) to enable the checks", directory, " and no ".join(missing),
+                       directory.parent.name, directory.name)
 
 
 def settings_not_in_cache(settings: Any, mode: str, meta: dict[str, Any]) -> list[str]:

@@ -207,10 +207,36 @@ def test_graph_files_of_another_build_beside_the_table_are_refused(cache, tmp_pa
     assert REBUILD in message
 
 
-def test_cache_without_an_edges_digest_in_meta_still_loads(cache):
-    # Caches built before meta.json recorded the digest are not refused for lacking it.
-    _edit_meta(cache, _drop("edges_digest"))
-    assert RoadGraphTravel.load(cache, "grid").meta["n_sites"] == 2
+@pytest.mark.parametrize(("keys", "what"), [
+    (("edges_digest", "files"), "edges digest and no file sizes and digests"),
+    (("files",), "file sizes and digests"),
+])
+def test_cache_without_digests_still_loads_with_one_warning(cache, caplog, keys, what):
+    # Caches built before meta.json recorded the digests are not refused for lacking them:
+    # an upgrade must not cost the service its road graph. The log says how to get the checks.
+    for key in keys:
+        _edit_meta(cache, _drop(key))
+    with caplog.at_level(logging.WARNING, logger="routing"):
+        assert RoadGraphTravel.load(cache, "grid").meta["n_sites"] == 2
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line == (f"road-graph cache {cache / 'grid' / 'drive'} records no {what} (built by "
+                    "an older WaitLess): not checked at load nor by `waitless graph check`; "
+                    "rebuild it with `waitless graph build --region grid --mode drive "
+                    "--reuse-graph` (no OSM read) to enable the checks")
+    # That command records them, and the cache then loads without the warning.
+    build_mode(_region(), "drive", source=None, cache_root=cache, reuse_graph=True,
+               progress=lambda _: None)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="routing"):
+        meta = RoadGraphTravel.load(cache, "grid").meta
+    assert "files" in meta and "edges_digest" in meta
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_built_cache_loads_without_a_warning(cache, caplog):
+    with caplog.at_level(logging.WARNING, logger="routing"):
+        RoadGraphTravel.load(cache, "grid")
+    assert not caplog.records
 
 
 async def test_startup_with_a_malformed_cache_logs_one_line_and_uses_the_estimate(
