@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 # Files a build writes beside meta.json; snap/ is a directory whose files are each recorded.
@@ -68,8 +68,10 @@ def records_problem(files: Any) -> str | None:
     if not isinstance(files, dict):
         return f"'files' is {files!r:.60}, not an object"
     for name, record in files.items():
-        parts = PurePosixPath(name).parts
-        if not parts or parts[0] not in CACHE_FILES or ".." in parts or len(parts) > 2:
+        # Split by hand: PurePosixPath costs some 3 microseconds a name, at every load.
+        top, _, below = name.partition("/")
+        in_snap = top == SNAP_DIR and below not in ("", ".", "..") and "/" not in below
+        if not (in_snap or (top in CACHE_FILES and top != SNAP_DIR and not below)):
             return f"'files' names {name!r:.60}, not a file of the cache"
         size = record.get("size_bytes") if isinstance(record, dict) else None
         digest = record.get(DIGEST) if isinstance(record, dict) else None
