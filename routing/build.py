@@ -17,6 +17,7 @@ from routing._osm import osm_timestamp
 from routing.config import MODES
 from routing.entries import entry_table, snap_site_entries
 from routing.errors import GraphBuildError, GraphCacheError
+from routing.filecheck import SNAP_DIR, check_files
 from routing.graph import GraphSource, graph_arrays, raw_graph, routable_graph
 from routing.segments import EdgeSegments
 from routing.snap import EdgeSnapper
@@ -98,14 +99,30 @@ def _fresh_graph(source: GraphSource, mode: str, settings: GraphSettings, direct
     return G, arrays, graph_meta
 
 
-def _indexed_snapper(directory: Path, mode: str, progress: Progress) -> EdgeSnapper:
-    # The cache's snapping index, written first when missing, stale or damaged (caches from
-    # before the index, reused with --reuse-graph, get one this way).
-    try:
-        found = read_snap_index(directory)
-    except GraphCacheError as exc:
-        progress(f"[{mode}] rewriting the snapping index ({exc})")
-        found = None
+def _changed_since_build(directory: Path) -> list[str]:
+    """The cached files a reuse would keep (all but ``table.npy``) that differ from ``meta.json``.
+
+    A reuse writes a new ``meta.json`` recording the digests of the files as they are: one
+    changed since its build (bit rot, a bad copy) would be recorded as good. Reads every such
+    file; empty for caches from before the digests, which have nothing to compare.
+    """
+    files = io.read_meta(directory).get("files", {})
+    kept = {name: record for name, record in files.items() if name != "table.npy"}
+    return [check.name for check in check_files(directory, kept) if not check.ok]
+
+
+def _indexed_snapper(directory: Path, mode: str, progress: Progress, *,
+                     changed: bool = False) -> EdgeSnapper:
+    # The cache's snapping index, written first when missing, stale, damaged or changed since
+    # its build (caches from before the index, reused with --reuse-graph, get one this way).
+    found = None
+    if changed:
+        progress(f"[{mode}] rewriting the snapping index (its files changed since the build)")
+    else:
+        try:
+            found = read_snap_index(directory)
+        except GraphCacheError as exc:
+            progress(f"[{mode}] rewriting the snapping index ({exc})")
     if found is None:
         progress(f"[{mode}] indexing the cached edges for snapping")
         save_snapper(directory, EdgeSnapper(EdgeSegments.load(directory)))
@@ -132,7 +149,16 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
     reuse_graph
         Reuse the cached graph whatever its source. Without it, the cached graph is still
         reused when it came from the same OSM file (same path, size and modification time)
-        with the same speed settings; online sources are always downloaded again.
+        with the same speed settings; online sources are always downloaded again. Files
+        reused are first checked against the sizes and SHA-256 in ``meta.json``: a changed
+        ``snap/`` file has the index written again; a changed graph, nodes or edges file is
+        refused, or read again from the OSM file when that is the source.
+
+    Raises
+    ------
+    GraphBuildError
+        When the source cannot be read or built, a site is off the graph, or a graph to
+        reuse is missing, of unusable metadata or changed since its build.
     """
     if mode not in MODES:
         msg = f"mode must be one of {MODES}, got {mode!r}"
@@ -142,10 +168,22 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
     previous, why_not = _previous_graph_meta(directory, mode)
     same_file = (source is not None and source.osm_file is not None and previous is not None
                  and previous.get("key") == _graph_key(source, mode, settings))
+    changed = (_changed_since_build(directory) if previous is not None
+               and (reuse_graph or same_file) else [])
+    graph_changed = [name for name in changed if not name.startswith(f"{SNAP_DIR}/")]
+    if graph_changed and same_file and not reuse_graph:
+        progress(f"[{mode}] {', '.join(graph_changed)} changed since the cached graph's build: "
+                 "reading the OSM file again")
+        same_file = False
     G = None
     if reuse_graph or same_file:
         if previous is None:
             msg = f"--reuse-graph: {why_not}; build it from the OSM source"
+            raise GraphBuildError(msg)
+        if graph_changed:
+            msg = (f"--reuse-graph: {', '.join(graph_changed)} in {directory} changed since the "
+                   "build (size or SHA-256 differs from meta.json; `waitless graph check` "
+                   "lists them); build it from the OSM source")
             raise GraphBuildError(msg)
         progress(f"[{mode}] reusing the cached graph in {directory} (OSM not read)")
         if _settings_only(previous.get("key", {})) != _settings_only(
@@ -160,7 +198,8 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
         G, arrays, graph_meta = _fresh_graph(source, mode, settings, directory, progress)
     started = time.perf_counter()
     try:
-        snapper = _indexed_snapper(directory, mode, progress)
+        # Only a reused index can have changed: a fresh graph wrote its own.
+        snapper = _indexed_snapper(directory, mode, progress, changed=G is None and bool(changed))
     except GraphCacheError as exc:
         raise GraphBuildError(str(exc)) from exc
     segments = snapper.segments

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from routing.build import build_mode
-from routing.errors import GraphCacheError
+from routing.errors import GraphBuildError, GraphCacheError
+from routing.filecheck import check_files
 from routing.graph import GraphSource
 from routing.travel import RoadGraphTravel
 
@@ -103,14 +104,49 @@ def test_cache_without_its_snapping_index_still_loads(cache):
     assert _load(cache).meta["n_sites"] == 2
 
 
+def _flip_last_byte(path) -> bytes:
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    return data
+
+
 def test_bytes_changed_in_place_are_not_read_at_load(cache):
     # The contents are not hashed at load (it would read the whole table): `graph check`
     # finds this (tests/routing/test_graph_check.py).
-    path = _dir(cache) / "table.npy"
-    data = bytearray(path.read_bytes())
-    data[-1] ^= 0xFF
-    path.write_bytes(bytes(data))
+    _flip_last_byte(_dir(cache) / "table.npy")
     assert _load(cache).table.shape == (8, 2)
+
+
+def _all_match(root) -> bool:
+    return all(check.ok for check in check_files(_dir(root), _meta(root)["files"]))
+
+
+def _rebuild(root, source=None):
+    build_mode(_region(), "drive", source=source, cache_root=root,
+               reuse_graph=source is None, progress=lambda _: None)
+
+
+def test_reuse_graph_refuses_graph_files_changed_since_the_build(cache):
+    # Rebuilding on them would record their changed bytes as good.
+    _flip_last_byte(_dir(cache) / "nodes.npy")
+    with pytest.raises(GraphBuildError, match=r"--reuse-graph: nodes\.npy in .* changed since "
+                                              r"the build .*build it from the OSM source"):
+        _rebuild(cache)
+    assert not _all_match(cache)
+
+
+def test_a_changed_graph_is_read_again_from_its_osm_file(cache, grid_osm):
+    # Without --reuse-graph the graph is reused when the OSM file is the same one: not when
+    # its files changed.
+    good = _flip_last_byte(_dir(cache) / "nodes.npy")
+    _rebuild(cache, GraphSource(osm_file=grid_osm))
+    assert (_dir(cache) / "nodes.npy").read_bytes() == good and _all_match(cache)
+
+
+def test_reuse_graph_rewrites_a_changed_snapping_index(cache):
+    good = _flip_last_byte(_dir(cache) / "snap" / "a_m.npy")
+    _rebuild(cache)
+    assert (_dir(cache) / "snap" / "a_m.npy").read_bytes() == good and _all_match(cache)
 
 
 @pytest.mark.parametrize(("files", "problem"), [
