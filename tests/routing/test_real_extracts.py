@@ -1,5 +1,6 @@
 """Builds from real OSM extracts, offline, checked against networkx on the osmnx graph."""
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 
 from routing.build import BuildResult, build_mode
-from routing.errors import OutsideCoverage
+from routing.errors import GraphCacheError, OutsideCoverage
+from routing.filecheck import check_files
 from routing.graph import GraphSource
 from routing.table import site_table
 from routing.travel import RoadGraphTravel
@@ -125,3 +127,21 @@ def test_far_origin_outside_coverage(built):
     model = RoadGraphTravel.load(built.cache, built.region_name, mode=built.mode)
     with pytest.raises(OutsideCoverage):
         model.travel_seconds(51.5, -0.12)
+
+
+def test_changed_bytes_are_found_by_the_check_and_a_cut_file_refused_at_load(built, tmp_path):
+    cache = tmp_path / "copy"
+    shutil.copytree(built.cache, cache)  # the built cache is shared by the module's tests
+    here = cache / built.region_name / built.mode
+    files = built.result.meta["files"]
+    assert all(check.ok for check in check_files(here, files))
+    table = bytearray((here / "table.npy").read_bytes())
+    table[len(table) // 2] ^= 0x10
+    (here / "table.npy").write_bytes(bytes(table))
+    assert [c.name for c in check_files(here, files) if not c.ok] == ["table.npy"]
+    nodes = (here / "nodes.npy").read_bytes()
+    (here / "nodes.npy").write_bytes(nodes[:len(nodes) // 2])
+    with pytest.raises(GraphCacheError, match=f"changed since its build: nodes.npy is "
+                                              f"{len(nodes) // 2:,} bytes, meta.json recorded "
+                                              f"{len(nodes):,}"):
+        RoadGraphTravel.load(cache, built.region_name, mode=built.mode)
