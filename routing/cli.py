@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Reads every file of the cache and compares its size and SHA-256 with "
                     "those the build recorded in meta.json; run it after copying or restoring "
                     "a cache. Exit status: 0 all match, 1 a file differs or is missing (or the "
-                    "cache records no digests), 2 no cache or a usage error.")
+                    "cache records no digests) in any mode checked, else 2 when a mode has no "
+                    "cache or on a usage error.")
     check.add_argument("--region", default=None, help=REGION_HELP)
     check.add_argument("--cache-dir", type=Path, default=None,
                        help="cache root (default graph_cache/ or env WAITLESS_GRAPH_CACHE)")
@@ -124,4 +125,7 @@ def check_command(args: argparse.Namespace) -> int:
         return 2
     modes = MODES if args.mode == "all" else (args.mode,)
     cache_root = args.cache_dir or io.DEFAULT_CACHE_ROOT
-    return max(_check_mode(io.mode_dir(cache_root, region.name, mode), mode) for mode in modes)
+    codes = {_check_mode(io.mode_dir(cache_root, region.name, mode), mode) for mode in modes}
+    # A file that differs outranks a mode never built: a region without a walk cache must not
+    # hide a damaged drive cache behind exit 2.
+    return 1 if 1 in codes else max(codes)

@@ -133,6 +133,11 @@ def test_all_modes_with_one_missing_checks_the_other_and_exits_2(region_file, ca
     assert code == 2
     assert lines[-1].startswith("drive  all ") and "files match" in lines[-1]
     assert "error: walk: no road-graph cache at" in err
+    # A differing file in one mode is exit 1 whatever the other: the walk cache was never built.
+    (cache / "grid" / "drive" / "graph.npz").unlink()
+    code, lines, err = _check(region_file, cache, capsys, mode="all")
+    assert code == 1 and "error: walk: no road-graph cache at" in err
+    assert lines[1].startswith("drive  MISMATCH  graph.npz  expected ")
 
 
 def test_usage_errors_exit_2(region_file, cache, tmp_path, capsys):
