@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,9 @@ from redis.exceptions import RedisError
 
 from tests.conftest import REDIS_URL, eventually, free_port
 from waitless.api.app import create_app
+from waitless.api.background import OutageLog
 from waitless.api.load_sync import LOAD_VIEW, _forever, sync_once
+from waitless.api.sent_cookie import CookieKeys, new_key
 from waitless.domain.errors import RegionError
 from waitless.domain.load_aware_settings import LoadAwareSettings
 from waitless.domain.observation import Observation
@@ -166,7 +169,8 @@ async def test_the_sync_task_keeps_running_past_malformed_fields(redis_client, r
     view = LoadView(SentTracker(lambda: T0), LoadAwareSettings(enabled=True, sync_seconds=0.01))
     metrics = Metrics()
     task = asyncio.create_task(_forever(view, redis_client, redis_prefix, region,
-                                        lambda: T0, metrics))
+                                        lambda: T0, metrics, CookieKeys(new_key()),
+                                        OutageLog(logging.getLogger(__name__))))
     def skipped() -> float:
         return metrics.registry.get_sample_value("waitless_load_aware_sync_skipped_total",
                                                  {"reason": "malformed"}) or 0.0

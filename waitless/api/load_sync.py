@@ -8,7 +8,8 @@ counts not yet shared into Redis (``HINCRBY`` into one hash per hour of expected
 still matter. A worker's own shared counts are subtracted from the totals it reads, so nothing
 is counted twice. Without Redis, or while it is unreachable, each worker counts only its own
 answers (the adjustment is then smaller, never wrong in sign) and keeps unshared counts for the
-next successful sync.
+next successful sync. The same rounds (and start-up) read the deployment's key for the patient
+page's cookie, ``<prefix>:load:cookie_key`` (:mod:`waitless.api.sent_cookie`).
 
 The follow rate the adjustment is discounted by is observed the same way, off the request path:
 each worker recomputes it from the event log in PostgreSQL at start-up and every
@@ -32,7 +33,14 @@ from redis.exceptions import RedisError
 
 from waitless.api import keys
 from waitless.api.background import OutageLog, seconds_to_next_period
-from waitless.api.sent_cookie import SENT_COOKIE_KEY, new_key
+from waitless.api.sent_cookie import (
+    KEY_BYTES,
+    SENT_COOKIE_KEY,
+    CookieKeys,
+    cookie_key_name,
+    new_key,
+    shared_key,
+)
 from waitless.domain.errors import WaitlessError
 from waitless.events.db import Database
 from waitless.live.leader import cancel_and_wait
@@ -53,6 +61,11 @@ _FOLLOW_FAILURES = (WaitlessError, OSError, asyncpg.PostgresError, asyncpg.Inter
 
 def _hash_name(prefix: str, region: str, hour: int) -> str:
     return f"{prefix}:load:{region}:{hour}"
+
+
+def _ttl_s(horizon_minutes: float) -> int:
+    """Seconds a load key lives after its last write: the horizon and two hours."""
+    return int(horizon_minutes * 60 + 2 * _HOUR_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +136,7 @@ async def sync_once(tracker: SentTracker, client: aioredis.Redis, prefix: str, r
 async def _share(tracker: SentTracker, client: aioredis.Redis, prefix: str, region: str, *,
                  now_epoch_s: float, horizon_minutes: float) -> SyncOutcome:
     unflushed = list(tracker.take_unflushed().items())
-    ttl_s = int(horizon_minutes * 60 + 2 * _HOUR_S)
+    ttl_s = _ttl_s(horizon_minutes)
     try:
         pipe = client.pipeline(transaction=False)
         for (key, bucket), count in unflushed:
@@ -173,7 +186,9 @@ def setup_load_aware(app: web.Application) -> None:
     clock = app[keys.CLOCK]  # the app's clock, so tests and replays control time
     app[LOAD_VIEW] = LoadView(SentTracker(lambda: clock().timestamp(), settings.horizon_minutes),
                               settings)
-    app[SENT_COOKIE_KEY] = new_key()  # before the fork: every worker checks the page's cookie
+    # Before the fork, so every worker of this server shares it until (or unless) the
+    # deployment's key is read from Redis (_sync_ctx).
+    app[SENT_COOKIE_KEY] = CookieKeys(new_key())
     app.cleanup_ctx.append(_sync_ctx)
     app.cleanup_ctx.append(_follow_rate_ctx)
 
@@ -184,9 +199,19 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
     client = (aioredis.from_url(app_settings.redis_url, socket_timeout=2,
                                 socket_connect_timeout=2) if app_settings.redis_url else None)
     clock = app[keys.CLOCK]
+    cookie_keys, unusable_key = app[SENT_COOKIE_KEY], OutageLog(logger)
+    if client is not None:
+        try:
+            await read_cookie_key(cookie_keys, client, app_settings.redis_prefix,
+                                  view.settings.horizon_minutes, unusable_key)
+        except (RedisError, OSError) as exc:
+            # Start-up goes on: the page works, and a reload on another server counts once
+            # more (as before the key was shared) until a sync reads the key.
+            logger.warning("load-aware cookie key not read from Redis (%s): this server's own "
+                           "key until a sync reads it", exc)
     task = asyncio.create_task(_forever(view, client, app_settings.redis_prefix,
                                         app[keys.REGION].name, lambda: clock().timestamp(),
-                                        app[keys.METRICS]),
+                                        app[keys.METRICS], cookie_keys, unusable_key),
                                name="load-aware-sync")
     yield
     await cancel_and_wait(task)  # a cancellation landing mid-command can be lost by redis-py
@@ -194,8 +219,43 @@ async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.aclose()
 
 
+async def read_cookie_key(cookie_keys: CookieKeys, client: aioredis.Redis, prefix: str,
+                          horizon_minutes: float, unusable: OutageLog) -> None:
+    """Sign the page's cookies with the deployment's key from Redis, made first if missing.
+
+    Parameters
+    ----------
+    cookie_keys
+        This worker's keys (the one before stays accepted).
+    client, prefix
+        The Redis connection and key prefix.
+    horizon_minutes
+        The key lives this long and two hours after the call, like the counts.
+    unusable
+        Logs, once while it lasts, a value there that is not a key (the keys are kept).
+
+    Raises
+    ------
+    RedisError, OSError
+        Redis unreachable or failing; the keys are kept.
+    """
+    was_shared = cookie_keys.shared
+    key = await shared_key(client, prefix, _ttl_s(horizon_minutes))
+    if key is None:
+        unusable.failed("%s holds no usable key (not a string of %d bytes or more); cookies "
+                        "stay signed with the key this worker has", cookie_key_name(prefix),
+                        KEY_BYTES)
+        return
+    unusable.recovered("%s holds a usable key again", cookie_key_name(prefix))
+    cookie_keys.adopt(key)
+    if not was_shared:
+        logger.info("load-aware cookie key read from Redis: every server on prefix %s accepts "
+                    "this one's cookies", prefix)
+
+
 async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
-                   region: str, clock: Callable[[], float], metrics: Metrics) -> None:
+                   region: str, clock: Callable[[], float], metrics: Metrics,
+                   cookie_keys: CookieKeys, unusable_key: OutageLog) -> None:
     period = view.settings.sync_seconds
     outage = OutageLog(logger)
     skipping = OutageLog(logger)
@@ -208,6 +268,10 @@ async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
         try:
             outcome = await sync_once(view.tracker, client, prefix, region, now_epoch_s=clock(),
                                       horizon_minutes=view.settings.horizon_minutes)
+            # Every sync: a key deleted or lost with Redis's data is made afresh (a rotation)
+            # and its expiry renewed; a worker that started in an outage adopts it.
+            await read_cookie_key(cookie_keys, client, prefix, view.settings.horizon_minutes,
+                                  unusable_key)
         except (RedisError, OSError) as exc:
             outage.failed("load-aware counts not shared (Redis: %s); counting this worker's "
                           "answers only until it answers", exc)
