@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import REDIS_URL
+from tests.api.page.test_browser import CHROMIUM, LAUNCH_ARGS, PHONE, _axe_violations
+from tests.conftest import REDIS_URL, eventually
 from tests.tcpproxy import TcpProxy
 from waitless.api.app import create_app
 from waitless.api.auth import SESSION_COOKIE
@@ -134,3 +135,75 @@ async def test_a_browser_on_the_dashboard_is_told_what_the_outage_means(
                                             "condition": "sprain_strain"}, headers=BROWSER)
     assert patient.status == 200
     assert "Find urgent care with the shortest wait" in await patient.text()
+
+
+async def _sign_in_page(client: TestClient) -> tuple[int, str | None, str]:
+    page = await client.get("/commissioners", headers=BROWSER, allow_redirects=False)
+    return page.status, page.headers.get("Retry-After"), await page.text()
+
+
+async def _outage_page(client: TestClient) -> tuple[int, str | None, str] | None:
+    """The sign-in page once it is not the normal one (``None`` while it is)."""
+    answer = await _sign_in_page(client)
+    return answer if answer[0] != 200 else None
+
+
+async def test_the_sign_in_page_says_sign_in_is_unavailable_during_the_outage(
+        client: TestClient, redis_proxy: TcpProxy) -> None:
+    """The form is replaced by what the outage means, and back when Redis answers."""
+    notice = "Sign-in is temporarily unavailable"
+    status, retry_after, text = await _sign_in_page(client)
+    assert (status, retry_after, notice in text, 'id="sign-in"' in text) == (200, None, False,
+                                                                              True)
+
+    await redis_proxy.stop()
+    # The page asks Redis nothing: it follows the snapshot's reloads (about a second).
+    # Before: 200 and the normal form, whose sign-in led straight to the outage page.
+    status, retry_after, text = await eventually(lambda: _outage_page(client),
+                                                 what="the outage noticed")
+    assert (status, retry_after) == (503, "30")
+    assert "<title>Sign-in temporarily unavailable" in text
+    above_form = text.split("<h1>Commissioners' statistics</h1>", 1)[1]
+    assert above_form.lstrip().startswith('<div class="nhsuk-warning-callout" '
+                                          'id="sign-in-unavailable">')
+    assert notice in above_form
+    assert ("The live store that records sign-outs is not answering, so WaitLess cannot check "
+            "a session: signing in now would not open the dashboard.") in text
+    assert 'href="/commissioners">reload this page</a>' in text
+    assert "Find urgent care</a>, still works meanwhile" in text
+    assert "<form" not in text and 'id="token"' not in text
+
+    await redis_proxy.start()
+
+    async def available() -> tuple[int, str | None, str] | None:
+        answer = await _sign_in_page(client)
+        return answer if answer[0] == 200 else None
+
+    status, retry_after, text = await eventually(available, what="Redis answering again")
+    assert (retry_after, notice in text, 'id="sign-in"' in text) == (None, False, True)
+    assert (await _sign_in(client))[0] == 303
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not installed at /usr/bin/chromium")
+async def test_the_outage_sign_in_page_passes_axe_in_chromium(
+        client: TestClient, redis_proxy: TcpProxy) -> None:
+    from playwright.async_api import async_playwright
+
+    await redis_proxy.stop()
+    await eventually(lambda: _outage_page(client), what="the outage noticed")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            # CSP forbids inline scripts, so axe is injected through a page without the header.
+            context = await browser.new_context(viewport=PHONE, bypass_csp=True)
+            page = await context.new_page()
+            await page.goto(str(client.make_url("/commissioners")))
+            assert await page.get_by_role("heading", name="Sign-in is temporarily "
+                                          "unavailable").is_visible()
+            assert await page.get_by_role("link", name="reload this page").is_visible()
+            assert await page.get_by_role("button", name="Sign in").count() == 0
+            violations = await _axe_violations(page)
+            assert violations == [], [(v["id"], v["help"]) for v in violations]
+        finally:
+            await browser.close()

@@ -28,7 +28,7 @@ from waitless.api.auth import (
     set_session_cookie,
     token_matches,
 )
-from waitless.api.errors import error_response
+from waitless.api.errors import STORE_RETRY_AFTER_SECONDS, error_response
 from waitless.api.render import render
 from waitless.stats.events_stats import ROW_FIELDS
 
@@ -39,7 +39,8 @@ def _page(request: web.Request, template: str, context: dict[str, Any], *,
           status: int = 200) -> web.Response:
     region = request.app[keys.REGION]
     return render(request, f"commissioners/{template}",
-                  {"region_title": region.title, "signed_in": False, "chart": None, **context},
+                  {"region_title": region.title, "signed_in": False, "chart": None,
+                   "store_down": False, **context},
                   status=status)
 
 
@@ -70,12 +71,41 @@ def session_required(*, csv_download: bool = False) -> Callable[[Handler], Handl
     return wrap
 
 
+def live_store_down(app: web.Application) -> bool:
+    """Whether the live store (with Redis, also where sign-outs are checked) failed the last
+    time this worker read it.
+
+    The snapshot's own state, which ``/readyz`` reports: its background reload sets it about
+    a second after Redis refuses connections (the change subscription drops, and a reload
+    follows a second later; one that hangs takes up to ``snapshot_refresh_seconds`` and the
+    store's socket timeout) and clears it at the first reload after Redis answers. Asking it
+    costs the sign-in page no round trip to Redis.
+    """
+    return app[keys.SNAPSHOT].error is not None
+
+
+def _sign_in_unavailable(request: web.Request) -> web.Response:
+    """The sign-in page while the live store is down: 503, ``Retry-After``, no form.
+
+    Signing in would only lead to the outage page (no session can be checked), so the page
+    says so instead of offering a form that cannot work; a disabled form would be announced
+    but not reachable by keyboard, and no clearer.
+    """
+    response = _page(request, "login.html", {"error": None, "enabled": False,
+                                             "store_down": True}, status=503)
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
+    return response
+
+
 async def index_handler(request: web.Request) -> web.StreamResponse:
     if configured_token(request.app) is None:
         return _page(request, "login.html", {"error": UNCONFIGURED, "enabled": False},
                      status=503)
+    # With a cookie in an outage this raises StoreError: the outage page, for a session.
     if await session_of(request) is not None:
         return redirect("/commissioners/shift")
+    if live_store_down(request.app):
+        return _sign_in_unavailable(request)
     return _page(request, "login.html", {"error": None, "enabled": True})
 
 

@@ -43,7 +43,8 @@ _FIXED_MESSAGES: dict[type[WaitlessError], str] = {
 
 # Errors that pass by themselves: Retry-After (seconds) says when to ask again; soon enough to
 # see the service come back, not so soon that waiting clients hammer it meanwhile.
-_RETRY_AFTER_SECONDS: dict[type[WaitlessError], int] = {StoreError: 30}
+STORE_RETRY_AFTER_SECONDS = 30
+_RETRY_AFTER_SECONDS: dict[type[WaitlessError], int] = {StoreError: STORE_RETRY_AFTER_SECONDS}
 
 
 def json_response(data: object, *, status: int = 200) -> web.Response:
