@@ -15,11 +15,16 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.api.test_follow_rate import _region as _region_with
 from tests.conftest import free_port
+from waitless.api.app import create_app
+from waitless.api.sent_cookie import SENT_COOKIE_KEY
 from waitless.domain.observation import Observation
 from waitless.live.fenced_store import FencedRedisLiveStore
 from waitless.live.leader import LeaderElector
 from waitless.live.redis_url import RedisURLError, parse_sentinel_url, redis_from_url
+from waitless.live.store import MemoryLiveStore
+from waitless.settings import Settings
 
 
 def test_sentinel_urls_are_parsed() -> None:
@@ -111,3 +116,25 @@ async def test_plain_urls_still_give_plain_clients() -> None:
         assert client.connection_pool.connection_kwargs["port"] == 6379
     finally:
         await client.aclose()
+
+
+async def test_the_api_starts_on_a_sentinel_url_and_shares_through_the_primary(
+        sentinel, aiohttp_client, tmp_path: Path) -> None:
+    """Sign-outs and load-aware sharing (the patient page's cookie key too) follow the URL.
+
+    Before, both made their clients with redis-py's own ``from_url``, which refuses the
+    scheme: the API did not start (ValueError) on the URL docs/operations.md recommends."""
+    sentinel_port, primary_port = sentinel
+    region = _region_with("\n[load_aware]\nenabled = true\n")
+    settings = Settings(spool_dir=str(tmp_path / "spool"), commissioner_token="t" * 32,
+                        cookie_secure=False, redis_prefix="p",
+                        redis_url=f"redis+sentinel://127.0.0.1:{sentinel_port}/waitless-test/3")
+    client = await aiohttp_client(create_app(settings, region=region,
+                                             live_store=MemoryLiveStore()))
+    direct = redis.Redis(port=primary_port, db=3)
+    assert direct.get("p:load:cookie_key") == client.app[SENT_COOKIE_KEY].current
+    signed_in = await client.post("/commissioners/login", data={"token": "t" * 32},
+                                  allow_redirects=False)
+    assert signed_in.status == 303
+    out = await client.post("/commissioners/logout", allow_redirects=False)
+    assert out.status == 303 and len(direct.keys("p:session:revoked:*")) == 1

@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from waitless.api import keys
 from waitless.api.errors import error_response
 from waitless.domain.errors import StoreError
+from waitless.live.redis_url import redis_from_url
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ async def _revoked_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.redis_url is None:
         yield
         return
-    client = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    client = redis_from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app[REVOKED].client, app[REVOKED].prefix = client, settings.redis_prefix
     yield
     await client.aclose()

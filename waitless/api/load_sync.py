@@ -44,6 +44,7 @@ from waitless.api.sent_cookie import (
 from waitless.domain.errors import WaitlessError
 from waitless.events.db import Database
 from waitless.live.leader import cancel_and_wait
+from waitless.live.redis_url import redis_from_url
 from waitless.metrics import Metrics
 from waitless.ranking.fast_answer import FastAnswer
 from waitless.ranking.load import BUCKET_SECONDS, FollowRate, LoadView, Sent, SentTracker
@@ -196,8 +197,8 @@ def setup_load_aware(app: web.Application) -> None:
 async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
     view = app[LOAD_VIEW]
     app_settings = app[keys.SETTINGS]
-    client = (aioredis.from_url(app_settings.redis_url, socket_timeout=2,
-                                socket_connect_timeout=2) if app_settings.redis_url else None)
+    client = (redis_from_url(app_settings.redis_url, socket_timeout=2,
+                             socket_connect_timeout=2) if app_settings.redis_url else None)
     clock = app[keys.CLOCK]
     cookie_keys, unusable_key = app[SENT_COOKIE_KEY], OutageLog(logger)
     if client is not None:
