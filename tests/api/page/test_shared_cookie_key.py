@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.api.test_follow_rate import NOW
 from tests.api.test_follow_rate import _region as region_with
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, eventually
 from tests.tcpproxy import TcpProxy
 from waitless.api.app import create_app
 from waitless.api.background import OutageLog
@@ -45,6 +45,12 @@ WHERE = {"lat": str(CANTERBURY[0]), "lon": str(CANTERBURY[1]), "condition": "spr
 NOTE = "for other patients recently sent here"
 HORIZON = (NOW.timestamp(), NOW.timestamp() + 4 * 3600)
 REGION = region_with("\n[load_aware]\nenabled = true\nfollow_rate = 1.0\n")
+
+
+@pytest.fixture
+def prefix(redis_prefix: str, request: pytest.FixtureRequest) -> str:
+    """A key prefix of this test's own (the session's is shared by every test)."""
+    return f"{redis_prefix}:{request.node.name}"
 
 
 @pytest.fixture
@@ -94,18 +100,18 @@ def _shared_field(prefix: str, value: str) -> tuple[str, str]:
 
 
 async def test_a_reload_on_another_pod_takes_back_the_count(aiohttp_client, tmp_path: Path,
-                                                            redis_client, redis_prefix: str):
-    a = await _pod(aiohttp_client, tmp_path, "a", redis_url=REDIS_URL, prefix=redis_prefix)
-    b = await _pod(aiohttp_client, tmp_path, "b", redis_url=REDIS_URL, prefix=redis_prefix)
+                                                            redis_client, prefix: str):
+    a = await _pod(aiohttp_client, tmp_path, "a", redis_url=REDIS_URL, prefix=prefix)
+    b = await _pod(aiohttp_client, tmp_path, "b", redis_url=REDIS_URL, prefix=prefix)
     assert a.app[SENT_COOKIE_KEY].current == b.app[SENT_COOKIE_KEY].current
     assert a.app[SENT_COOKIE_KEY].current == await redis_client.get(
-        cookie_key_name(redis_prefix))
+        cookie_key_name(prefix))
 
     first = await _ask(a)
     cookie = first.cookies[SENT_COOKIE].value
     best = cookie.partition("|")[0]
     for pod in (a, b):
-        await _sync(pod, redis_client, redis_prefix)
+        await _sync(pod, redis_client, prefix)
     assert _pending(b, best) == 1  # B knows A's patient
 
     # The patient reloads; the load balancer sends it to B.
@@ -116,18 +122,18 @@ async def test_a_reload_on_another_pod_takes_back_the_count(aiohttp_client, tmp_
     assert reload.status == 200 and NOTE not in page
     assert SENT_COOKIE not in reload.cookies  # same count, same cookie
     for pod in (b, a, b):
-        await _sync(pod, redis_client, redis_prefix)
-    name, field = _shared_field(redis_prefix, cookie)
+        await _sync(pod, redis_client, prefix)
+    name, field = _shared_field(prefix, cookie)
     # Before: 2 patients on their way, shared and seen by both pods.
     assert await redis_client.hget(name, field) == b"1"
     assert (_pending(a, best), _pending(b, best)) == (1, 1)
 
 
 async def test_a_pod_of_another_deployment_does_not_accept_the_cookie(
-        aiohttp_client, tmp_path: Path, redis_client, redis_prefix: str):
-    a = await _pod(aiohttp_client, tmp_path, "a", redis_url=REDIS_URL, prefix=redis_prefix)
+        aiohttp_client, tmp_path: Path, redis_client, prefix: str):
+    a = await _pod(aiohttp_client, tmp_path, "a", redis_url=REDIS_URL, prefix=prefix)
     other = await _pod(aiohttp_client, tmp_path, "other", redis_url=REDIS_URL,
-                       prefix=f"{redis_prefix}:other")
+                       prefix=f"{prefix}:other")
     assert a.app[SENT_COOKIE_KEY].current != other.app[SENT_COOKIE_KEY].current
     cookie = (await _ask(a)).cookies[SENT_COOKIE].value
     best = cookie.partition("|")[0]
@@ -151,7 +157,7 @@ async def test_without_redis_each_server_keeps_its_own_key(aiohttp_client, tmp_p
 
 
 async def test_redis_down_at_start_up_falls_back_then_shares(
-        aiohttp_client, tmp_path: Path, redis_client, redis_prefix: str,
+        aiohttp_client, tmp_path: Path, redis_client, prefix: str,
         caplog: pytest.LogCaptureFixture):
     target = urlsplit(REDIS_URL)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
@@ -160,7 +166,7 @@ async def test_redis_down_at_start_up_falls_back_then_shares(
     caplog.set_level(logging.INFO, logger="waitless.api.load_sync")
     try:
         pod = await _pod(aiohttp_client, tmp_path, "pod",
-                         redis_url=f"redis://127.0.0.1:{proxy.port}/0", prefix=redis_prefix)
+                         redis_url=f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix)
         cookie_keys = pod.app[SENT_COOKIE_KEY]
         own = cookie_keys.current
         lines = [r.getMessage() for r in caplog.records if "cookie key" in r.getMessage()]
@@ -172,9 +178,9 @@ async def test_redis_down_at_start_up_falls_back_then_shares(
         best = cookie.partition("|")[0]
 
         await proxy.start()
-        await read_cookie_key(cookie_keys, redis_client, redis_prefix, 240,
-                              OutageLog(logging.getLogger("test")))
-        shared = await redis_client.get(cookie_key_name(redis_prefix))
+        # The pod's own sync (every 2 s) reads the deployment's key once Redis answers.
+        await eventually(lambda: cookie_keys.shared, what="the key read by a sync")
+        shared = await redis_client.get(cookie_key_name(prefix))
         assert (cookie_keys.current, cookie_keys.previous, cookie_keys.shared) == (
             shared, own, True)
         # The cookie signed in the outage is still taken back, and replaced by a shared one.
@@ -187,22 +193,22 @@ async def test_redis_down_at_start_up_falls_back_then_shares(
 
 
 async def test_deleting_the_key_rotates_it_and_the_one_before_is_accepted(
-        redis_client, redis_prefix: str, caplog: pytest.LogCaptureFixture):
+        redis_client, prefix: str, caplog: pytest.LogCaptureFixture):
     log = OutageLog(logging.getLogger("test"))
-    name = cookie_key_name(redis_prefix)
+    name = cookie_key_name(prefix)
     cookie_keys = CookieKeys(b"s" * 32)
-    await read_cookie_key(cookie_keys, redis_client, redis_prefix, 240, log)
+    await read_cookie_key(cookie_keys, redis_client, prefix, 240, log)
     first = cookie_keys.current
     # The horizon (240 min) and two hours, renewed at every sync.
     assert await redis_client.ttl(name) in (6 * 3600, 6 * 3600 - 1)
     signed_first = sent_value(Sent("RVVKC/utc", 29_916_845), first)
 
     await redis_client.delete(name)  # an operator rotates it (or Redis lost its data)
-    await read_cookie_key(cookie_keys, redis_client, redis_prefix, 240, log)
+    await read_cookie_key(cookie_keys, redis_client, prefix, 240, log)
     assert cookie_keys.current == await redis_client.get(name) != first
     assert read_sent(signed_first, cookie_keys.accepted()) == Sent("RVVKC/utc", 29_916_845)
     await redis_client.delete(name)  # twice: the first key is refused
-    await read_cookie_key(cookie_keys, redis_client, redis_prefix, 240, log)
+    await read_cookie_key(cookie_keys, redis_client, prefix, 240, log)
     assert read_sent(signed_first, cookie_keys.accepted()) is None
 
     # Something that is not a key: kept out, logged once (without any key).
@@ -210,10 +216,10 @@ async def test_deleting_the_key_rotates_it_and_the_one_before_is_accepted(
     await redis_client.set(name, b"short")
     caplog.set_level(logging.WARNING, logger="test")
     for _ in range(2):
-        await read_cookie_key(cookie_keys, redis_client, redis_prefix, 240, log)
+        await read_cookie_key(cookie_keys, redis_client, prefix, 240, log)
     await redis_client.delete(name)
     await redis_client.hset(name, "not", "a key")
-    await read_cookie_key(cookie_keys, redis_client, redis_prefix, 240, log)
+    await read_cookie_key(cookie_keys, redis_client, prefix, 240, log)
     assert cookie_keys.current == kept
     assert [r.getMessage() for r in caplog.records] == [
         f"{name} holds no usable key (not a string of 32 bytes or more); cookies stay signed "
