@@ -31,8 +31,11 @@ from waitless.metrics import IngestMetrics
 from waitless.settings import settings_from_env
 
 REGIONS_DIR = Path(__file__).parent / "regions"
-# Push feeds (no url) of each region: both regions have one named "trust".
+# Feeds of each region: both regions poll one named "trust" (polled feed names may repeat
+# across regions; push feed names may not: tests/api/test_multiregion_push.py), and North has
+# a push feed, "north-only", that has never pushed.
 FEEDS = {"border-north": ("trust", "north-only"), "border-south": ("trust",)}
+URLS = {"trust": "https://trust.example/waits.json"}
 # Site service -> minutes since its wait was observed, per region.
 AGES = {"border-north": {("TNB01", "utc"): 5, ("TNB02", "ed"): 10},
         "border-south": {("TSB01", "utc"): 20, ("TSB02", "utc"): 30}}
@@ -41,8 +44,10 @@ Samples = list[tuple[str, dict[str, str], float]]
 
 def region_file(tmp_path: Path, name: str) -> str:
     text = (REGIONS_DIR / f"{name}.toml").read_text()
-    text += "".join(f'\n[[feeds]]\nname = "{feed}"\nformat = "native"\n'
-                    for feed in FEEDS[name])
+    for feed in FEEDS[name]:
+        text += f'\n[[feeds]]\nname = "{feed}"\nformat = "native"\n'
+        if feed in URLS:
+            text += f'url = "{URLS[feed]}"\n'
     path = tmp_path / f"{name}.toml"
     path.write_text(text)
     return str(path)

@@ -20,6 +20,7 @@ from waitless.api.auth import setup_auth
 from waitless.api.front import front_middleware
 from waitless.api.load_sync import setup_load_aware
 from waitless.api.loop_lag import loop_lag_ctx
+from waitless.api.push import PUSH_FEEDS, push_feeds
 from waitless.api.rate_limits import setup_rate_limits
 from waitless.api.regions import ServedRegion, live_state, region_travel, served_regions
 from waitless.api.render import setup_pages
@@ -82,8 +83,8 @@ def create_app(settings: Settings, *, region: Region | None = None,
         ``settings.regions`` is loaded and served.
     regions
         Several regions to serve instead, the first being the primary (the patient page's
-        place search, the dashboard, statistics, push feeds and ingest use it alone); a
-        ranking goes to the region whose coverage holds the origin.
+        place search, the dashboard, statistics and ingest use it alone); a ranking goes to
+        the region whose coverage holds the origin, a push to the region declaring the feed.
     live_store
         A store to use (and leave open); made from settings when not given.
     run_ingest
@@ -105,6 +106,8 @@ def create_app(settings: Settings, *, region: Region | None = None,
         regions = [region] if region else [load_region(name) for name in settings.regions]
     for served_region in regions:
         check_feeds(served_region)  # adapters and poller options: refused here, not at leader start
+    # Push feeds of every region, by name: a name declared by two regions is refused here.
+    app[PUSH_FEEDS] = push_feeds(regions)
     region = regions[0]
     if len(regions) == 1:
         app[keys.REGION_SET] = None

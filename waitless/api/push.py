@@ -12,6 +12,11 @@ Pushed observations go through the same body checks and
 validation as polled ones — the same :class:`feeds.ingest.FeedIngest` pipeline — then into
 the live store.
 
+With several regions served, a push feed of any of them is taken: validated with its own
+region's settings and sites (a site of another region is an unknown site) and written under
+that region's live-store keys. The path and ``WAITLESS_PUSH_TOKENS`` name a feed by name alone,
+so push feed names must be unique across the regions served (:func:`push_feeds`).
+
 Answers: 200 ``{"feed", "accepted", "rejected": [...]}``; 400 bad body (``error`` names the
 problem: ``empty_body``, ``truncated``, ``wrong_content_type``, ``bad_payload``); 401 missing
 or wrong token, or no such push feed; 413 body over ``max_body_bytes``; 503 live store down.
@@ -20,6 +25,8 @@ or wrong token, or no such push feed; 413 body over ``max_body_bytes``; 503 live
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -29,16 +36,64 @@ from feeds.errors import FeedParseError
 from feeds.ingest import FeedIngest
 from waitless.api import keys
 from waitless.api.errors import error_response, json_response
-from waitless.domain.region import FeedConfig
+from waitless.domain.errors import RegionError
+from waitless.domain.region import FeedConfig, Region
 from waitless.live.store import StoreError
 
 logger = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True, slots=True)
+class PushFeed:
+    """A push feed and the region whose file declares it.
+
+    Attributes
+    ----------
+    feed
+        The feed's configuration (a format and no url).
+    region
+        Its region as the file lists it, without neighbours' border sites: the sites a push
+        may name, the validation settings, and the live-store keys written.
+    """
+
+    feed: FeedConfig
+    region: Region
+
+
+PUSH_FEEDS = web.AppKey("push_feeds", dict[str, PushFeed])
 PUSH_INGEST = web.AppKey("push_ingest", dict[str, FeedIngest])
 
 
 BODY_TOKEN_FORMATS = frozenset({"bc_push"})
 _UNAUTHORIZED = "missing or wrong push token, or no such push feed"
+
+
+def push_feeds(regions: Sequence[Region]) -> dict[str, PushFeed]:
+    """Every push feed (a feed with no url) of the regions served, by name.
+
+    Raises
+    ------
+    RegionError
+        When two regions declare a push feed of one name, naming the feed and both regions
+        and their files: the path and ``WAITLESS_PUSH_TOKENS`` name a feed by name alone, so
+        a token of one trust's feed would also push to the other's. Polled feeds may share a
+        name (they are polled by one ``waitless ingest`` per region).
+    """
+    table: dict[str, PushFeed] = {}
+    clashes = []
+    for region in regions:
+        for feed in region.feeds:
+            if feed.url:
+                continue
+            first = table.setdefault(feed.name, PushFeed(feed, region))
+            if first.region is not region:
+                clashes.append(f"{feed.name} in both {first.region.name} "
+                               f"({first.region.source_path}) and {region.name} "
+                               f"({region.source_path})")
+    if clashes:
+        msg = f"push feed names must be unique across the regions served: {'; '.join(clashes)}"
+        raise RegionError(msg)
+    return table
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -55,8 +110,9 @@ def _body_token(body: bytes) -> str | None:
 
 def _unauthorized(app: web.Application, name: str) -> web.Response:
     # Only a configured push feed gets a metric label: a guessed name must not add series.
-    if any(f.name == name and not f.url for f in app[keys.REGION].feeds):
-        app[keys.METRICS].feed_errors.labels(app[keys.REGION].name, name, "unauthorized").inc()
+    pushed = app[PUSH_FEEDS].get(name)
+    if pushed is not None:
+        app[keys.METRICS].feed_errors.labels(pushed.region.name, name, "unauthorized").inc()
     response = error_response(401, "unauthorized", _UNAUTHORIZED)
     response.headers["WWW-Authenticate"] = 'Bearer realm="waitless-push"'
     return response
@@ -76,30 +132,30 @@ async def _read_limited(request: web.Request, limit: int) -> bytes | None:
     return None if size > limit else b"".join(chunks)
 
 
-def _ingest_for(app: web.Application, feed: FeedConfig) -> FeedIngest:
+def _ingest_for(app: web.Application, pushed: PushFeed) -> FeedIngest:
     """The feed's pipeline in this worker (its health record lives there)."""
-    pipelines = app[PUSH_INGEST]
-    if feed.name not in pipelines:
-        pipelines[feed.name] = FeedIngest(feed, app[keys.REGION], app[keys.LIVE_STORE],
-                                          metrics=app[keys.METRICS], clock=app[keys.CLOCK])
-    return pipelines[feed.name]
+    pipelines, name = app[PUSH_INGEST], pushed.feed.name
+    if name not in pipelines:
+        pipelines[name] = FeedIngest(pushed.feed, pushed.region, app[keys.LIVE_STORE],
+                                     metrics=app[keys.METRICS], clock=app[keys.CLOCK])
+    return pipelines[name]
 
 
 async def push_handler(request: web.Request) -> web.Response:
-    app = request.app
-    region, metrics = app[keys.REGION], app[keys.METRICS]
+    app, metrics = request.app, request.app[keys.METRICS]
     name = request.match_info["feed"]
-    feed = next((f for f in region.feeds if f.name == name and not f.url), None)
+    pushed = app[PUSH_FEEDS].get(name)
     expected = [token for feed_name, token in app[keys.SETTINGS].push_tokens
-                if feed is not None and feed_name == name]
+                if pushed is not None and feed_name == name]
     bearer = _bearer(request)
     # Decide what can be decided before reading the body: unknown feed, no token configured,
     # a wrong bearer token, or no token where the format carries none in its body.
-    if feed is None or not expected or (bearer is not None
-                                        and not token_matches(bearer, expected)):
+    if pushed is None or not expected or (bearer is not None
+                                          and not token_matches(bearer, expected)):
         return _unauthorized(app, name)
-    if bearer is None and feed.format not in BODY_TOKEN_FORMATS:
+    if bearer is None and pushed.feed.format not in BODY_TOKEN_FORMATS:
         return _unauthorized(app, name)
+    region = pushed.region
     limit = region.validation.max_body_bytes
     body = await _read_limited(request, limit)
     if body is None:
@@ -107,7 +163,7 @@ async def push_handler(request: web.Request) -> web.Response:
         return error_response(413, "too_large", f"body over {limit} bytes")
     if bearer is None and not token_matches(_body_token(body), expected):
         return _unauthorized(app, name)
-    ingest = _ingest_for(app, feed)
+    ingest = _ingest_for(app, pushed)
     try:
         result = await ingest.accept(body, content_type=request.headers.get("Content-Type"),
                                      reload_last_good=True)
