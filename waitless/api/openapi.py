@@ -181,7 +181,9 @@ def _push_path() -> dict[str, Any]:
         "description": "The feed is declared in the region file with a format and no url. "
                        "Authenticate with `Authorization: Bearer <token>` or, for `bc_push`, the "
                        "payload's `token`; tokens come from WAITLESS_PUSH_TOKENS. Observations are "
-                       "validated like polled ones; rejected values never reach rankings.",
+                       "validated like polled ones, with the sites and limits of the region "
+                       "declaring the feed (any region served); rejected values never reach "
+                       "rankings.",
         "parameters": [{"name": "feed", "in": "path", "required": True,
                         "schema": {"type": "string"}}],
         "security": [{"pushToken": []}, {}],
@@ -193,7 +195,7 @@ def _push_path() -> dict[str, Any]:
                          "wrong_content_type, bad_payload)", _ERROR),
             "401": _json("Missing or wrong token, or no push feed of that name (one answer "
                          "for both, so feed names are not revealed)", _ERROR),
-            "413": _json("Body larger than the region's max_body_bytes", _ERROR),
+            "413": _json("Body larger than the feed's region's max_body_bytes", _ERROR),
             "429": _AUTH_LIMITED,
             "503": _json("Live store unavailable; try again", _ERROR),
         }}}
