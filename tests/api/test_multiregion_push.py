@@ -32,10 +32,12 @@ REGIONS_DIR = Path(__file__).parent / "regions"
 FEEDS = {"border-north": "north-push", "border-south": "south-push"}
 TOKENS = "north-push=north-token,south-push=south-token"
 DEEP_SOUTH = {"lat": "50.62", "lon": "0.50"}  # answered by border-south; TSB02 is 2 km away
+# South's own body limit, bytes (North keeps the default 2 MB).
+SOUTH_LIMIT = "\n[validation]\nmax_body_bytes = 1000\n"
 
 
-def region_file(tmp_path: Path, name: str, *feeds: str) -> str:
-    text = (REGIONS_DIR / f"{name}.toml").read_text()
+def region_file(tmp_path: Path, name: str, *feeds: str, extra: str = "") -> str:
+    text = (REGIONS_DIR / f"{name}.toml").read_text() + extra
     text += "".join(f'\n[[feeds]]\nname = "{feed}"\nformat = "native"\n' for feed in feeds)
     path = tmp_path / f"{name}.toml"
     path.write_text(text)
@@ -53,7 +55,9 @@ async def store(redis_store_factory: Callable[[], RedisLiveStore]
 @pytest.fixture
 async def two_regions(aiohttp_client, store: RedisLiveStore, fixed_now: datetime,
                       tmp_path: Path):
-    paths = ",".join(region_file(tmp_path, name, feed) for name, feed in FEEDS.items())
+    paths = ",".join(region_file(tmp_path, name, feed,
+                                 extra=SOUTH_LIMIT if name == "border-south" else "")
+                     for name, feed in FEEDS.items())
     settings = settings_from_env({"WAITLESS_REGIONS": paths, "WAITLESS_PUSH_TOKENS": TOKENS})
     settings = settings.with_overrides(spool_dir=str(tmp_path / "spool"), rate_limit=None,
                                        graph_cache=str(tmp_path / "no-graphs"),
@@ -159,6 +163,25 @@ async def test_readyz_and_metrics_name_the_feeds_region(
                  'region="border-south"} 1.0'):
         assert line in metrics
     assert 'feed="south-push",region="border-north"' not in metrics
+
+
+async def test_the_feeds_own_region_limits_its_body(
+        two_regions, store: RedisLiveStore, fixed_now: datetime) -> None:
+    """The same 1.6 kB body: over South's 1000 bytes, within North's 2 MB."""
+    app, client = two_regions
+    body = native(fixed_now, {"TNB01": 20.0} | {f"PAD{i:02}": 5.0 for i in range(12)})
+    assert 1000 < len(body) < 2000
+    assert (await push(client, "south-push", body, "south-token"))[0] == 413
+    status, answer = await push(client, "north-push", body, "north-token")
+    assert status == 200 and answer["accepted"] == 1
+    assert {r["reason"] for r in answer["rejected"]} == {"unknown_site"}  # the 12 made up
+    assert len(answer["rejected"]) == 12
+    assert await stored(store) == {"border-north": {"TNB01/utc": (20.0, "north-push")},
+                                   "border-south": {}}
+    oversized = [(s.labels["region"], s.labels["feed"]) for family in
+                 app[keys.METRICS].registry.collect() for s in family.samples
+                 if s.name == "waitless_feed_errors_total" and s.labels["reason"] == "oversized"]
+    assert oversized == [("border-south", "south-push")]
 
 
 def test_a_push_feed_name_in_two_regions_is_refused_at_start_up(tmp_path: Path) -> None:
