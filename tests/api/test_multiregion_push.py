@@ -197,3 +197,17 @@ def test_a_push_feed_name_in_two_regions_is_refused_at_start_up(tmp_path: Path) 
     assert str(caught.value) == (
         "push feed names must be unique across the regions served: trust in both "
         f"border-north ({Path(north).resolve()}) and border-south ({Path(south).resolve()})")
+
+
+def test_a_token_naming_no_push_feed_served_here_is_named_at_start_up(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A typo in WAITLESS_PUSH_TOKENS made every push of that trust a 401, with no other sign."""
+    paths = ",".join(region_file(tmp_path, name, feed) for name, feed in FEEDS.items())
+    tokens = f"{TOKENS},sotuh-push=secret-one,elsewhere=secret-two,sotuh-push=secret-three"
+    settings = settings_from_env({"WAITLESS_REGIONS": paths, "WAITLESS_PUSH_TOKENS": tokens})
+    with caplog.at_level("WARNING", logger="waitless.api.app"):
+        create_app(settings.with_overrides(spool_dir=str(tmp_path / "spool")))
+    (line,) = [r.getMessage() for r in caplog.records if "WAITLESS_PUSH_TOKENS" in r.getMessage()]
+    assert line.startswith("WAITLESS_PUSH_TOKENS names sotuh-push, elsewhere, not a push feed")
+    assert "(push feeds: north-push, south-push)" in line
+    assert "secret" not in caplog.text

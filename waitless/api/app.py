@@ -20,7 +20,7 @@ from waitless.api.auth import setup_auth
 from waitless.api.front import front_middleware
 from waitless.api.load_sync import setup_load_aware
 from waitless.api.loop_lag import loop_lag_ctx
-from waitless.api.push import PUSH_FEEDS, push_feeds
+from waitless.api.push import PUSH_FEEDS, push_feeds, tokens_without_push_feed
 from waitless.api.rate_limits import setup_rate_limits
 from waitless.api.regions import ServedRegion, live_state, region_travel, served_regions
 from waitless.api.render import setup_pages
@@ -108,6 +108,10 @@ def create_app(settings: Settings, *, region: Region | None = None,
         check_feeds(served_region)  # adapters and poller options: refused here, not at leader start
     # Push feeds of every region, by name: a name declared by two regions is refused here.
     app[PUSH_FEEDS] = push_feeds(regions)
+    if unmatched := tokens_without_push_feed(settings.push_tokens, app[PUSH_FEEDS]):
+        logger.warning("WAITLESS_PUSH_TOKENS names %s, not a push feed of the regions served "
+                       "here (push feeds: %s): pushes with those tokens are answered 401",
+                       ", ".join(unmatched), ", ".join(sorted(app[PUSH_FEEDS])) or "none")
     region = regions[0]
     if len(regions) == 1:
         app[keys.REGION_SET] = None

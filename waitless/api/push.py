@@ -25,7 +25,7 @@ or wrong token, or no such push feed; 413 body over ``max_body_bytes``; 503 live
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -94,6 +94,18 @@ def push_feeds(regions: Sequence[Region]) -> dict[str, PushFeed]:
         msg = f"push feed names must be unique across the regions served: {'; '.join(clashes)}"
         raise RegionError(msg)
     return table
+
+
+def tokens_without_push_feed(push_tokens: Sequence[tuple[str, str]],
+                             feeds: Mapping[str, PushFeed]) -> list[str]:
+    """Feed names of ``WAITLESS_PUSH_TOKENS`` entries that no push feed served here has.
+
+    Such a token opens nothing: a typo in the name, or a feed that is polled or belongs to a
+    region another process serves, and the trust's pushes get 401 with no other sign. Not
+    refused (several processes may share one token list), but worth a line at start-up.
+    Names only, in order, each once: never the tokens.
+    """
+    return list(dict.fromkeys(name for name, _ in push_tokens if name not in feeds))
 
 
 def _bearer(request: web.Request) -> str | None:
