@@ -121,17 +121,17 @@ class Metrics(IngestMetrics):
             "waitless_load_aware_follow_rate",
             "Share of answers whose first result is followed, as load-aware ranking uses it; "
             "source: observed (from recorded choices) or prior (the region setting)",
-            ["source"], registry=r)
+            ["region", "source"], registry=r)
         self.follow_sample = Gauge(
             "waitless_load_aware_follow_sample",
             "What the follow rate rests on, over its window: ranked answers, answers with a "
-            "recorded choice, answers whose choice was their first result", ["count"],
+            "recorded choice, answers whose choice was their first result", ["region", "count"],
             registry=r)
         self.load_sync_skipped = Counter(
             "waitless_load_aware_sync_skipped_total",
             "Load-aware counts left out of a sync with Redis: refused (a count Redis would not "
             "add, sent again next sync) or malformed (a field read back that is not a count, "
-            "skipped); once per sync while the cause remains", ["reason"], registry=r)
+            "skipped); once per sync while the cause remains", ["region", "reason"], registry=r)
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its handling time."""

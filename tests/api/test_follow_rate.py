@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import temporary_database
 from waitless.api import keys
 from waitless.api.app import create_app
-from waitless.api.load_sync import LOAD_VIEW, refresh_follow_rate
+from waitless.api.load_sync import LOAD_SITES, refresh_follow_rate
 from waitless.domain.errors import RegionError
 from waitless.domain.event_fields import event_row
 from waitless.domain.load_aware_settings import LoadAwareSettings, parse_load_aware
@@ -190,20 +190,23 @@ async def test_rankings_are_discounted_by_the_observed_rate(aiohttp_client, conn
                      "follow_min_choices = 4\nfollow_prior_answers = 0\n")
     app = await _app(region, tmp_path, follow_dsn)
     client = await aiohttp_client(app)
+    view = app[LOAD_SITES].views[region.name]
     # Observed at start-up, before the first request: 1 followed of 4 answers.
-    assert app[LOAD_VIEW].follow == FollowRate(0.25, "observed", 4, 4, 1)
+    assert view.follow == FollowRate(0.25, "observed", 4, 4, 1)
     # One patient sent ahead: 0.25 x 1 x (30 min / 5 waiting), not 1.0 x 1 x 6.
     assert await _adjustment_after_one_sent(client) == 1.5
     metrics = await (await client.get("/metrics")).text()
-    assert 'waitless_load_aware_follow_rate{source="observed"} 0.25' in metrics
-    assert 'waitless_load_aware_follow_sample{count="choices"} 4.0' in metrics
+    assert ('waitless_load_aware_follow_rate{region="kent-medway",source="observed"} 0.25'
+            in metrics)
+    assert ('waitless_load_aware_follow_sample{count="choices",region="kent-medway"} 4.0'
+            in metrics)
     assert 'source="prior"' not in metrics
     # The background task's refresh, with a later clock: the window is empty, back to the prior.
-    later = await refresh_follow_rate(app[LOAD_VIEW], app[keys.DATABASE], region.name,
+    later = await refresh_follow_rate(view, app[keys.DATABASE], region.name,
                                       app[keys.METRICS], now=NOW + timedelta(days=9))
-    assert later == FollowRate(1.0, "prior") == app[LOAD_VIEW].follow
+    assert later == FollowRate(1.0, "prior") == view.follow
     metrics = await (await client.get("/metrics")).text()
-    assert 'waitless_load_aware_follow_rate{source="prior"} 1.0' in metrics
+    assert 'waitless_load_aware_follow_rate{region="kent-medway",source="prior"} 1.0' in metrics
     assert 'source="observed"' not in metrics
 
 
@@ -211,7 +214,7 @@ async def test_without_a_database_the_setting_is_used(aiohttp_client, tmp_path: 
     region = _region("\n[load_aware]\nenabled = true\nfollow_rate = 0.5\n")
     app = await _app(region, tmp_path, None)
     client = await aiohttp_client(app)
-    assert app[LOAD_VIEW].follow == FollowRate(0.5, "prior")
+    assert app[LOAD_SITES].views[region.name].follow == FollowRate(0.5, "prior")
     assert await _adjustment_after_one_sent(client) == 3.0  # 0.5 x 1 x 6
     metrics = await (await client.get("/metrics")).text()
-    assert 'waitless_load_aware_follow_rate{source="prior"} 0.5' in metrics
+    assert 'waitless_load_aware_follow_rate{region="kent-medway",source="prior"} 0.5' in metrics

@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 from tests.conftest import REDIS_URL, eventually, free_port
 from waitless.api.app import create_app
 from waitless.api.background import OutageLog
-from waitless.api.load_sync import LOAD_VIEW, _forever, sync_once
+from waitless.api.load_sync import LOAD_SITES, _forever, sync_once
 from waitless.api.sent_cookie import CookieKeys, new_key
 from waitless.domain.errors import RegionError
 from waitless.domain.load_aware_settings import LoadAwareSettings
@@ -173,7 +173,8 @@ async def test_the_sync_task_keeps_running_past_malformed_fields(redis_client, r
                                         OutageLog(logging.getLogger(__name__))))
     def skipped() -> float:
         return metrics.registry.get_sample_value("waitless_load_aware_sync_skipped_total",
-                                                 {"reason": "malformed"}) or 0.0
+                                                 {"region": region,
+                                                  "reason": "malformed"}) or 0.0
 
     try:
         # Three rounds each skipping the field: the task went on past the first.
@@ -214,15 +215,15 @@ async def test_api_adds_the_adjustment_for_patients_it_sent(aiohttp_client, fixe
     assert named["load_adjustment_minutes"] == 6.0
     assert named["predicted_wait_minutes"] == pytest.approx(
         first[0]["predicted_wait_minutes"] + 6.0, abs=0.11)
-    assert app[LOAD_VIEW].tracker.pending(f"{first[0]['site_id']}/{first[0]['kind']}",
-                                          fixed_now.timestamp(),
-                                          fixed_now.timestamp() + 4 * 3600) == 2
+    tracker = app[LOAD_SITES].views[region.name].tracker
+    assert tracker.pending(f"{first[0]['site_id']}/{first[0]['kind']}", fixed_now.timestamp(),
+                           fixed_now.timestamp() + 4 * 3600) == 2
 
 
 async def test_load_aware_is_off_by_default_and_bad_settings_are_refused(tmp_path: Path):
     app = create_app(Settings(spool_dir=str(tmp_path / "s1")), region=_region(""),
                      live_store=MemoryLiveStore())
-    assert LOAD_VIEW not in app
+    assert LOAD_SITES not in app
     # The region file is refused when it is parsed, before any app is built.
     with pytest.raises(RegionError, match="follow_rate"):
         _region("\n[load_aware]\nfollow_rate = 2\n")

@@ -13,7 +13,13 @@ from waitless.domain.errors import RegionError
 from waitless.domain.load_aware_settings import LoadAwareSettings, parse_load_aware
 from waitless.domain.observation import Observation
 from waitless.domain.region import parse_region
-from waitless.ranking.load import LoadView, SentTracker, extra_wait_minutes, minutes_per_patient
+from waitless.ranking.load import (
+    LoadView,
+    SentTracker,
+    SiteLoads,
+    extra_wait_minutes,
+    minutes_per_patient,
+)
 from waitless.ranking.rank import RankRequest, rank
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -130,6 +136,32 @@ def _answer(load: LoadView | None) -> list[dict]:
     answer = rank(region, snapshot, request, travel_seconds=np.array([600.0, 600.0]),
                   travel_source="estimate", now=NOW, load=load)
     return answer_json(answer)["results"]
+
+
+def test_site_loads_count_and_adjust_each_site_in_its_home_region_s_view():
+    # A is home in "north" (follow rate 1), B in "south" (0.5); C's region does not count.
+    views = {name: LoadView(SentTracker(Clock(T0)), LoadAwareSettings(enabled=True,
+                                                                      follow_rate=rate))
+             for name, rate in (("north", 1.0), ("south", 0.5))}
+    loads = SiteLoads(views, {"A": "north", "B": "south"})
+    for key in ("A/utc", "B/utc", "B/utc"):
+        loads.record(key, T0 + 300)
+    assert loads.record("C/utc", T0 + 300) is None
+    assert set(views["north"].tracker.local) == {"A/utc"}
+    assert set(views["south"].tracker.local) == {"B/utc"}
+    # Both sites wait 20 minutes for 4: 5 minutes a patient, by each home's follow rate.
+    reading = Observation("A", "utc", 20.0, NOW - timedelta(minutes=10), patients_waiting=4)
+    minutes = {key: loads.adjustment_minutes(key, "utc", reading, T0 + 600, wait_status="live")
+               for key in ("A/utc", "B/utc", "C/utc")}
+    assert minutes == {"A/utc": 5.0, "B/utc": 5.0, "C/utc": 0.0}  # 1 x 1 x 5, 0.5 x 2 x 5
+    # A patient asking again: taken back where it was counted, and only there.
+    sent = views["south"].tracker.record("B/utc", T0 + 300)
+    assert loads.counted(sent) == sent and loads.counted(sent._replace(key="C/utc")) is None
+    with loads.without(sent):
+        assert views["south"].tracker.pending("B/utc", T0, T0 + 600) == 2
+    loads.forget(sent)
+    assert views["south"].tracker.pending("B/utc", T0, T0 + 600) == 2
+    assert views["north"].tracker.pending("A/utc", T0, T0 + 600) == 1
 
 
 def test_rank_without_load_reports_zero_adjustment():

@@ -23,13 +23,13 @@ from routing.errors import OutsideCoverage
 from routing.model import TravelModel
 from waitless.api import keys
 from waitless.api.answer_json import answer_json
-from waitless.api.load_sync import LOAD_VIEW, record_answer
+from waitless.api.load_sync import loads_for, record_answer
 from waitless.api.regions import ServedRegion
 from waitless.domain.event_fields import EVENT_ID
 from waitless.domain.region import Region
 from waitless.ranking.event_row import UNKNOWN, CentreFigures, ranking_event
 from waitless.ranking.fast_answer import FastAnswer
-from waitless.ranking.load import LoadView, Sent
+from waitless.ranking.load import Sent, SiteLoads
 from waitless.ranking.privacy import coarse_cell
 from waitless.ranking.rank import RankRequest, rank
 from waitless.ranking.results import RankAnswer
@@ -102,11 +102,6 @@ def _travel(app: web.Application, rank_request: RankRequest
     return served, model, travel, source
 
 
-def _load_view(app: web.Application, served: ServedRegion) -> LoadView | None:
-    """Load-aware ranking (issue 17) as the primary region's file sets it, for its answers."""
-    return app.get(LOAD_VIEW) if served.region.name == app[keys.REGION].name else None
-
-
 def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
                      now: datetime) -> bytes:
     """:func:`answer_rank_request` as JSON bytes, from the compiled ranking state
@@ -119,7 +114,7 @@ def answer_rank_body(app: web.Application, rank_request: RankRequest, *,
     """
     served, model, travel, source = _travel(app, rank_request)
     region = served.region
-    load = _load_view(app, served)
+    load = loads_for(app, region)
     fast = served.fast_ranker.answer(
         rank_request, served.observations(), travel_seconds=travel,
         travel_source=source, now=now, history=served.history(), load=load)
@@ -169,14 +164,15 @@ def _answer(app: web.Application, rank_request: RankRequest, served: ServedRegio
             refresh: bool = False, sent: Sent | None = None) -> tuple[dict, Sent | None]:
     """The reference path: rank, log the event, count; the body as a dict, and the count."""
     region = served.region
-    load = _load_view(app, served)
-    own = sent if load is not None else None
+    load = loads_for(app, region)
+    # The cookie names the site: its count is taken back in that site's home region's view.
+    own = None if load is None else load.counted(sent)
     # This patient's earlier answer is not load on their own ranking...
-    with nullcontext() if load is None else load.tracker.without(own):
+    with nullcontext() if load is None else load.without(own):
         answer = rank(region, served.observations(), rank_request, travel_seconds=travel,
                       travel_source=source, now=now, history=served.history(), load=load)
     if own is not None and not refresh:
-        load.tracker.forget(own)  # ...and this answer's count replaces it (a refresh keeps it)
+        load.forget(own)  # ...and this answer's count replaces it (a refresh keeps it)
     event_id, counted = _log_answer(app, served, model, rank_request, answer, load=load,
                                     refresh=refresh)
     body = answer_json(answer)
@@ -188,7 +184,7 @@ def _answer(app: web.Application, rank_request: RankRequest, served: ServedRegio
 
 def _log_answer(app: web.Application, served: ServedRegion, model: TravelModel,
                 rank_request: RankRequest, answer: RankAnswer | FastAnswer, *,
-                load: LoadView | None, refresh: bool = False
+                load: SiteLoads | None, refresh: bool = False
                 ) -> tuple[str | None, Sent | None]:
     """What every answer does besides its body: count the patient on their way (load-aware
     ranking), log the coarsened event row and count the outcome; return the event id and
@@ -202,7 +198,7 @@ def _log_answer(app: web.Application, served: ServedRegion, model: TravelModel,
     if refresh:
         return None, None
     # issue #17: this patient is now on their way
-    counted = record_answer(app, answer) if load is not None else None
+    counted = record_answer(load, answer) if load is not None else None
     cell = coarse_cell(rank_request.lat, rank_request.lon)
     event = ranking_event(served.region, answer,
                           centre=_centre(served, model, rank_request, cell), cell=cell)

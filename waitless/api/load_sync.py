@@ -1,5 +1,9 @@
 """Sharing sent-not-arrived counts between API workers, off the request path.
 
+Every served region whose ``[load_aware]`` table enables it has a view of its own sites
+(:class:`~waitless.ranking.load.SiteLoads`): its own counts, settings, follow rate, Redis hashes
+and background tasks; a site is counted in its home region's view whichever region answered.
+
 The pattern of :mod:`waitless.api.rate_limits`: a request reads and writes only this worker's
 :class:`~waitless.ranking.load.SentTracker`; a background task every ``sync_seconds`` adds the
 counts not yet shared into Redis (``HINCRBY`` into one hash per hour of expected arrival,
@@ -22,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,18 +46,27 @@ from waitless.api.sent_cookie import (
     shared_key,
 )
 from waitless.domain.errors import WaitlessError
+from waitless.domain.region import Region
 from waitless.events.db import Database
 from waitless.live.leader import cancel_and_wait
 from waitless.live.redis_url import redis_from_url
 from waitless.metrics import Metrics
 from waitless.ranking.fast_answer import FastAnswer
-from waitless.ranking.load import BUCKET_SECONDS, FollowRate, LoadView, Sent, SentTracker
+from waitless.ranking.load import (
+    BUCKET_SECONDS,
+    FollowRate,
+    LoadView,
+    Sent,
+    SentTracker,
+    SiteLoads,
+    site_loads,
+)
 from waitless.ranking.results import RankAnswer
 from waitless.stats.follow_rate import observed_follow_rate
 
 logger = logging.getLogger(__name__)
 
-LOAD_VIEW = web.AppKey("load_view", LoadView)
+LOAD_SITES = web.AppKey("load_sites", SiteLoads)
 _HOUR_S = 3600
 # No database configured (DatabaseUnavailable is a WaitlessError), or it failed.
 _FOLLOW_FAILURES = (WaitlessError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
@@ -179,14 +192,15 @@ async def _share(tracker: SentTracker, client: aioredis.Redis, prefix: str, regi
 
 
 def setup_load_aware(app: web.Application) -> None:
-    """When the region's ``[load_aware]`` table enables it (validated with the region), give
-    rankings a load view and start sharing counts (with Redis)."""
-    settings = app[keys.REGION].load_aware
-    if not settings.enabled:
-        return
+    """For every served region whose ``[load_aware]`` table enables it (validated with the
+    region), give its answers load views and start sharing its counts (with Redis)."""
+    region_set = app[keys.REGION_SET]
+    regions = [app[keys.REGION]] if region_set is None else list(region_set.regions.values())
     clock = app[keys.CLOCK]  # the app's clock, so tests and replays control time
-    app[LOAD_VIEW] = LoadView(SentTracker(lambda: clock().timestamp(), settings.horizon_minutes),
-                              settings)
+    loads = site_loads(regions, lambda: clock().timestamp())
+    if loads is None:
+        return
+    app[LOAD_SITES] = loads
     # Before the fork, so every worker of this server shares it until (or unless) the
     # deployment's key is read from Redis (_sync_ctx).
     app[SENT_COOKIE_KEY] = CookieKeys(new_key())
@@ -194,28 +208,42 @@ def setup_load_aware(app: web.Application) -> None:
     app.cleanup_ctx.append(_follow_rate_ctx)
 
 
+def loads_for(app: web.Application, region: Region) -> SiteLoads | None:
+    """The load views an answer of ``region`` is ranked with: every enabled region's (a
+    border site carries its home's adjustment), or ``None`` when ``region``'s own file does
+    not enable load-aware ranking."""
+    return app.get(LOAD_SITES) if region.load_aware.enabled else None
+
+
 async def _sync_ctx(app: web.Application) -> AsyncIterator[None]:
-    view = app[LOAD_VIEW]
     app_settings = app[keys.SETTINGS]
     client = (redis_from_url(app_settings.redis_url, socket_timeout=2,
                              socket_connect_timeout=2) if app_settings.redis_url else None)
     clock = app[keys.CLOCK]
+    views = app[LOAD_SITES].views
+    # The cookie key is the deployment's, not a region's: one task reads and renews it, the
+    # region whose counts are kept longest, so the key outlives every count it can take back.
+    keeper = max(views, key=lambda name: views[name].settings.horizon_minutes)
     cookie_keys, unusable_key = app[SENT_COOKIE_KEY], OutageLog(logger)
     if client is not None:
         try:
             await read_cookie_key(cookie_keys, client, app_settings.redis_prefix,
-                                  view.settings.horizon_minutes, unusable_key)
+                                  views[keeper].settings.horizon_minutes, unusable_key)
         except (RedisError, OSError) as exc:
             # Start-up goes on: the page works, and a reload on another server counts once
             # more (as before the key was shared) until a sync reads the key.
             logger.warning("load-aware cookie key not read from Redis (%s): this server's own "
                            "key until a sync reads it", exc)
-    task = asyncio.create_task(_forever(view, client, app_settings.redis_prefix,
-                                        app[keys.REGION].name, lambda: clock().timestamp(),
-                                        app[keys.METRICS], cookie_keys, unusable_key),
-                               name="load-aware-sync")
+    # One task per region: each syncs on its own sync_seconds into its own hashes.
+    tasks = [asyncio.create_task(_forever(view, client, app_settings.redis_prefix, name,
+                                          lambda: clock().timestamp(), app[keys.METRICS],
+                                          cookie_keys if name == keeper else None,
+                                          unusable_key),
+                                 name=f"load-aware-sync-{name}")
+             for name, view in views.items()]
     yield
-    await cancel_and_wait(task)  # a cancellation landing mid-command can be lost by redis-py
+    for task in tasks:  # a cancellation landing mid-command can be lost by redis-py
+        await cancel_and_wait(task)
     if client is not None:
         await client.aclose()
 
@@ -256,7 +284,7 @@ async def read_cookie_key(cookie_keys: CookieKeys, client: aioredis.Redis, prefi
 
 async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
                    region: str, clock: Callable[[], float], metrics: Metrics,
-                   cookie_keys: CookieKeys, unusable_key: OutageLog) -> None:
+                   cookie_keys: CookieKeys | None, unusable_key: OutageLog) -> None:
     period = view.settings.sync_seconds
     outage = OutageLog(logger)
     skipping = OutageLog(logger)
@@ -270,16 +298,18 @@ async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
             outcome = await sync_once(view.tracker, client, prefix, region, now_epoch_s=clock(),
                                       horizon_minutes=view.settings.horizon_minutes)
             # Every sync: a key deleted or lost with Redis's data is made afresh (a rotation)
-            # and its expiry renewed; a worker that started in an outage adopts it.
-            await read_cookie_key(cookie_keys, client, prefix, view.settings.horizon_minutes,
-                                  unusable_key)
+            # and its expiry renewed; a worker that started in an outage adopts it. (None:
+            # another region's task keeps the key.)
+            if cookie_keys is not None:
+                await read_cookie_key(cookie_keys, client, prefix,
+                                      view.settings.horizon_minutes, unusable_key)
         except (RedisError, OSError) as exc:
-            outage.failed("load-aware counts not shared (Redis: %s); counting this worker's "
-                          "answers only until it answers", exc)
+            outage.failed("load-aware counts of %s not shared (Redis: %s); counting this "
+                          "worker's answers only until it answers", region, exc)
             continue
-        outage.recovered("load-aware counts shared through Redis again")
-        metrics.load_sync_skipped.labels("refused").inc(outcome.refused_counts)
-        metrics.load_sync_skipped.labels("malformed").inc(outcome.malformed_fields)
+        outage.recovered("load-aware counts of %s shared through Redis again", region)
+        metrics.load_sync_skipped.labels(region, "refused").inc(outcome.refused_counts)
+        metrics.load_sync_skipped.labels(region, "malformed").inc(outcome.malformed_fields)
         if outcome.refused_counts or outcome.malformed_fields:
             skipping.failed("load-aware sync: Redis refused %d count(s) (kept for the next "
                             "sync) and %d malformed field(s) were skipped in %s:load:%s:*",
@@ -288,24 +318,25 @@ async def _forever(view: LoadView, client: aioredis.Redis | None, prefix: str,
             skipping.recovered("load-aware sync: no count refused, no field malformed")
 
 
-def record_answer(app: web.Application, answer: RankAnswer | FastAnswer) -> Sent | None:
-    """Count the first result of a ranking as a patient on their way (when enabled); return
-    what was counted (``None``: nothing, e.g. a 999 answer)."""
-    view = app.get(LOAD_VIEW)
-    if view is None or not answer.results:
+def record_answer(loads: SiteLoads, answer: RankAnswer | FastAnswer) -> Sent | None:
+    """Count the first result of a ranking as a patient on their way, in its site's home
+    view; return what was counted (``None``: nothing, e.g. a 999 answer, or a first site
+    whose region does not count)."""
+    if not answer.results:
         return None
     first = answer.results[0]
-    return view.tracker.record(f"{first.site.id}/{first.service.kind}",
-                               first.arrival.timestamp())
+    return loads.record(f"{first.site.id}/{first.service.kind}", first.arrival.timestamp())
 
 
-def use_follow_rate(view: LoadView, follow: FollowRate, metrics: Metrics) -> None:
-    """Make ``follow`` the rate the view discounts by, and export it."""
+def use_follow_rate(view: LoadView, follow: FollowRate, metrics: Metrics, region: str) -> None:
+    """Make ``follow`` the rate ``region``'s view discounts by, and export it."""
     view.follow = follow
-    metrics.follow_rate.clear()  # one series: the source in use
-    metrics.follow_rate.labels(follow.source).set(follow.rate)
+    for source in ("observed", "prior"):  # one series per region: the source in use
+        if source != follow.source:
+            metrics.follow_rate.remove(region, source)
+    metrics.follow_rate.labels(region, follow.source).set(follow.rate)
     for name in ("answers", "choices", "followed"):
-        metrics.follow_sample.labels(name).set(getattr(follow, name))
+        metrics.follow_sample.labels(region, name).set(getattr(follow, name))
 
 
 async def refresh_follow_rate(view: LoadView, database: Database, region_name: str,
@@ -315,11 +346,13 @@ async def refresh_follow_rate(view: LoadView, database: Database, region_name: s
     Parameters
     ----------
     view
-        This worker's load view (its settings give the window, threshold and prior).
+        This worker's load view of ``region_name`` (its settings give the window, threshold
+        and prior).
     database
         The service's database (opened on first use).
     region_name
-        Whose answers and choices are counted.
+        Whose answers and choices are counted (answers logged under that region, border
+        sites named first included).
     metrics
         Where the rate is exported.
     now
@@ -333,33 +366,44 @@ async def refresh_follow_rate(view: LoadView, database: Database, region_name: s
     pool = await database.pool()
     async with pool.acquire(timeout=10) as conn:
         follow = await observed_follow_rate(conn, region_name, view.settings, now=now)
-    use_follow_rate(view, follow, metrics)
+    use_follow_rate(view, follow, metrics, region_name)
     return follow
 
 
-async def _follow_rate_ctx(app: web.Application) -> AsyncIterator[None]:
-    view, metrics = app[LOAD_VIEW], app[keys.METRICS]
-    use_follow_rate(view, view.follow, metrics)  # the prior, exported before anything is read
-
+def _follow_refresher(app: web.Application, name: str, view: LoadView
+                      ) -> Callable[[], Awaitable[None]]:
+    """One refresh of region ``name``'s observed follow rate, failures logged once."""
     outage = OutageLog(logger)
 
     async def refresh() -> None:
         try:
-            await refresh_follow_rate(view, app[keys.DATABASE], app[keys.REGION].name,
-                                      metrics, now=app[keys.CLOCK]())
+            await refresh_follow_rate(view, app[keys.DATABASE], name, app[keys.METRICS],
+                                      now=app[keys.CLOCK]())
         except _FOLLOW_FAILURES as exc:
-            outage.failed("load-aware follow rate not observed (%s); using %s %.3f",
-                          exc, view.follow.source, view.follow.rate)
+            outage.failed("load-aware follow rate of %s not observed (%s); using %s %.3f",
+                          name, exc, view.follow.source, view.follow.rate)
         else:
-            outage.recovered("load-aware follow rate observed again: %s %.3f",
-                             view.follow.source, view.follow.rate)
+            outage.recovered("load-aware follow rate of %s observed again: %s %.3f",
+                             name, view.follow.source, view.follow.rate)
 
-    async def forever() -> None:
-        while True:
-            await asyncio.sleep(view.settings.follow_refresh_seconds)
-            await refresh()
+    return refresh
 
-    await refresh()  # once before serving, so the first answers already use the observed rate
-    task = asyncio.create_task(forever(), name="load-aware-follow-rate")
+
+async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        await job()
+
+
+async def _follow_rate_ctx(app: web.Application) -> AsyncIterator[None]:
+    tasks = []
+    for name, view in app[LOAD_SITES].views.items():
+        # The prior, exported before anything is read.
+        use_follow_rate(view, view.follow, app[keys.METRICS], name)
+        refresh = _follow_refresher(app, name, view)
+        await refresh()  # before serving, so the first answers already use the observed rate
+        tasks.append(asyncio.create_task(_every(view.settings.follow_refresh_seconds, refresh),
+                                         name=f"load-aware-follow-rate-{name}"))
     yield
-    await cancel_and_wait(task)
+    for task in tasks:
+        await cancel_and_wait(task)

@@ -37,7 +37,7 @@ from waitless.ranking.compiled_hours import abs_us, travel_microseconds, wall_us
 from waitless.ranking.fast_answer import FastAnswer
 from waitless.ranking.fast_result import ALWAYS, FastResult
 from waitless.ranking.history import ServiceHistory
-from waitless.ranking.load import LoadView
+from waitless.ranking.load import LoadView, SiteLoads
 from waitless.ranking.rank import RankRequest, _candidate_indices, _hours_check
 from waitless.ranking.results import EXCLUSION_REASONS
 
@@ -83,7 +83,7 @@ class FastRanker:
     def answer(self, request: RankRequest, observations: Mapping[str, Observation], *,
                travel_seconds: np.ndarray, travel_source: str, now: datetime,
                history: Mapping[str, ServiceHistory] | None,
-               load: LoadView | None = None) -> FastAnswer | None:
+               load: LoadView | SiteLoads | None = None) -> FastAnswer | None:
         """Rank like :func:`waitless.ranking.rank.rank` (``load`` as there); ``None`` where the
         reference must."""
         region = self.region
@@ -135,7 +135,7 @@ class FastRanker:
 
 def _rank_sites(state: CompiledState, request: RankRequest, seconds_list: list[float],
                 candidates: list[int], now: datetime, now_us: int, same_zone: bool,
-                load: LoadView | None = None
+                load: LoadView | SiteLoads | None = None
                 ) -> tuple[list[FastResult], list[tuple[int, str]]]:
     """Choose the service at each candidate site (as ``rank._choose_service``) and price it."""
     static = state.static

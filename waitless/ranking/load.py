@@ -23,13 +23,14 @@ settings are the region's ``[load_aware]`` table
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from waitless.domain.load_aware_settings import LoadAwareSettings
 from waitless.domain.observation import Observation
+from waitless.domain.region import Region
 
 BUCKET_SECONDS = 60  # arrivals are counted per minute of expected arrival
 
@@ -284,3 +285,84 @@ class LoadView:
         return extra_wait_minutes(pending, self.follow.rate,
                                   minutes_per_patient(kind, obs, self.settings),
                                   self.settings.max_adjustment_minutes)
+
+
+class SiteLoads:
+    """The load views of the regions served, each answering for its own sites' services.
+
+    A site's counts, settings and follow rate are its home region's, whichever region's
+    answer ranks it or names it first: a border site ranked in a neighbour's extended answer
+    carries the same adjustment there as at home, and a patient sent to it by either region
+    is one more patient in its one queue (``docs/herding.md``). A site whose home region does
+    not enable load-aware ranking has no view: it is neither counted nor adjusted.
+
+    Parameters
+    ----------
+    views
+        Region name to its view, for the regions whose ``[load_aware]`` enables it.
+    site_home
+        Site id to its home region's name, for every site of those regions.
+    """
+
+    def __init__(self, views: Mapping[str, LoadView], site_home: Mapping[str, str]) -> None:
+        self.views = dict(views)
+        self._by_site = {site_id: self.views[home] for site_id, home in site_home.items()}
+
+    def view_for(self, key: str) -> LoadView | None:
+        """The view counting ``key`` (``site_id/service``): its site's home region's."""
+        return self._by_site.get(key.rpartition("/")[0])
+
+    def record(self, key: str, arrival_epoch_s: float) -> Sent | None:
+        """Count one patient on their way to ``key`` (:meth:`SentTracker.record`) in its
+        site's home view; ``None`` when that region does not count."""
+        view = self.view_for(key)
+        return None if view is None else view.tracker.record(key, arrival_epoch_s)
+
+    def counted(self, sent: Sent | None) -> Sent | None:
+        """``sent`` when a view counts its site (so it can be taken back), else ``None``."""
+        return sent if sent is not None and self.view_for(sent.key) is not None else None
+
+    def forget(self, sent: Sent) -> None:
+        """Take back one count of ``sent`` (:meth:`SentTracker.forget`), where it was counted."""
+        view = self.view_for(sent.key)
+        if view is not None:
+            view.tracker.forget(sent)
+
+    @contextmanager
+    def without(self, sent: Sent | None) -> Iterator[None]:
+        """:meth:`SentTracker.without` in the view counting ``sent``'s site."""
+        view = None if sent is None else self.view_for(sent.key)
+        if view is None:
+            yield
+            return
+        with view.tracker.without(sent):
+            yield
+
+    def adjustment_minutes(self, key: str, kind: str, obs: Observation | None,
+                           arrival_epoch_s: float, *, wait_status: str) -> float:
+        """:meth:`LoadView.adjustment_minutes` from the site's home view, in minutes (0 where
+        its region does not count)."""
+        view = self.view_for(key)
+        if view is None:
+            return 0.0
+        return view.adjustment_minutes(key, kind, obs, arrival_epoch_s, wait_status=wait_status)
+
+
+def site_loads(regions: Iterable[Region], clock: Callable[[], float]) -> SiteLoads | None:
+    """A load view for each of ``regions`` whose ``[load_aware]`` table enables it, each over
+    its own sites; ``None`` when none does.
+
+    Parameters
+    ----------
+    regions
+        The regions served, as their files list them (own sites only, no border sites).
+    clock
+        Epoch seconds now.
+    """
+    enabled = [region for region in regions if region.load_aware.enabled]
+    if not enabled:
+        return None
+    views = {region.name: LoadView(SentTracker(clock, region.load_aware.horizon_minutes),
+                                   region.load_aware) for region in enabled}
+    return SiteLoads(views, {site.id: region.name for region in enabled
+                             for site in region.sites})

@@ -19,7 +19,7 @@ from waitless.domain.observation import Observation
 from waitless.domain.region import Region
 from waitless.domain.sites import Service, Site
 from waitless.ranking.history import ServiceHistory
-from waitless.ranking.load import LoadView
+from waitless.ranking.load import LoadView, SiteLoads
 from waitless.ranking.results import (
     EXCLUSION_REASONS,
     Emergency,
@@ -116,7 +116,7 @@ def _choose_service(region: Region, site: Site, request: RankRequest, arrival: d
 def rank(region: Region, snapshot: Mapping[str, Observation], request: RankRequest, *,
          travel_seconds: np.ndarray, travel_source: str, now: datetime,
          history: Mapping[str, ServiceHistory] | None = None,
-         load: LoadView | None = None) -> RankAnswer:
+         load: LoadView | SiteLoads | None = None) -> RankAnswer:
     """Rank the region's sites for one patient.
 
     Parameters
@@ -139,7 +139,8 @@ def rank(region: Region, snapshot: Mapping[str, Observation], request: RankReque
     load
         Patients already sent and not yet arrived (:mod:`waitless.ranking.load`, issue #17):
         their expected extra wait (minutes) is added to the predicted wait (p50 and p90), so
-        to the total too. ``None``: no adjustment.
+        to the total too: one region's view, or every served region's (each for its own
+        sites). ``None``: no adjustment.
 
     Returns
     -------

@@ -18,7 +18,7 @@ from tests.api.test_follow_rate import NOW
 from tests.api.test_follow_rate import _app as load_aware_app
 from tests.api.test_follow_rate import _region as region_with
 from tests.conftest import free_port
-from waitless.api.load_sync import LOAD_VIEW
+from waitless.api.load_sync import LOAD_SITES
 
 from .test_browser import CHROMIUM, LAUNCH_ARGS, PHONE, _axe_violations
 
@@ -46,7 +46,7 @@ async def test_reloads_count_one_patient_and_others_are_told_why(served_app) -> 
     from playwright.async_api import async_playwright
 
     url, app = served_app
-    tracker = app[LOAD_VIEW].tracker
+    tracker = app[LOAD_SITES].views["kent-medway"].tracker
     window = (NOW.timestamp(), (NOW + timedelta(hours=4)).timestamp())
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)

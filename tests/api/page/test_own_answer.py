@@ -16,7 +16,7 @@ from aiohttp import ClientResponse
 from tests.api.test_follow_rate import NOW
 from tests.api.test_follow_rate import _app as load_aware_app
 from tests.api.test_follow_rate import _region as region_with
-from waitless.api.load_sync import LOAD_VIEW
+from waitless.api.load_sync import LOAD_SITES
 from waitless.api.page import REFRESH_HEADER
 from waitless.api.sent_cookie import SENT_COOKIE
 
@@ -49,7 +49,7 @@ async def test_a_reload_replaces_the_patient_s_own_count(aiohttp_client, tmp_pat
     page = await first.text()
     best = _best(page)
     assert NOTE not in page
-    tracker = app[LOAD_VIEW].tracker
+    tracker = app[LOAD_SITES].views[region.name].tracker
     assert tracker.pending(best, *HORIZON) == 1
     sent = _cookie(first, {})
     for _ in range(3):  # the patient presses reload three times
@@ -88,5 +88,5 @@ async def test_a_forged_or_foreign_cookie_is_ignored(aiohttp_client, tmp_path: P
                                     headers={"Cookie": f"{SENT_COOKIE}={value}"})
         assert response.status == 200
     # Nothing was taken away: the first patient and the four asking after, each counted.
-    assert sum(app[LOAD_VIEW].tracker.pending(key, *HORIZON)
-               for key in app[LOAD_VIEW].tracker.local) == 5
+    tracker = app[LOAD_SITES].views[region.name].tracker
+    assert sum(tracker.pending(key, *HORIZON) for key in tracker.local) == 5

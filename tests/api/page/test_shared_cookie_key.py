@@ -25,7 +25,7 @@ from tests.conftest import REDIS_URL, eventually
 from tests.tcpproxy import TcpProxy
 from waitless.api.app import create_app
 from waitless.api.background import OutageLog
-from waitless.api.load_sync import LOAD_VIEW, read_cookie_key, sync_once
+from waitless.api.load_sync import LOAD_SITES, read_cookie_key, sync_once
 from waitless.api.sent_cookie import (
     SENT_COOKIE,
     SENT_COOKIE_KEY,
@@ -83,13 +83,13 @@ async def _ask(client: TestClient, cookie: str | None = None) -> ClientResponse:
 
 async def _sync(client: TestClient, redis: aioredis.Redis, prefix: str) -> None:
     """One round of the pod's sync, now rather than on the next 2-second boundary."""
-    view = client.app[LOAD_VIEW]
+    view = client.app[LOAD_SITES].views[REGION.name]
     await sync_once(view.tracker, redis, prefix, REGION.name, now_epoch_s=NOW.timestamp(),
                     horizon_minutes=view.settings.horizon_minutes)
 
 
 def _pending(client: TestClient, key: str) -> int:
-    return client.app[LOAD_VIEW].tracker.pending(key, *HORIZON)
+    return client.app[LOAD_SITES].views[REGION.name].tracker.pending(key, *HORIZON)
 
 
 def _shared_field(prefix: str, value: str) -> tuple[str, str]:
