@@ -8,6 +8,7 @@ waiting, so one more patient is worth 6 minutes (follow rate 1).
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from tests.api.test_multiregion_api import DEEP_SOUTH, NEAR_BORDER, NORTH, SOUTH
 from tests.conftest import REDIS_URL, eventually
 from waitless.api.app import create_app
 from waitless.api.load_sync import LOAD_SITES
-from waitless.api.sent_cookie import SENT_COOKIE
+from waitless.api.sent_cookie import SENT_COOKIE, cookie_key_name
 from waitless.domain.event_fields import event_row
 from waitless.domain.observation import Observation
 from waitless.domain.region import Region, parse_region
@@ -149,6 +150,32 @@ async def test_two_instances_share_the_second_region_s_counts(
         assert not await redis.keys(f"{redis_prefix}:load:border-north:*")
     finally:
         await redis.aclose()
+
+
+async def test_the_cookie_key_is_one_for_the_deployment_kept_for_the_longest_horizon(
+        aiohttp_client, fixed_now: datetime, tmp_path: Path, redis_prefix: str) -> None:
+    # North keeps counts 240 minutes (the default), South 600; both sync every 0.1 s.
+    north = region_file(NORTH, ENABLED + "sync_seconds = 0.1\n")
+    south = region_file(SOUTH, ENABLED + "horizon_minutes = 600\nsync_seconds = 0.1\n")
+    app = await load_app([north, south], tmp_path, fixed_now, redis_url=REDIS_URL,
+                         redis_prefix=redis_prefix)
+    await aiohttp_client(app)
+    redis = aioredis.from_url(REDIS_URL)
+    try:
+        name = cookie_key_name(redis_prefix)
+        await redis.expire(name, 60)  # renewed by the next sync of South's task
+        await eventually(lambda: _ttl_above(redis, name, 60), what="the key renewed")
+        await asyncio.sleep(0.5)  # five rounds of both regions' syncs
+        # South's horizon and two hours, not North's 240 minutes and two hours (21600 s).
+        assert 43_100 < await redis.ttl(name) <= 600 * 60 + 7200
+        assert await redis.keys(f"{redis_prefix}:load:cookie_key*") == [name.encode()]
+    finally:
+        await redis.aclose()
+
+
+async def _ttl_above(redis: aioredis.Redis, name: str, seconds: int) -> int:
+    ttl = await redis.ttl(name)
+    return ttl if ttl > seconds else 0
 
 
 async def test_a_region_with_load_aware_off_gets_no_adjustment(
