@@ -204,7 +204,7 @@ def create_app(settings: Settings, *, region: Region | None = None,
     setup_pages(app)
     setup_auth(app)
     setup_rate_limits(app)
-    setup_load_aware(app)  # issue #17: off unless the region's [load_aware] enables it
+    setup_load_aware(app)  # issue #17: for each region whose [load_aware] enables it
     setup_routes(app)
     for one in regions:
         logger.info("region %s: %d sites (%d ranked), %d feeds; %s", one.name, len(one.sites),
