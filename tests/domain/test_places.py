@@ -5,7 +5,17 @@ import tomllib
 import pytest
 
 from waitless.domain.errors import RegionError
-from waitless.domain.places import PlaceError, find_place, load_gazetteer
+from waitless.domain.places import (
+    AmbiguousPlace,
+    Gazetteer,
+    Place,
+    PlaceError,
+    and_list,
+    find_place,
+    load_gazetteer,
+    normalise,
+    search_places,
+)
 from waitless.domain.region import Region, parse_region
 
 
@@ -128,3 +138,57 @@ def test_a_gazetteer_that_is_not_utf8_is_refused(tmp_path) -> None:
     region = gazetteer_file(tmp_path, HEADER + "Tønsberg,town,51.44,0.37,DA11\n", "latin-1")
     with pytest.raises(RegionError, match=r"^cannot read gazetteer .*places\.csv: 'utf-8' codec"):
         load_gazetteer(region)
+
+
+def _gazetteer(name: str, title: str, rows: str) -> Gazetteer:
+    """A gazetteer as load_gazetteer builds it, without a file."""
+    places = {}
+    for row in rows.split(";"):
+        place_name, kind, lat, lon, district = row.split(",")
+        place = Place(place_name, kind, float(lat), float(lon), district)
+        places[normalise(place_name).replace(" ", "") if kind == "district"
+               else normalise(place_name)] = place
+    return Gazetteer(region_name=name, region_title=title, places=places)
+
+
+NORTH = _gazetteer("north", "North", "Hilltop,town,51.4,0.5,NB1;NB1,district,51.4,0.5,NB1;"
+                   "Newport,town,51.2,0.3,NB2")
+SOUTH = _gazetteer("south", "South", "Seaside,town,50.6,0.5,SB1;SB1,district,50.6,0.5,SB1;"
+                   "Newport,town,50.8,0.4,SB2")
+
+
+@pytest.mark.parametrize(("query", "region", "name"), [
+    ("seaside", "south", "Seaside"), ("SB1 2AB", "south", "SB1"), ("hilltop", "north", "Hilltop")])
+def test_a_place_is_found_in_whichever_region_holds_it(query, region, name) -> None:
+    match = search_places((NORTH, SOUTH), query)
+    assert (match.place.name, match.region, match.region_title) == (
+        name, region, region.title())
+
+
+def test_a_name_in_two_regions_is_not_picked_but_offered_from_both() -> None:
+    with pytest.raises(AmbiguousPlace) as caught:
+        search_places((NORTH, SOUTH), "newport")
+    assert [(m.region, m.place.lat) for m in caught.value.matches] == [
+        ("north", 51.2), ("south", 50.8)]
+    assert caught.value.message == (
+        "Newport could be in North or South: choose the one you mean.")
+    # Searching one region's gazetteer (the patient's choice) finds its own.
+    assert search_places((SOUTH,), "newport").place.district == "SB2"
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("Atlantis", "We could not find \"Atlantis\" in North and South. Try a town or the first "
+                 "part of a postcode, for example Hilltop or NB1."),
+    ("ZZ9 9ZZ", "The postcode area ZZ9 is not in North and South, which this service covers. "
+                "Check the postcode, or call NHS 111."),
+])
+def test_a_place_in_no_region_names_every_region_searched(query, message) -> None:
+    with pytest.raises(PlaceError) as caught:
+        search_places((NORTH, SOUTH), query)
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize(("names", "text"), [
+    ([], ""), (["A"], "A"), (["A", "B"], "A and B"), (["A", "B", "C"], "A, B and C")])
+def test_and_list(names, text) -> None:
+    assert and_list(names) == text

@@ -2,7 +2,9 @@
 
 The region file names its gazetteer (``[gazetteer] file = "..."``, relative to the region
 file); nothing is assumed. Lookups ignore case, spaces and punctuation; a full postcode is
-looked up by its district (outward code), e.g. ``"CT1 3NG"`` -> ``CT1``.
+looked up by its district (outward code), e.g. ``"CT1 3NG"`` -> ``CT1``. With several regions
+served, :func:`search_places` looks in every region's gazetteer and never picks between two
+places of the same name: it asks which one (:class:`AmbiguousPlace`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +56,34 @@ class Place:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaceMatch:
+    """A place found, with the region whose gazetteer holds it.
+
+    Attributes
+    ----------
+    place
+        The place.
+    region, region_title
+        That region's machine name (``kent-medway``) and the name shown to people.
+    """
+
+    place: Place
+    region: str
+    region_title: str
+
+
+class AmbiguousPlace(PlaceError):
+    """A name in the gazetteers of several regions; ``matches`` holds one place per region, in
+    the order the regions are served, for the patient to choose from."""
+
+    def __init__(self, message: str, matches: tuple[PlaceMatch, ...]) -> None:
+        super().__init__(message)
+        self.matches = matches
+
+
+@dataclass(frozen=True, slots=True)
 class Gazetteer:
+    region_name: str
     region_title: str
     places: dict[str, Place]  # normalised name -> place
 
@@ -122,7 +152,7 @@ def load_gazetteer(region: Region) -> Gazetteer | None:
     if not places:
         msg = f"gazetteer {path}: no places (expected a {','.join(_COLUMNS)} header and rows)"
         raise RegionError(msg)
-    return Gazetteer(region_title=region.title, places=places)
+    return Gazetteer(region_name=region.name, region_title=region.title, places=places)
 
 
 _COLUMNS = ("name", "kind", "lat", "lon", "district")
@@ -167,28 +197,60 @@ def find_place(gazetteer: Gazetteer, query: str) -> Place:
     PlaceError
         With a message saying what to type instead.
     """
+    return search_places((gazetteer,), query).place
+
+
+def search_places(gazetteers: Sequence[Gazetteer], query: str) -> PlaceMatch:
+    """The place a patient typed, looked up in each gazetteer (one per region served).
+
+    Parameters
+    ----------
+    gazetteers
+        At least one; the first gives the examples a message suggests.
+    query
+        A town, a postcode district or a full postcode.
+
+    Raises
+    ------
+    AmbiguousPlace
+        When the name is in more than one gazetteer: which place is meant is not known.
+    PlaceError
+        When it is in none, or empty, with a message saying what to type instead (naming
+        every region searched; with one gazetteer the message of a region served alone).
+    """
     text = normalise(query)
     if not text:
         msg = "Enter a town or the first part of a postcode, for example " \
-              f"{gazetteer.examples()}."
+              f"{gazetteers[0].examples()}."
         raise PlaceError(msg)
     compact = text.replace(" ", "")
     full = _POSTCODE.match(compact)
     outward = full.group(1) if full else compact if _OUTWARD.match(compact) else None
+    key = text if outward is None else outward
+    matches = tuple(PlaceMatch(g.places[key], g.region_name, g.region_title)
+                    for g in gazetteers if key in g.places)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        msg = (f"{matches[0].place.name} could be in "
+               f"{and_list([m.region_title for m in matches], 'or')}: choose the one you mean.")
+        raise AmbiguousPlace(msg, matches)
+    where = and_list([g.region_title for g in gazetteers])
     if outward is not None:
-        place = gazetteer.places.get(outward)
-        if place is None:
-            msg = (f"The postcode area {outward.upper()} is not in {gazetteer.region_title}, "
-                   "which this service covers. Check the postcode, or call NHS 111.")
-            raise PlaceError(msg)
-        return place
-    place = gazetteer.places.get(text)
-    if place is None:
-        msg = (f"We could not find \"{query.strip()[:60]}\" in {gazetteer.region_title}. "
-               f"Try a town or the first part of a postcode, for example "
-               f"{gazetteer.examples()}.")
+        msg = (f"The postcode area {outward.upper()} is not in {where}, "
+               "which this service covers. Check the postcode, or call NHS 111.")
         raise PlaceError(msg)
-    return place
+    msg = (f"We could not find \"{query.strip()[:60]}\" in {where}. "
+           f"Try a town or the first part of a postcode, for example "
+           f"{gazetteers[0].examples()}.")
+    raise PlaceError(msg)
+
+
+def and_list(names: Sequence[str], conjunction: str = "and") -> str:
+    """Names as a sentence lists them: ``"A"``, ``"A and B"``, ``"A, B and C"``."""
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 
 
 def suggest(gazetteer: Gazetteer, prefix: str, *, limit: int = 8) -> list[Place]:
