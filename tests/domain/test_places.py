@@ -177,9 +177,9 @@ def test_a_name_in_two_regions_is_not_picked_but_offered_from_both() -> None:
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ("Atlantis", "We could not find \"Atlantis\" in North and South. Try a town or the first "
+    ("Atlantis", "We could not find \"Atlantis\" in North or South. Try a town or the first "
                  "part of a postcode, for example Hilltop or NB1."),
-    ("ZZ9 9ZZ", "The postcode area ZZ9 is not in North and South, which this service covers. "
+    ("ZZ9 9ZZ", "The postcode area ZZ9 is not in North or South, which this service covers. "
                 "Check the postcode, or call NHS 111."),
 ])
 def test_a_place_in_no_region_names_every_region_searched(query, message) -> None:

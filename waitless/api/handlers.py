@@ -9,11 +9,11 @@ from waitless.api import keys
 from waitless.api.answer import answer_rank_body
 from waitless.api.errors import error_response, json_response
 from waitless.api.openapi import openapi_document
-from waitless.api.page import PAGE_GAZETTEER
+from waitless.api.place_search import GAZETTEERS, gazetteers_to_search, place_json
 from waitless.api.query import QueryError, parse_rank_query, plain_query
 from waitless.api.status import readiness, regions_sites_status, sites_status
 from waitless.domain.conditions import CONDITIONS
-from waitless.domain.places import PlaceError, find_place
+from waitless.domain.places import AmbiguousPlace, PlaceError, search_places
 from waitless.domain.region import Region
 from waitless.live.snapshot import LiveSnapshot
 from waitless.metrics import CONTENT_TYPE_LATEST
@@ -38,16 +38,30 @@ async def rank_handler(request: web.Request) -> web.Response:
 
 
 async def places_handler(request: web.Request) -> web.Response:
-    """``/v1/places?q=``: the place a patient typed, or 400 saying what to type instead."""
-    gazetteer = request.app[PAGE_GAZETTEER]
-    if gazetteer is None:
+    """``/v1/places?q=``: the place a patient typed, or 400 saying what to type instead.
+
+    With several regions served the answer names the place's region, a name in several
+    regions' gazetteers is a 400 listing every match (``ambiguous_place``: a client must not
+    be handed one of them as if it were the only one), and ``region=`` searches one region.
+    """
+    app = request.app
+    several = app[keys.REGION_SET] is not None
+    region = request.query.get("region", "")
+    gazetteers = gazetteers_to_search(app, region)
+    if not gazetteers:
+        if region and several:
+            names = ", ".join(g.region_name for g in app[GAZETTEERS]) or "none"
+            return error_response(400, "bad_request", f"region {region[:60]!r} is not a region "
+                                  f"served here with place search ({names})", field="region")
         return error_response(404, "no_gazetteer", "this region has no place search")
     try:
-        place = find_place(gazetteer, request.query.get("q", ""))
+        match = search_places(gazetteers, request.query.get("q", ""))
+    except AmbiguousPlace as exc:
+        return error_response(400, "ambiguous_place", exc.message, field="q",
+                              matches=[place_json(m, region=True) for m in exc.matches])
     except PlaceError as exc:
         return error_response(400, "unknown_place", exc.message, field="q")
-    return json_response({"name": place.name, "kind": place.kind, "lat": place.lat,
-                          "lon": place.lon, "district": place.district})
+    return json_response(place_json(match, region=several))
 
 
 def served_regions(app: web.Application) -> list[tuple[Region, LiveSnapshot]]:

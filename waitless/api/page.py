@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -20,13 +21,12 @@ from waitless.api import keys
 from waitless.api.answer import answer_rank_request
 from waitless.api.page_map import answer_map, tile_origin
 from waitless.api.page_view import answer_view, minutes_text
+from waitless.api.place_search import GAZETTEERS, gazetteers_to_search, served_titles
 from waitless.api.query import QueryError, parse_rank_query
 from waitless.api.render import render
 from waitless.api.sent_cookie import keep_sent, sent_of
 from waitless.domain.conditions import CONDITIONS, NHS_111_ADVICE
-from waitless.domain.places import Gazetteer, PlaceError, find_place
-
-PAGE_GAZETTEER = web.AppKey("page_gazetteer", Gazetteer | None)  # type: ignore[arg-type]
+from waitless.domain.places import AmbiguousPlace, PlaceError, PlaceMatch, search_places
 
 REFRESH_SECONDS = 120
 # Sent by patient.js when it re-asks the question the page shows: the answer is not logged or
@@ -69,6 +69,23 @@ def _form_values(query: Any) -> dict[str, str]:
             for name in ("place", "lat", "lon", "condition", "age", "mode")}
 
 
+def place_choices(form: dict[str, str], matches: tuple[PlaceMatch, ...]) -> list[dict[str, str]]:
+    """Links for a place name found in several regions, one per region, each naming it.
+
+    Parameters
+    ----------
+    form
+        The search as the patient sent it: each link asks it again with the place and its
+        region (``region=``), so the rest of the search is kept without JavaScript.
+    matches
+        The places of that name (:class:`~waitless.domain.places.AmbiguousPlace`).
+    """
+    kept = {k: v for k, v in form.items() if v and k in ("condition", "age", "mode")}
+    return [{"text": f"{m.place.name}, {m.region_title}",
+             "href": "/?" + urlencode({"place": m.place.name, "region": m.region, **kept})}
+            for m in matches]
+
+
 def _page(request: web.Request, context: dict[str, Any], *, status: int = 200) -> web.Response:
     # Compressed: the answer page is ~50 KB of HTML, ~6 KB gzipped, on a phone's network.
     # Safe from BREACH-style guessing: the page holds no secret (no token, no cookie value).
@@ -93,7 +110,8 @@ async def patient_page_handler(request: web.Request) -> web.Response:
         "region_title": region.title, "form": form, "error": None, "answer": None,
         "view": None, "map": None, "place": None, "place_note": None, "advice": NHS_111_ADVICE,
         "conditions": sorted(CONDITIONS.values(), key=lambda c: (c.red_flag, c.label)),
-        "refresh_seconds": REFRESH_SECONDS, "has_gazetteer": app[PAGE_GAZETTEER] is not None,
+        "refresh_seconds": REFRESH_SECONDS, "has_gazetteer": bool(app[GAZETTEERS]),
+        "place_choices": None,
         "updated_at": now.astimezone(region.timezone).strftime("%H:%M"),
         "generated_at": now.isoformat(),
     }
@@ -111,11 +129,18 @@ async def patient_page_handler(request: web.Request) -> web.Response:
             return _page(request, context, status=400)
         query["age"] = years
     if not (form["lat"] and form["lon"]):
-        gazetteer = app[PAGE_GAZETTEER]
+        # A choice between places of one name in several regions names its region; a
+        # region not served (an edited link) is ignored and the patient asked again.
+        gazetteers = (gazetteers_to_search(app, request.query.get("region", "").strip())
+                      or app[GAZETTEERS])
         try:
-            if gazetteer is None:
+            if not gazetteers:
                 raise PlaceError("Place search is not available here; use your location.")
-            place = find_place(gazetteer, form["place"])
+            place = search_places(gazetteers, form["place"]).place
+        except AmbiguousPlace as exc:
+            _error(context, "place", exc.message)
+            context["place_choices"] = place_choices(form, exc.matches)
+            return _page(request, context, status=400)
         except PlaceError as exc:
             _error(context, "place", exc.message)
             return _page(request, context, status=400)
@@ -139,7 +164,7 @@ async def patient_page_handler(request: web.Request) -> web.Response:
             sent=sent)
     except OutsideCoverage:
         _error(context, "place", (
-            f"Your location is outside {region.title}, which this service covers. "
+            f"Your location is outside {served_titles(app)}, which this service covers. "
             "Call NHS 111 or use 111.nhs.uk to find care near you."))
         return _page(request, context, status=422)
     context["answer"] = answer

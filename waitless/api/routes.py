@@ -13,13 +13,13 @@ from waitless.api.info_pages import (
     service_worker_handler,
     service_worker_script,
 )
-from waitless.api.page import PAGE_GAZETTEER, patient_page_handler
+from waitless.api.page import patient_page_handler
+from waitless.api.place_search import GAZETTEERS, load_gazetteers, regions_served
 from waitless.api.render import NHSUK_ASSETS_DIR, STATIC_DIR
-from waitless.domain.places import load_gazetteer
 
 
 def setup_routes(app: web.Application) -> None:
-    app[PAGE_GAZETTEER] = load_gazetteer(app[keys.REGION])
+    app[GAZETTEERS] = load_gazetteers(regions_served(app))
     app[push.PUSH_INGEST] = {}
     add_get, add_post = app.router.add_get, app.router.add_post
     # Patients and apps.

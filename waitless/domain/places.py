@@ -235,7 +235,7 @@ def search_places(gazetteers: Sequence[Gazetteer], query: str) -> PlaceMatch:
         msg = (f"{matches[0].place.name} could be in "
                f"{and_list([m.region_title for m in matches], 'or')}: choose the one you mean.")
         raise AmbiguousPlace(msg, matches)
-    where = and_list([g.region_title for g in gazetteers])
+    where = and_list([g.region_title for g in gazetteers], "or")
     if outward is not None:
         msg = (f"The postcode area {outward.upper()} is not in {where}, "
                "which this service covers. Check the postcode, or call NHS 111.")
