@@ -92,8 +92,20 @@ _PLACE = {
                  "description": "a town, or a postcode district (outward code)"},
         "lat": {"type": "number"}, "lon": {"type": "number"},
         "district": {"type": "string", "description": "the postcode district it lies in"},
+        "region": {"type": "string",
+                   "description": "with several regions served: the region whose gazetteer "
+                                  "holds the place (its machine name)"},
+        "region_title": {"type": "string",
+                         "description": "with several regions served: that region's name "
+                                        "shown to people"},
     },
 }
+# A name in the gazetteers of several served regions: every match, each with its region.
+_PLACE_ERROR = {**_ERROR, "properties": {
+    **_ERROR["properties"],
+    "matches": {"type": "array", "items": _PLACE,
+                "description": "error ambiguous_place: one place per region, to choose from "
+                               "(ask again with region=)"}}}
 
 _SITE_SERVICE = {
     "type": "object",
@@ -235,15 +247,23 @@ def openapi_document(region: Region) -> dict[str, Any]:
                 }}},
             "/v1/places": {"get": {
                 "summary": "Find a place the patient typed (the patient page's search)",
-                "description": "Looks the text up in the region's gazetteer: a town, a postcode "
-                               "district (`CT1`) or a full postcode (`CT1 3NG`, read as its "
-                               "district). No geocoding service is asked.",
-                "parameters": [_param("q", "A town, postcode district or full postcode",
-                                      {"type": "string"})],
+                "description": "Looks the text up in the gazetteer of every region served: a "
+                               "town, a postcode district (`CT1`) or a full postcode (`CT1 "
+                               "3NG`, read as its district). No geocoding service is asked.",
+                "parameters": [
+                    _param("q", "A town, postcode district or full postcode",
+                           {"type": "string"}),
+                    _param("region", "With several regions served: search this region's "
+                                     "gazetteer only (ignored with one)", {"type": "string"})],
                 "responses": {
-                    "200": _json("The place and its coordinates", _PLACE),
-                    "400": _json("Not found in the region, or empty (error: unknown_place, "
-                                 "field: q); the message says what to type instead", _ERROR),
+                    "200": _json("The place and its coordinates (with several regions "
+                                 "served, its region too)", _PLACE),
+                    "400": _json("Not found in the regions searched, or empty (error: "
+                                 "unknown_place, field: q); the message says what to type "
+                                 "instead. With several regions served: a name in more than "
+                                 "one region's gazetteer (error: ambiguous_place, field: q, "
+                                 "matches), or a region= naming none with a gazetteer "
+                                 "(error: bad_request, field: region)", _PLACE_ERROR),
                     "404": _json("The region has no gazetteer (error: no_gazetteer)", _ERROR),
                     "429": _RATE_LIMITED,
                 }}},
