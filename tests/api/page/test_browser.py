@@ -12,8 +12,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from tests.api.test_multiregion_places import region_file
 from tests.conftest import REPO_ROOT, free_port
-from waitless.domain.region import Region
+from waitless.api.app import create_app
+from waitless.domain.region import Region, load_region
+from waitless.live.store import MemoryLiveStore
+from waitless.settings import Settings
 
 from .conftest import CANTERBURY, make_app, seeded_store
 
@@ -138,6 +142,40 @@ async def test_accessibility_and_phone_screenshot(served, browser) -> None:
     await page.keyboard.press("Tab")
     focused = await page.evaluate("() => document.activeElement.textContent.trim()")
     assert focused == "Skip to main content"
+    await context.close()
+
+
+@pytest.fixture
+async def two_regions_served(fixed_now: datetime, tmp_path: Path) -> AsyncIterator[str]:
+    regions = [load_region(region_file(tmp_path, name))
+               for name in ("border-north", "border-south")]
+    app = create_app(Settings(spool_dir=str(tmp_path / "spool"),
+                              graph_cache=str(tmp_path / "no-graphs")),
+                     regions=regions, live_store=MemoryLiveStore(), clock=lambda: fixed_now)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_a_place_in_two_regions_is_chosen_by_keyboard(two_regions_served, browser) -> None:
+    context = await browser.new_context(viewport=PHONE, bypass_csp=True)
+    page = await context.new_page()
+    await page.goto(two_regions_served + "/?place=Newport")
+    violations = await _axe_violations(page)
+    assert violations == [], [(v["id"], v["help"]) for v in violations]
+    choices = page.locator("#place-choices a")
+    assert await choices.all_inner_texts() == ["Newport, Border North (test)",
+                                               "Newport, Border South (test)"]
+    await choices.nth(1).focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#answer")
+    assert "From Newport, by car" in await page.inner_text("#last-updated")
+    # The choice asks again with its region (which place is then ranked from:
+    # tests/api/test_multiregion_places.py).
+    assert "region=border-south" in page.url
     await context.close()
 
 
