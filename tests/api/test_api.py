@@ -96,6 +96,13 @@ async def test_places_answer_matches_the_openapi_schema(client) -> None:
                         answers["400"]["content"]["application/json"]["schema"])
 
 
+async def test_places_with_one_region_ignore_region_and_name_none(client) -> None:
+    # region= and the answer's region fields belong to several regions served (docs/regions.md).
+    body = await (await client.get("/v1/places", params={"q": "CT1", "region": "x"})).json()
+    assert body == {"name": "CT1", "kind": "district", "lat": 51.27719, "lon": 1.08733,
+                    "district": "CT1"}
+
+
 @pytest.mark.parametrize(("params", "field", "message"), [
     ({}, "lat", "lat is required"),
     ({"lat": "51.28"}, "lon", "lon is required"),

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from html import unescape
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from waitless.api.app import create_app
@@ -122,13 +123,18 @@ async def test_outside_coverage_and_not_found_name_every_region(client) -> None:
 
 
 async def test_places_api_answers_from_both_regions_naming_the_region(client) -> None:
+    spec = await (await client.get("/openapi.json")).json()
+    schemas = {status: answer["content"]["application/json"]["schema"] for status, answer
+               in spec["paths"]["/v1/places"]["get"]["responses"].items() if "content" in answer}
     south = await (await client.get("/v1/places", params={"q": "south coast"})).json()
+    jsonschema.validate(south, schemas["200"])
     assert south == {"name": "South Coast", "kind": "town", "lat": 50.62, "lon": 0.5,
                      "district": "SB1", "region": "border-south",
                      "region_title": "Border South (test)"}
     response = await client.get("/v1/places", params={"q": "Newport"})
     assert response.status == 400
     body = await response.json()
+    jsonschema.validate(body, schemas["400"])
     assert (body["error"], body["field"]) == ("ambiguous_place", "q")
     assert [(m["region"], m["region_title"], m["lat"], m["lon"], m["district"])
             for m in body["matches"]] == [
