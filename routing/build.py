@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -133,8 +133,15 @@ def _indexed_snapper(directory: Path, mode: str, progress: Progress, *,
 
 def build_mode(region: Any, mode: str, *, source: GraphSource | None,
                cache_root: Path | str = io.DEFAULT_CACHE_ROOT, reuse_graph: bool = False,
+               border_sites: Sequence[Any] = (), neighbours: Sequence[str] = (),
                progress: Progress = print) -> BuildResult:
     """Build (or reuse) one mode's graph and compute its node-to-site table.
+
+    The table's columns are the region's own sites, then ``border_sites``; ``meta.json``
+    records their ids, the hash over that whole list (``sites_hash``, what a server serving
+    the region with its neighbours expects), and the own sites' count and hash
+    (``n_own_sites``, ``own_sites_hash``: a server serving other border sites, or the region
+    alone, still uses those columns).
 
     Parameters
     ----------
@@ -153,6 +160,13 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
         reused are first checked against the sizes and SHA-256 in ``meta.json``: a changed
         ``snap/`` file has the index written again; a changed graph, nodes or edges file is
         refused, or read again from the OSM file when that is the source.
+    border_sites
+        Neighbours' sites the region ranks when served with them (``id``, ``lat``, ``lon``
+        in decimal degrees), as :func:`waitless.ranking.multiregion.border_sites_for` chooses
+        them; the source must reach them.
+    neighbours
+        Names of the regions ``border_sites`` were chosen from, recorded for the rebuild
+        command.
 
     Raises
     ------
@@ -203,13 +217,16 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
     except GraphCacheError as exc:
         raise GraphBuildError(str(exc)) from exc
     segments = snapper.segments
-    sites = region.sites
+    # The region as served with its neighbours: its hash is the one a server compares.
+    served = replace(region, sites=(*region.sites, *border_sites))
+    sites = served.sites
     site_ids = [s.id for s in sites]
     entries, snap_m = snap_site_entries(
         snapper, site_ids, np.array([s.lat for s in sites]),
         np.array([s.lon for s in sites]), max_snap_m=settings.max_snap_m,
         access_speed_kph=settings.access_speed_for(mode))
-    progress(f"[{mode}] Dijkstra from {len(sites)} sites over {arrays.n_nodes:,} nodes")
+    border = f" ({len(border_sites)} of them border sites)" if border_sites else ""
+    progress(f"[{mode}] Dijkstra from {len(sites)} sites{border} over {arrays.n_nodes:,} nodes")
     table = entry_table(arrays.csr, segments, entries, len(sites))
     meta = {
         "region": region.name,
@@ -217,7 +234,10 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
         "graph": graph_meta,
         "reused_graph": G is None,
         "site_ids": site_ids,
-        "sites_hash": region.sites_hash(),
+        "sites_hash": served.sites_hash(),
+        "n_own_sites": len(region.sites),
+        "own_sites_hash": region.sites_hash(),
+        "neighbours": list(neighbours),
         "site_entries": entries.to_json(),
         "site_snap_m": [round(float(d), 2) for d in snap_m],
         "access_speed_kph": settings.access_speed_for(mode),
@@ -238,7 +258,9 @@ def build_mode(region: Any, mode: str, *, source: GraphSource | None,
 def build_region(region: Any, *, source: GraphSource | None,
                  cache_root: Path | str = io.DEFAULT_CACHE_ROOT,
                  modes: Sequence[str] = MODES, reuse_graph: bool = False,
+                 border_sites: Sequence[Any] = (), neighbours: Sequence[str] = (),
                  progress: Progress = print) -> dict[str, BuildResult]:
     """Build every requested mode; see :func:`build_mode`."""
     return {mode: build_mode(region, mode, source=source, cache_root=cache_root,
-                             reuse_graph=reuse_graph, progress=progress) for mode in modes}
+                             reuse_graph=reuse_graph, border_sites=border_sites,
+                             neighbours=neighbours, progress=progress) for mode in modes}

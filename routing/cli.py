@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from routing import io
@@ -14,7 +16,12 @@ from routing.errors import GraphCacheError, RoutingError
 from routing.filecheck import CACHE_FILES, check_files
 from routing.graph import GraphSource
 from waitless.domain.errors import RegionError
-from waitless.domain.region import REGION_HELP, load_region
+from waitless.domain.region import REGION_HELP, Region, load_region
+from waitless.domain.sites import Site
+
+# The neighbours' sites a region ranks when served with them (waitless.ranking.multiregion,
+# which routing may not import: the command line passes it in).
+BorderSelection = Callable[[Region, Sequence[Region]], Sequence[Site]]
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
@@ -29,8 +36,18 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``graph build`` and ``graph check`` to the ``waitless`` command line."""
+def register(subparsers: argparse._SubParsersAction, border_sites: BorderSelection) -> None:
+    """Add ``graph build`` and ``graph check`` to the ``waitless`` command line.
+
+    Parameters
+    ----------
+    subparsers
+        The ``waitless`` command line's sub-commands.
+    border_sites
+        Chooses the neighbours' sites of ``graph build --neighbour`` exactly as a server
+        serving the regions together ranks them
+        (:func:`waitless.ranking.multiregion.border_sites_for`).
+    """
     graph = subparsers.add_parser("graph", help="road graphs and travel-time tables")
     commands = graph.add_subparsers(dest="graph_command", required=True)
     build = commands.add_parser(
@@ -38,6 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Exactly one OSM source, or --reuse-graph to recompute tables for "
                     "changed sites from the cached graph without reading OSM.")
     build.add_argument("--region", default=None, help=REGION_HELP)
+    build.add_argument("--neighbour", dest="neighbours", action="append", default=[],
+                       metavar="REGION",
+                       help="a region served with it (name or TOML path; repeat for each): "
+                            "its sites within the region's [coverage] border_km get table "
+                            "columns too, after the region's own; the OSM source must reach "
+                            "them")
     source = build.add_mutually_exclusive_group()
     source.add_argument("--osm-file", type=Path,
                         help="offline OSM extract: .osm, .osm.bz2, .osm.pbf or .pbf")
@@ -51,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="cache root (default graph_cache/ or env WAITLESS_GRAPH_CACHE)")
     build.add_argument("--mode", choices=[*MODES, "all"], default="all",
                        help="which network(s) to build (default both)")
-    build.set_defaults(func=build_command)
+    build.set_defaults(func=partial(build_command, border_sites=border_sites))
     check = commands.add_parser(
         "check", help="re-hash a region's cache files against meta.json (after a copy)",
         description="Reads every file of the cache and compares its size and SHA-256 with "
@@ -67,10 +90,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=check_command)
 
 
-def build_command(args: argparse.Namespace) -> int:
-    """Handler of ``waitless graph build``; returns the exit code."""
+def build_command(args: argparse.Namespace, border_sites: BorderSelection) -> int:
+    """Handler of ``waitless graph build``; returns the exit code.
+
+    With ``--neighbour``, the table's columns are the region's own sites then the
+    neighbours' sites ``border_sites`` chooses (see :func:`register`).
+    """
     try:
         region = load_region(args.region)
+        neighbours = [load_region(name) for name in args.neighbours]
+        border = tuple(border_sites(region, neighbours))
         given = args.osm_file or args.place or args.bbox
         source = None
         if given is not None:
@@ -78,13 +107,15 @@ def build_command(args: argparse.Namespace) -> int:
                                  place=tuple(args.place) if args.place else None, bbox=args.bbox)
         modes = MODES if args.mode == "all" else (args.mode,)
         results = build_region(region, source=source, cache_root=args.cache_dir, modes=modes,
-                               reuse_graph=args.reuse_graph)
+                               reuse_graph=args.reuse_graph, border_sites=border,
+                               neighbours=[n.name for n in neighbours])
     except (RoutingError, RegionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for mode, result in results.items():
         meta = result.meta
-        print(f"{mode}: {meta['n_nodes']:,} nodes, {meta['n_sites']} sites, "
+        print(f"{mode}: {meta['n_nodes']:,} nodes, {meta['n_sites']} sites "
+              f"({meta['n_own_sites']} own, {meta['n_sites'] - meta['n_own_sites']} border), "
               f"{meta['unreachable_pairs']} unreachable node-site pairs -> {result.directory}")
     return 0
 

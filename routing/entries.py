@@ -58,6 +58,13 @@ class SiteEntries:
                    np.asarray(data["leg_s"], dtype=np.float64))
 
 
+    def of_first_sites(self, n_sites: int) -> SiteEntries:
+        """The entries of sites ``0 .. n_sites - 1`` only (a table's leading columns)."""
+        keep = self.site < n_sites
+        return SiteEntries(self.site[keep], self.edge[keep], self.along_s[keep],
+                           self.leg_s[keep])
+
+
 def snap_site_entries(snapper: EdgeSnapper, site_ids: Sequence[str], site_lats: np.ndarray,
                       site_lons: np.ndarray, *, max_snap_m: float, access_speed_kph: float
                       ) -> tuple[SiteEntries, np.ndarray]:

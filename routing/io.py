@@ -18,9 +18,11 @@ table.npy
     Seconds from each node to each site's snapped position plus its leg to the site,
     ``(n_nodes, n_sites)`` float32, row-major so one query reads contiguous rows.
 meta.json
-    Source, OSM timestamp, speeds, site ids and hash, snapping, counts and build times, the
-    digest of the ``edges.npz`` the table was computed on, and the size in bytes and SHA-256
-    of every other file (``"files"``, :mod:`routing.filecheck`). Written last and removed
+    Source, OSM timestamp, speeds, site ids and hash (the region's own sites, then any
+    neighbours' border sites: ``n_own_sites``, ``own_sites_hash``, ``neighbours``),
+    snapping, counts and build times, the digest of the ``edges.npz`` the table was
+    computed on, and the size in bytes and SHA-256 of every other file (``"files"``,
+    :mod:`routing.filecheck`). Written last and removed
     before any other file is replaced, so it is there only while the files beside it are
     those of one complete build.
 """
@@ -224,6 +226,14 @@ def meta_problem(meta: dict[str, Any]) -> str | None:
         return "'graph'.'osm_timestamp' is not a string or null"
     if not isinstance(meta.get("edges_digest", ""), str):
         return "'edges_digest' is not a string"
+    # Absent from caches built before border sites had columns: every column is an own site.
+    n_own = meta.get("n_own_sites", meta["n_sites"])
+    if not _is_count(n_own) or n_own > meta["n_sites"]:
+        return f"'n_own_sites' is {n_own!r:.60}, not a whole number from 0 to 'n_sites'"
+    if not _is_text(meta.get("own_sites_hash", meta["sites_hash"])):
+        return "'own_sites_hash' is not a non-empty string"
+    if not _is_list_of(_is_text, meta.get("neighbours", [])):
+        return "'neighbours' is not a list of region names"
     # Absent from caches built before the files were recorded (routing.travel warns).
     if "files" in meta and (problem := records_problem(meta["files"])) is not None:
         return problem
@@ -238,6 +248,17 @@ def meta_problem(meta: dict[str, Any]) -> str | None:
     if any(site >= meta["n_sites"] for site in entries["site"]):
         return f"a 'site_entries' site index is not below 'n_sites' ({meta['n_sites']})"
     return None
+
+
+def own_sites(meta: dict[str, Any]) -> tuple[int, str]:
+    """How many of the table's first columns are the region's own sites, and their hash.
+
+    The columns after them are neighbours' border sites (``waitless graph build
+    --neighbour``). A cache built before border columns records neither: all its columns are
+    own sites.
+    """
+    return (meta.get("n_own_sites", meta["n_sites"]),
+            meta.get("own_sites_hash", meta["sites_hash"]))
 
 
 def cache_size_bytes(directory: Path) -> int:

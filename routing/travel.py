@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ class RoadGraphTravel:
 
     @classmethod
     def load(cls, cache_root: Path | str, region_name: str, *, mode: str = "drive",
-             expected_sites_hash: str | None = None, access_speed_kph: float | None = None,
+             expected_sites_hash: str | None = None, own_sites_hash: str | None = None,
+             access_speed_kph: float | None = None,
              max_snap_m: float | None = None) -> RoadGraphTravel:
         """Load a cache written by ``waitless graph build``.
 
@@ -73,8 +75,13 @@ class RoadGraphTravel:
         cache_root
             Directory holding ``<region_name>/<mode>/``.
         expected_sites_hash
-            ``Region.sites_hash()`` of the running region; a cache built for other sites is
-            refused rather than answering for the wrong list.
+            ``Region.sites_hash()`` of the running region as served (its own sites, then any
+            neighbours' border sites); a cache built for other sites is refused rather than
+            answering for the wrong list, except as ``own_sites_hash`` allows.
+        own_sites_hash
+            ``Region.sites_hash()`` of the region's own sites: a cache whose table was built
+            for other border sites (or none) is loaded with its own sites' columns only when
+            their hash is this one. The model then answers for the own sites alone.
         access_speed_kph, max_snap_m
             Override the values recorded at build time.
 
@@ -96,11 +103,17 @@ class RoadGraphTravel:
                    f"cache (its meta.json), not {region_name} {mode}; was the folder copied "
                    f"or renamed? {io.rebuild_hint(directory)}")
             raise GraphCacheError(msg)
+        n_columns = meta["n_sites"]
         if expected_sites_hash is not None and meta["sites_hash"] != expected_sites_hash:
-            msg = (f"road-graph cache {directory} was built for other sites (hash "
-                   f"{meta['sites_hash']}, region now {expected_sites_hash}); rebuild with "
-                   f"`waitless graph build --region {region_name} --reuse-graph`")
-            raise GraphCacheError(msg)
+            n_own, built_own_hash = io.own_sites(meta)
+            if own_sites_hash is None or built_own_hash != own_sites_hash:
+                msg = (f"road-graph cache {directory} was built for other sites (hash "
+                       f"{meta['sites_hash']}, region now {expected_sites_hash}); rebuild with "
+                       f"{rebuild_command(region_name, meta.get('neighbours', ()))}")
+                raise GraphCacheError(msg)
+            # The own sites are those of the build: their columns are right whatever border
+            # sites are served now.
+            n_columns = n_own
         try:
             table = np.load(directory / "table.npy", mmap_mode="r")
             coords = np.load(directory / "nodes.npy", mmap_mode="r")
@@ -146,6 +159,8 @@ class RoadGraphTravel:
         # ignores bytes past an array) or is not read here (graph.npz, for --reuse-graph).
         _refuse_resized(directory, meta)
         entries = SiteEntries.from_json(meta["site_entries"])
+        if n_columns < n_sites:
+            table, entries = table[:, :n_columns], entries.of_first_sites(n_columns)
         n_edges = len(snapper.segments.edge_tail)
         if len(entries.edge) and int(entries.edge.max()) >= n_edges:
             msg = (f"road-graph cache {directory} is inconsistent with its meta.json: a site "
@@ -154,8 +169,8 @@ class RoadGraphTravel:
             raise GraphCacheError(msg)
         _warn_if_unchecked(directory, meta)
         speed_kph = access_speed_kph or meta["access_speed_kph"]
-        return cls(site_ids=tuple(meta["site_ids"]), mode=mode, table=table, snapper=snapper,
-                   entries=entries, access_speed_kph=speed_kph,
+        return cls(site_ids=tuple(meta["site_ids"][:n_columns]), mode=mode, table=table,
+                   snapper=snapper, entries=entries, access_speed_kph=speed_kph,
                    max_snap_m=max_snap_m or meta["max_snap_m"], meta=meta)
 
     def snap(self, lat: float, lon: float) -> Snap:
@@ -182,6 +197,13 @@ class RoadGraphTravel:
             raise OutsideCoverage(msg)
         return origin_seconds(snap, self.access_speed_kph, self.snapper.segments, self.table,
                               self.entries)
+
+
+def rebuild_command(region_name: str, neighbours: Sequence[str]) -> str:
+    """The command that recomputes a region's tables for its own and border sites, in
+    backquotes (the cached graph reused, no OSM read)."""
+    options = "".join(f" --neighbour {name}" for name in neighbours)
+    return f"`waitless graph build --region {region_name}{options} --reuse-graph`"
 
 
 def _refuse_resized(directory: Path, meta: dict[str, Any]) -> None:
@@ -233,8 +255,21 @@ def settings_not_in_cache(settings: Any, mode: str, meta: dict[str, Any]) -> lis
 
 
 def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROOT,
-                      mode: str = "drive") -> tuple[TravelModel, str]:
+                      mode: str = "drive", *, served: Any = None,
+                      neighbours: Sequence[str] = ()) -> tuple[TravelModel, str]:
     """The road-graph model when a cache for these exact sites exists, else the estimate.
+
+    Parameters
+    ----------
+    region
+        The region as its file lists it (:class:`waitless.domain.region.Region`).
+    served
+        The region as served: its own sites, then neighbours' border sites (default:
+        ``region``). A table built for exactly these answers for every one of them; a table
+        whose own sites are the region's but whose border sites are others (or none) answers
+        for the own sites only, and the reason says which command builds the rest.
+    neighbours
+        Names of the regions served with it, for that command.
 
     Returns
     -------
@@ -242,9 +277,11 @@ def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROO
         The travel model and one human-readable sentence saying which one and why (for
         start-up logs and ``/readyz``).
     """
+    served = region if served is None else served
     try:
         model = RoadGraphTravel.load(cache_root, region.name, mode=mode,
-                                     expected_sites_hash=region.sites_hash())
+                                     expected_sites_hash=served.sites_hash(),
+                                     own_sites_hash=region.sites_hash())
     except GraphCacheError as exc:
         estimate = EstimateTravel.for_sites(
             region.sites, mode=mode,
@@ -268,4 +305,27 @@ def load_travel_model(region: Any, cache_root: Path | str = io.DEFAULT_CACHE_ROO
     reason = (f"{mode}: road graph of {model.meta['n_nodes']:,} nodes from {where} "
               f"(OSM data {graph.get('osm_timestamp') or 'date unknown'}, table built "
               f"{model.meta['table_built_at']})")
-    return within, reason
+    return within, reason + _border_note(model, region, served, neighbours)
+
+
+def _border_note(model: RoadGraphTravel, region: Any, served: Any,
+                 neighbours: Sequence[str]) -> str:
+    """What the reason adds on the border sites served: routed, or estimated and why."""
+    n_border = len(served.sites) - len(region.sites)
+    missing = len(served.sites) - len(model.site_ids)
+    if not n_border:
+        return ""
+    if not missing:
+        return f"; its {n_border} border site(s) of other regions routed too"
+    command = rebuild_command(region.name, neighbours)
+    if model.meta["n_sites"] == len(model.site_ids):
+        return (f"; {missing} border site(s) of other regions: straight-line estimate (the "
+                f"table holds the region's own sites only; {command} routes them)")
+    # Built for other border sites (a neighbour's sites changed, or other neighbours): those
+    # columns are not used, and the operator is told, since every border answer is estimated.
+    built_with = ", ".join(model.meta.get("neighbours", ())) or "no neighbour"
+    note = (f"{missing} border site(s) of other regions: straight-line estimate, because the "
+            f"table's border sites (built with {built_with}) are not those served now; "
+            f"rebuild with {command}")
+    logger.warning("region %s %s road-graph cache: %s", region.name, model.mode, note)
+    return f"; {note}"

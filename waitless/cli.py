@@ -23,6 +23,7 @@ from waitless.domain.errors import WaitlessError
 from waitless.domain.region import REGION_HELP, load_region
 from waitless.events import cli as events_cli
 from waitless.ranking import cli as predict_cli
+from waitless.ranking.multiregion import border_sites_for
 from waitless.settings import Settings, settings_from_env
 from waitless.simulate import cli as simulate_cli
 from waitless.stats import cli as stats_cli
@@ -264,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     events_cli.register(commands)
     stats_cli.register(commands)
-    routing_cli.register(commands)
+    routing_cli.register(commands, border_sites_for)
     loadtest_cli.register(commands)
     predict_cli.register(commands)
     simulate_cli.register(commands)

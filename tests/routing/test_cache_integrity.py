@@ -23,6 +23,7 @@ from routing.travel import RoadGraphTravel, load_travel_model
 from waitless.api import keys
 from waitless.api.app import create_app
 from waitless.live.store import MemoryLiveStore
+from waitless.ranking.multiregion import border_sites_for
 from waitless.settings import Settings
 
 from .conftest import GRID_SPEEDS, corner, make_region, write_grid_osm
@@ -256,6 +257,10 @@ async def test_startup_with_a_malformed_cache_logs_one_line_and_uses_the_estimat
     assert not [r for r in caplog.records if r.exc_info]
 
 
+def _run(args: argparse.Namespace) -> int:
+    return args.func(args)
+
+
 def test_cli_rebuild_over_a_malformed_cache_says_so_in_one_line(grid_osm, tmp_path, capsys):
     region_file = tmp_path / "grid.toml"
     region_file.write_text(
@@ -264,18 +269,18 @@ def test_cli_rebuild_over_a_malformed_cache_says_so_in_one_line(grid_osm, tmp_pa
         '[[sites]]\nid = "SA"\nname = "a"\nlat = 51.0\nlon = 1.0\n'
         '[[sites.services]]\nkind = "utc"\nhours = "24h"\n')
     parser = argparse.ArgumentParser()
-    cli.register(parser.add_subparsers(dest="command", required=True))
+    cli.register(parser.add_subparsers(dest="command", required=True), border_sites_for)
     build = ["graph", "build", "--region", str(region_file), "--mode", "drive",
              "--cache-dir", str(tmp_path / "c")]
-    assert cli.build_command(parser.parse_args([*build, "--osm-file", str(grid_osm)])) == 0
+    assert _run(parser.parse_args([*build, "--osm-file", str(grid_osm)])) == 0
     (tmp_path / "c" / "grid" / "drive" / "meta.json").write_text("[]")
     capsys.readouterr()
-    assert cli.build_command(parser.parse_args([*build, "--reuse-graph"])) == 2
+    assert _run(parser.parse_args([*build, "--reuse-graph"])) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("error: --reuse-graph: the cached drive graph's metadata is not usable "
                           "(malformed road-graph metadata ")
     assert "meta.json: a JSON list, not an object" in err
     # A build from the source replaces it.
-    assert cli.build_command(parser.parse_args([*build, "--osm-file", str(grid_osm)])) == 0
+    assert _run(parser.parse_args([*build, "--osm-file", str(grid_osm)])) == 0
     assert RoadGraphTravel.load(tmp_path / "c", "grid").meta["n_sites"] == 1

@@ -18,6 +18,7 @@ from routing.graph import GraphSource
 from routing.speeds import KPH_PER_MPH
 from routing.travel import RoadGraphTravel, load_travel_model, settings_not_in_cache
 from waitless.domain.graph_settings import GraphSettings
+from waitless.ranking.multiregion import border_sites_for
 
 from .conftest import GRID_SPEEDS, corner, make_region
 
@@ -245,7 +246,7 @@ def test_build_errors(tmp_path, grid_osm):
 
 def _run_cli(argv):
     parser = argparse.ArgumentParser()
-    cli.register(parser.add_subparsers(dest="command", required=True))
+    cli.register(parser.add_subparsers(dest="command", required=True), border_sites_for)
     args = parser.parse_args(argv)
     return args.func(args)
 

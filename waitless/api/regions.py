@@ -88,35 +88,38 @@ class ServedRegion:
         return cached[1]
 
 
-def region_travel(region: Region, own: Region, cache_root: str
-                  ) -> tuple[dict[str, TravelModel], str]:
+def region_travel(region: Region, own: Region, cache_root: str,
+                  neighbours: Sequence[str] = ()) -> tuple[dict[str, TravelModel], str]:
     """Travel models by mode for an extended region, and a note on where the times come from.
 
-    The road-graph table of the region's own sites is used where one is cached; sites it lacks
-    (neighbours' border sites) get the straight-line estimate rather than being dropped.
-    Without a table, every site gets the estimate.
+    The region's road-graph table is used where one is cached: built with its neighbours
+    (``waitless graph build --neighbour``) it routes the border sites too; sites it lacks
+    (built for the own sites only, or for border sites other than those served) get the
+    straight-line estimate rather than being dropped. Without a table, every site gets the
+    estimate.
 
     Parameters
     ----------
     region
         The extended region (own sites first, then border sites).
     own
-        The region as its file lists it (the sites a graph build covers).
+        The region as its file lists it.
     cache_root
         Folder holding built road-graph tables.
+    neighbours
+        Names of the regions served with it (for the rebuild command in the note).
     """
     models: dict[str, TravelModel] = {}
     notes = []
-    border = len(region.sites) - len(own.sites)
     for mode in MODES:
-        model, reason = load_travel_model(own, cache_root, mode=mode)
+        model, reason = load_travel_model(own, cache_root, mode=mode, served=region,
+                                          neighbours=neighbours)
         if model.source == "estimate":
             model = EstimateTravel.for_sites(
                 region.sites, mode=mode,
                 max_origin_distance_m=own.ranking.max_origin_distance_km * 1000)
-        elif border:
+        else:
             model = WithBorderEstimate.for_sites(model, region.sites)
-            reason += f"; {border} border site(s) of other regions: straight-line estimate"
         models[mode] = model
         notes.append(reason)
     return models, "; ".join(notes)
@@ -142,7 +145,9 @@ def served_regions(region_set: RegionSet, cache_root: str
     snapshots, predictions = live_state(list(region_set.regions.values()))
     served, notes = {}, {}
     for name, region in region_set.extended.items():
-        travel, notes[name] = region_travel(region, region_set.regions[name], cache_root)
+        neighbours = [other for other in region_set.regions if other != name]
+        travel, notes[name] = region_travel(region, region_set.regions[name], cache_root,
+                                            neighbours)
         served[name] = ServedRegion(region, travel, FastRanker(region), snapshots, predictions,
                                     region_set.site_home)
     return served, notes

@@ -193,6 +193,29 @@ class RegionSet:
         return min(distance_km(lat, lon, s.lat, s.lon) for s in self.regions[name].sites)
 
 
+def border_sites_for(region: Region, neighbours: Sequence[Region]) -> tuple[Site, ...]:
+    """The neighbours' sites ``region`` ranks when served with them, as a server chooses them.
+
+    What ``waitless graph build --neighbour`` builds table columns for: the same selection as
+    :class:`RegionSet` (sites within ``border_km`` of the region's coverage, nearest first), so
+    the table's site list is the one the server ranks.
+
+    Parameters
+    ----------
+    region
+        The region whose table is built.
+    neighbours
+        The regions served with it.
+
+    Raises
+    ------
+    RegionError
+        When the regions cannot be served together (a name or site id in two of them, two
+        timezones).
+    """
+    return RegionSet([region, *neighbours]).border_sites(region.name)
+
+
 def _refuse_mixed_timezones(regions: Sequence[Region]) -> None:
     """Refuse regions whose ``[region] timezone`` names differ.
 
