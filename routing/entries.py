@@ -57,7 +57,6 @@ class SiteEntries:
                    np.asarray(data["along_s"], dtype=np.float64),
                    np.asarray(data["leg_s"], dtype=np.float64))
 
-
     def of_first_sites(self, n_sites: int) -> SiteEntries:
         """The entries of sites ``0 .. n_sites - 1`` only (a table's leading columns)."""
         keep = self.site < n_sites

@@ -22,9 +22,8 @@ meta.json
     neighbours' border sites: ``n_own_sites``, ``own_sites_hash``, ``neighbours``),
     snapping, counts and build times, the digest of the ``edges.npz`` the table was
     computed on, and the size in bytes and SHA-256 of every other file (``"files"``,
-    :mod:`routing.filecheck`). Written last and removed
-    before any other file is replaced, so it is there only while the files beside it are
-    those of one complete build.
+    :mod:`routing.filecheck`). Written last and removed before any other file is replaced,
+    so it is there only while the files beside it are those of one complete build.
 """
 
 from __future__ import annotations
