@@ -91,3 +91,15 @@ class WithBorderEstimate(WrappedTravel):
         """
         return np.concatenate([self.model.travel_seconds(lat, lon),
                                self.extra.travel_seconds(lat, lon)])
+
+
+def estimated_site_ids(model: TravelModel) -> tuple[str, ...]:
+    """The sites whose travel ``model`` gives by the straight-line estimate, not a road graph.
+
+    Every site of an estimate; the border sites a road-graph table lacks
+    (:class:`WithBorderEstimate`); none of a model that routes every site. An answer's
+    ``travel_source`` says this per answer; ``/readyz`` says it per region and mode.
+    """
+    if isinstance(model, WithBorderEstimate):
+        return model.extra.site_ids
+    return model.site_ids if model.source == "estimate" else ()

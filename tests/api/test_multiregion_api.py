@@ -171,6 +171,8 @@ async def test_ready_when_every_region_has_its_live_state(two_regions) -> None:
     assert {name: (r["loaded"], r["entries"]) for name, r in regions.items()} == {
         "border-north": (True, 3), "border-south": (True, 2)}  # North holds the stray figure
     assert regions["border-south"]["travel"] == {"drive": "estimate", "walk": "estimate"}
+    # Without tables every site is estimated: South's own two and North's border site.
+    assert regions["border-south"]["estimated_sites"]["drive"] == ["TSB01", "TSB02", "TNB01"]
     assert body["status"] == "degraded" and "travel_estimate" in body["degraded"]
 
 

@@ -8,10 +8,12 @@ from pathlib import Path
 from routing import io
 from routing.border import WithBorderEstimate
 from routing.travel import RoadGraphTravel
+from waitless.api.app import create_app
 from waitless.api.regions import region_travel
 from waitless.cli import main
 from waitless.domain.region import load_region
 from waitless.ranking.multiregion import RegionSet
+from waitless.settings import settings_from_env
 
 from .conftest import corner
 
@@ -52,3 +54,29 @@ def test_a_table_built_with_a_neighbour_routes_its_border_site(grid_osm, tmp_pat
     paris = _region_file(tmp_path / "paris.toml", "paris", "C", 1.0015, 1.02, "Europe/Paris")
     assert main([*build, "--neighbour", paris]) == 2
     assert "must share one timezone" in capsys.readouterr().err
+
+
+async def test_readyz_names_the_border_sites_a_table_leaves_to_the_estimate(
+        grid_osm, tmp_path, aiohttp_client, capsys):
+    """The fall-back to the estimate for border sites was said only in a start-up log line:
+    /readyz still called the region's travel road_graph with its border site estimated."""
+    west = _region_file(tmp_path / "west.toml", "west", "A", 0.99, 1.0015)
+    east = _region_file(tmp_path / "east.toml", "east", "C", 1.0015, 1.02)
+    cache = tmp_path / "c"
+    build = ["graph", "build", "--region", west, "--mode", "drive", "--cache-dir", str(cache),
+             "--osm-file", str(grid_osm)]
+
+    async def estimated() -> dict:
+        settings = settings_from_env({"WAITLESS_REGIONS": f"{west},{east}"}).with_overrides(
+            graph_cache=str(cache), spool_dir=str(tmp_path / "spool"))
+        client = await aiohttp_client(create_app(settings))
+        body = await (await client.get("/readyz")).json()
+        await client.close()
+        return {name: (r["travel"]["drive"], r["estimated_sites"]["drive"])
+                for name, r in body["regions"].items()}
+
+    assert main(build) == 0  # West's own site only
+    assert await estimated() == {"west": ("road_graph", ["SC"]), "east": ("estimate", ["SC", "SA"])}
+    assert main([*build, "--neighbour", east]) == 0
+    assert await estimated() == {"west": ("road_graph", []), "east": ("estimate", ["SC", "SA"])}
+    capsys.readouterr()

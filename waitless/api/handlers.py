@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from routing.border import estimated_site_ids
 from routing.errors import OutsideCoverage
 from waitless.api import keys
 from waitless.api.answer import answer_rank_body
@@ -103,7 +104,10 @@ async def readyz_handler(request: web.Request) -> web.Response:
         region_snapshots=served[app[keys.REGION].name].snapshots if several else None,
         region_travel_sources={name: {m: t.source for m, t in one.travel.items()}
                                for name, one in served.items()} if several else None,
-        region_feeds=app[keys.FEEDS] if several else None)
+        region_feeds=app[keys.FEEDS] if several else None,
+        region_estimated_sites={
+            name: {m: list(estimated_site_ids(t)) for m, t in one.travel.items()}
+            for name, one in served.items()} if several else None)
     return json_response(body, status=200 if ready else 503)
 
 

@@ -148,16 +148,17 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
                     travel_sources: dict[str, str], feeds: Sequence[str] = (),
                     region_snapshots: Mapping[str, LiveSnapshot] | None = None,
                     region_travel_sources: Mapping[str, dict[str, str]] | None = None,
-                    region_feeds: Mapping[str, Sequence[str]] | None = None
+                    region_feeds: Mapping[str, Sequence[str]] | None = None,
+                    region_estimated_sites: Mapping[str, dict[str, list[str]]] | None = None
                     ) -> tuple[bool, dict[str, Any]]:
     """(ready, report). Ready means a live snapshot is loaded; the rest is reported as
     degraded so operators see it without the load balancer pulling a working instance.
 
     ``feeds`` names the (primary) region's configured feeds, listed whether or not they have
     reported (:func:`ready_feeds`). With several regions served, ``region_snapshots``,
-    ``region_travel_sources`` and ``region_feeds`` (by region name) add each region to the
-    report (:func:`regions_readiness`): every region's snapshot must be loaded, and any
-    region's feeds or travel can degrade the whole."""
+    ``region_travel_sources``, ``region_feeds`` and ``region_estimated_sites`` (by region
+    name) add each region to the report (:func:`regions_readiness`): every region's snapshot
+    must be loaded, and any region's feeds or travel can degrade the whole."""
     store_ok = await store.ping()
     degraded = []
     if not store_ok or snapshot.error:
@@ -176,7 +177,8 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
     regions = None
     if region_snapshots is not None:
         all_loaded, more, regions = regions_readiness(region_snapshots,
-                                                      region_travel_sources, region_feeds)
+                                                      region_travel_sources, region_feeds,
+                                                      region_estimated_sites)
         ready = ready and all_loaded
         degraded = sorted({*degraded, *more})
     body = {
@@ -200,14 +202,20 @@ async def readiness(*, snapshot: LiveSnapshot, store: LiveStore, event_log: Even
 
 def regions_readiness(snapshots: Mapping[str, LiveSnapshot],
                       travel_sources: Mapping[str, dict[str, str]],
-                      feeds: Mapping[str, Sequence[str]] | None = None
+                      feeds: Mapping[str, Sequence[str]] | None = None,
+                      estimated_sites: Mapping[str, dict[str, list[str]]] | None = None
                       ) -> tuple[bool, list[str], dict[str, Any]]:
     """Readiness of several regions served together: (all loaded, degraded parts, report).
 
     Each region's snapshot must be loaded for the process to be ready (a region with no live
     state would answer with assumed waits only); unhealthy or never-reported feeds (``feeds``
     names each region's configured ones) or estimated travel of any region are reported as
-    degraded, like the primary's. Each region lists its feeds as :func:`ready_feeds` does.
+    degraded, like the primary's. Each region lists its feeds as :func:`ready_feeds` does,
+    and under ``estimated_sites`` by mode the sites it ranks by the straight-line
+    estimate: all of them without a table; with one, its neighbours' border sites the table has
+    no column for (built without ``--neighbour``, or for other neighbours). A road-graph
+    source with border sites estimated is not counted as degraded: border sites were always
+    estimated before tables could route them, and each answer says which it used.
     """
     report, degraded = {}, set()
     for name, snapshot in snapshots.items():
@@ -217,6 +225,8 @@ def regions_readiness(snapshots: Mapping[str, LiveSnapshot],
                         "snapshot_age_seconds": snapshot.age_seconds(),
                         "entries": len(snapshot.observations), "feeds_ok": feeds_ok,
                         "feeds": region_feeds, "travel": dict(travel_sources[name])}
+        if estimated_sites is not None:
+            report[name]["estimated_sites"] = estimated_sites[name]
         if not feeds_ok:
             degraded.add("feeds")
         if any(source != "road_graph" for source in travel_sources[name].values()):
