@@ -85,3 +85,19 @@ def write_grid_osm(path: Path, scale: float = 1.0) -> Path:
 def grid_osm(tmp_path: Path) -> Path:
     """The street square above as an OSM XML file."""
     return write_grid_osm(tmp_path / "grid.osm")
+
+
+def grid_region() -> Region:
+    """Two 24h UTCs, at corners A and B of the street grid (:func:`write_grid_osm`)."""
+    return make_region("grid", [("SA", *corner("A")), ("SB", *corner("B"))],
+                       {"default_speeds_kph": GRID_SPEEDS, "max_snap_m": 500})
+
+
+def build_grid_cache(osm_file: Path, root: Path) -> Path:
+    """``root``, holding :func:`grid_region`'s drive cache built from ``osm_file``."""
+    from routing.build import build_mode
+    from routing.graph import GraphSource
+
+    build_mode(grid_region(), "drive", source=GraphSource(osm_file=osm_file), cache_root=root,
+               progress=lambda _: None)
+    return root

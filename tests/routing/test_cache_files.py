@@ -17,23 +17,15 @@ from routing.filecheck import check_files
 from routing.graph import GraphSource
 from routing.travel import RoadGraphTravel
 
-from .conftest import GRID_SPEEDS, corner, make_region
+from .conftest import build_grid_cache, corner, grid_region
 
 REBUILD = "rebuild it with `waitless graph build --region grid --mode drive --osm-file"
 CHECK = "`waitless graph check --region grid --mode drive` compares every file"
 
 
-def _region():
-    return make_region("grid", [("SA", *corner("A")), ("SB", *corner("B"))],
-                       {"default_speeds_kph": GRID_SPEEDS, "max_snap_m": 500})
-
-
 @pytest.fixture
 def cache(grid_osm, tmp_path):
-    root = tmp_path / "cache"
-    build_mode(_region(), "drive", source=GraphSource(osm_file=grid_osm), cache_root=root,
-               progress=lambda _: None)
-    return root
+    return build_grid_cache(grid_osm, tmp_path / "cache")
 
 
 def _dir(root):
@@ -46,7 +38,7 @@ def _meta(root) -> dict:
 
 def _load(root) -> RoadGraphTravel:
     return RoadGraphTravel.load(root, "grid", mode="drive",
-                                expected_sites_hash=_region().sites_hash())
+                                expected_sites_hash=grid_region().sites_hash())
 
 
 def test_build_records_the_size_and_sha256_of_every_file(cache):
@@ -122,7 +114,7 @@ def _all_match(root) -> bool:
 
 
 def _rebuild(root, source=None):
-    build_mode(_region(), "drive", source=source, cache_root=root,
+    build_mode(grid_region(), "drive", source=source, cache_root=root,
                reuse_graph=source is None, progress=lambda _: None)
 
 

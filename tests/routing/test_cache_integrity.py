@@ -26,29 +26,29 @@ from waitless.live.store import MemoryLiveStore
 from waitless.ranking.multiregion import border_sites_for
 from waitless.settings import Settings
 
-from .conftest import GRID_SPEEDS, corner, make_region, write_grid_osm
+from .conftest import (
+    GRID_SPEEDS,
+    build_grid_cache,
+    corner,
+    grid_region,
+    make_region,
+    write_grid_osm,
+)
 
 REBUILD = "rebuild it with `waitless graph build --region grid --mode drive --osm-file"
 
 
-def _region():
-    return make_region("grid", [("SA", *corner("A")), ("SB", *corner("B"))],
-                       {"default_speeds_kph": GRID_SPEEDS, "max_snap_m": 500})
-
-
 @pytest.fixture
 def cache(grid_osm, tmp_path):
-    root = tmp_path / "cache"
-    build_mode(_region(), "drive", source=GraphSource(osm_file=grid_osm), cache_root=root,
-               progress=lambda _: None)
-    return root
+    return build_grid_cache(grid_osm, tmp_path / "cache")
 
 
 def _refused(root, match: str) -> str:
     """The load's error message (checked against ``match``) and the start-up fallback."""
     with pytest.raises(GraphCacheError, match=match) as caught:
-        RoadGraphTravel.load(root, "grid", mode="drive", expected_sites_hash=_region().sites_hash())
-    model, reason = load_travel_model(_region(), root, "drive")
+        RoadGraphTravel.load(root, "grid", mode="drive",
+                             expected_sites_hash=grid_region().sites_hash())
+    model, reason = load_travel_model(grid_region(), root, "drive")
     assert isinstance(model, EstimateTravel)
     assert str(caught.value) in reason and reason.count("waitless graph build") == 1
     return str(caught.value)
@@ -179,9 +179,9 @@ def test_build_cut_short_after_the_new_graph_leaves_the_cache_refused_as_incompl
     with pytest.raises(GraphBuildError, match=r"--reuse-graph: the cached drive graph's "
                                               r"metadata is not usable \(road-graph cache "
                                               r".* is incomplete"):
-        build_mode(_region(), "drive", source=None, cache_root=cache, reuse_graph=True,
+        build_mode(grid_region(), "drive", source=None, cache_root=cache, reuse_graph=True,
                    progress=lambda _: None)
-    _build(_region(), wider, cache)
+    _build(grid_region(), wider, cache)
     assert RoadGraphTravel.load(cache, "grid").meta["n_nodes"] == 8
 
 
@@ -189,7 +189,7 @@ def test_build_failing_before_it_writes_keeps_the_old_cache(cache, tmp_path):
     garbage = tmp_path / "bad.osm.pbf"
     garbage.write_bytes(b"this is not a pbf")
     with pytest.raises(GraphBuildError, match="cannot read OSM file"):
-        _build(_region(), garbage, cache)
+        _build(grid_region(), garbage, cache)
     assert RoadGraphTravel.load(cache, "grid").meta["region"] == "grid"
 
 
@@ -197,7 +197,7 @@ def test_graph_files_of_another_build_beside_the_table_are_refused(cache, tmp_pa
     # What a kill between edges.npz and meta.json left with earlier versions (or a copy
     # cut short): another build's graph, edges and index beside this table and meta.json.
     other = tmp_path / "other"
-    _build(_region(), write_grid_osm(tmp_path / "wider.osm", scale=3.0), other)
+    _build(grid_region(), write_grid_osm(tmp_path / "wider.osm", scale=3.0), other)
     here, there = cache / "grid" / "drive", other / "grid" / "drive"
     for name in ("graph.npz", "nodes.npy", "edges.npz"):
         shutil.copy(there / name, here / name)
@@ -225,7 +225,7 @@ def test_cache_without_digests_still_loads_with_one_warning(cache, caplog, keys,
                     "rebuild it with `waitless graph build --region grid --mode drive "
                     "--reuse-graph` (no OSM read) to enable the checks")
     # That command records them, and the cache then loads without the warning.
-    build_mode(_region(), "drive", source=None, cache_root=cache, reuse_graph=True,
+    build_mode(grid_region(), "drive", source=None, cache_root=cache, reuse_graph=True,
                progress=lambda _: None)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="routing"):
@@ -245,7 +245,7 @@ async def test_startup_with_a_malformed_cache_logs_one_line_and_uses_the_estimat
     _edit_meta(cache, _drop("site_entries"))
     with caplog.at_level(logging.INFO):
         app = create_app(Settings(graph_cache=str(cache), spool_dir=str(tmp_path / "spool")),
-                         region=_region(), live_store=MemoryLiveStore(),
+                         region=grid_region(), live_store=MemoryLiveStore(),
                          clock=lambda: datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
     assert app[keys.TRAVEL]["drive"].source == "estimate"
     note = app[keys.TRAVEL_NOTE]
