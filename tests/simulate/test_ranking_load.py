@@ -126,16 +126,21 @@ def test_settings_are_validated():
         parse_region(tomllib.loads(TWO_UTCS + "[load_aware]\nfollow_rate = 2\n"))
 
 
-def _answer(load: LoadView | None) -> list[dict]:
+def _rank(a_reading: Observation, b_reading: Observation, load: LoadView | None
+          ) -> list[dict]:
+    """The two UTCs ranked for a sprain, 10 minutes' travel to each."""
     region = parse_region(tomllib.loads(TWO_UTCS))
-    snapshot = {"A/utc": Observation("A", "utc", 20.0, NOW - timedelta(minutes=10),
-                                     patients_waiting=4),
-                "B/utc": Observation("B", "utc", 30.0, NOW - timedelta(minutes=10),
-                                     patients_waiting=6)}
+    snapshot = {"A/utc": a_reading, "B/utc": b_reading}
     request = RankRequest(51.05, 1.05, depart_at=NOW, condition="sprain_strain")
     answer = rank(region, snapshot, request, travel_seconds=np.array([600.0, 600.0]),
                   travel_source="estimate", now=NOW, load=load)
     return answer_json(answer)["results"]
+
+
+def _answer(load: LoadView | None) -> list[dict]:
+    return _rank(Observation("A", "utc", 20.0, NOW - timedelta(minutes=10), patients_waiting=4),
+                 Observation("B", "utc", 30.0, NOW - timedelta(minutes=10), patients_waiting=6),
+                 load)
 
 
 def test_site_loads_count_and_adjust_each_site_in_its_home_region_s_view():
@@ -186,14 +191,8 @@ def test_patients_sent_to_the_shortest_wait_push_it_below_the_next():
 
 
 def _rank_with(a_reading: Observation, view: LoadView) -> list[dict]:
-    region = parse_region(tomllib.loads(TWO_UTCS))
-    snapshot = {"A/utc": a_reading,
-                "B/utc": Observation("B", "utc", 45.0, NOW - timedelta(minutes=10),
-                                     patients_waiting=9)}
-    request = RankRequest(51.05, 1.05, depart_at=NOW, condition="sprain_strain")
-    answer = rank(region, snapshot, request, travel_seconds=np.array([600.0, 600.0]),
-                  travel_source="estimate", now=NOW, load=view)
-    return answer_json(answer)["results"]
+    return _rank(a_reading, Observation("B", "utc", 45.0, NOW - timedelta(minutes=10),
+                                        patients_waiting=9), view)
 
 
 @pytest.mark.parametrize(("reading", "status", "total_minutes"), [
