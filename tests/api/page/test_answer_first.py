@@ -174,9 +174,8 @@ def choices_dsn():
 @pytest.fixture
 async def served_with_db(kent, fixed_now, tmp_path, choices_dsn):
     """The app with its own database, so choices are recorded."""
-    from aiohttp import web
 
-    from tests.conftest import free_port
+    from tests.conftest import serving
     from waitless.api.app import create_app
     from waitless.settings import Settings
 
@@ -185,12 +184,8 @@ async def served_with_db(kent, fixed_now, tmp_path, choices_dsn):
     store = await seeded_store(kent, fixed_now)
     app = create_app(Settings(spool_dir=str(tmp_path / "spool"), database_url=dsn),
                      region=kent, live_store=store, clock=lambda: fixed_now)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}", dsn
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url, dsn
 
 
 async def test_im_going_here_records_the_choice(served_with_db, browser) -> None:  # noqa: F811

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.api.test_multiregion_places import region_file
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT, serving
 from waitless.api.app import create_app
 from waitless.domain.region import Region, load_region
 from waitless.live.store import MemoryLiveStore
@@ -37,12 +37,8 @@ pytestmark = [
 @pytest.fixture
 async def served(kent: Region, fixed_now: datetime, tmp_path: Path) -> AsyncIterator[str]:
     store = await seeded_store(kent, fixed_now)
-    runner = web.AppRunner(make_app(kent, store, fixed_now, tmp_path), access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(make_app(kent, store, fixed_now, tmp_path)) as url:
+        yield url
 
 
 @pytest.fixture
@@ -152,12 +148,8 @@ async def two_regions_served(fixed_now: datetime, tmp_path: Path) -> AsyncIterat
     app = create_app(Settings(spool_dir=str(tmp_path / "spool"),
                               graph_cache=str(tmp_path / "no-graphs")),
                      regions=regions, live_store=MemoryLiveStore(), clock=lambda: fixed_now)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def test_a_place_in_two_regions_is_chosen_by_keyboard(two_regions_served, browser) -> None:
@@ -184,12 +176,8 @@ async def served_app(kent: Region, fixed_now: datetime, tmp_path: Path
                      ) -> AsyncIterator[tuple[str, web.Application]]:
     store = await seeded_store(kent, fixed_now)
     app = make_app(kent, store, fixed_now, tmp_path)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}", app
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url, app
 
 
 async def test_the_periodic_refresh_is_marked_and_logs_no_ranking(served_app, browser) -> None:

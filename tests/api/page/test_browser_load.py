@@ -17,7 +17,7 @@ from aiohttp import web
 from tests.api.test_follow_rate import NOW
 from tests.api.test_follow_rate import _app as load_aware_app
 from tests.api.test_follow_rate import _region as region_with
-from tests.conftest import free_port
+from tests.conftest import serving
 from waitless.api.load_sync import LOAD_SITES
 
 from .test_browser import CHROMIUM, LAUNCH_ARGS, PHONE, _axe_violations
@@ -34,12 +34,8 @@ async def served_app(tmp_path: Path) -> AsyncIterator[tuple[str, web.Application
     # Every patient followed, 30 minutes for 5 waiting: 6 minutes a patient.
     region = region_with("\n[load_aware]\nenabled = true\nfollow_rate = 1.0\n")
     app = await load_aware_app(region, tmp_path, None)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}", app
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url, app
 
 
 async def test_reloads_count_one_patient_and_others_are_told_why(served_app) -> None:
