@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from tests.api.commissioners.conftest import NHSE_DIR, TOKEN, nhse_path
 from tests.api.commissioners.test_dashboard_browser import ARGS, ARTIFACTS, CHROMIUM
-from tests.conftest import free_port
+from tests.conftest import serving
 from tests.stats.conftest import MONTHLY_FILES
 from waitless.stats.nhse import import_files
 
@@ -40,14 +39,8 @@ async def served(make_app, db):
     finally:
         await conn.close()
     app = await make_app(db)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def _overflow(page) -> dict:
