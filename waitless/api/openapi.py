@@ -302,6 +302,10 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
               "429": _AUTH_LIMITED}
     month_range = {"type": "string", "pattern": r"^\d{4}-\d{2}(\.\.\d{4}-\d{2})?$"}
     date = {"type": "string", "format": "date"}
+    stats_region = _param("region", "Name of a region served here (its [region] name); "
+                          "default the primary, the first of WAITLESS_REGIONS. Another "
+                          "name: 400 naming the field and the regions served",
+                          {"type": "string"})
     return {
         "/v1/stats/shift": {"get": {
             **secured, "summary": "Share of 'other' A&E attendances, baseline vs period",
@@ -311,7 +315,8 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
                 _param("baseline", "Month range, e.g. 2025-04..2025-06", month_range,
                        required=True),
                 _param("period", "Month range after the baseline, e.g. 2025-07..2025-09",
-                       month_range, required=True)],
+                       month_range, required=True),
+                stats_region],
             "responses": {"200": _json("waitless.stats.england.comparison_statistics result",
                                         SHIFT_RESULT_SCHEMA),
                           "400": _json("Bad input, or no data (error: no_data)", _ERROR),
@@ -321,7 +326,8 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
             "parameters": [
                 _param("from", "First local day (default: 27 days before 'to')", date),
                 _param("to", "Last local day, inclusive (default: today)", date),
-                _param("group", "Bucket rows by", {"enum": ["day", "week", "site"]})],
+                _param("group", "Bucket rows by", {"enum": ["day", "week", "site"]}),
+                stats_region],
             "responses": {"200": _json("{rows: [...], total: {...}}", plain),
                           "400": _json("Bad input", _ERROR), **denied}}},
         "/v1/stats/nhse": {"post": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -16,7 +16,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from waitless.api import keys
 from waitless.api.auth import bearer_required
 from waitless.api.errors import error_response, json_response, response_for_error
+from waitless.api.place_search import regions_served
+from waitless.api.query import QueryError
 from waitless.domain.errors import WaitlessError
+from waitless.domain.region import Region
 from waitless.stats.config import stats_config
 from waitless.stats.england import comparison_statistics
 from waitless.stats.errors import PayloadTooLarge, StatsQueryError
@@ -68,15 +71,35 @@ def shift_args(query: Any) -> tuple[list[str] | None, str, str]:
     return orgs, query["baseline"], query["period"]
 
 
+def stats_region(app: web.Application, query: Mapping[str, str]) -> Region:
+    """The region whose statistics a request asks for: ``region=<name>``, else the primary.
+
+    Raises
+    ------
+    QueryError
+        For a name that is not a region served here (the answer lists those that are).
+    """
+    regions = regions_served(app)
+    name = query.get("region")
+    if name is None:
+        return regions[0]
+    chosen = next((region for region in regions if region.name == name), None)
+    if chosen is None:
+        served = ", ".join(region.name for region in regions)
+        msg = f"region {name[:60]!r} is not a region served here ({served})"
+        raise QueryError("region", msg)
+    return chosen
+
+
 async def compute_shift_for(request: web.Request, query: Any) -> dict[str, Any]:
-    config = stats_config(request.app[keys.REGION])
+    config = stats_config(stats_region(request.app, query))
     orgs, baseline, period = shift_args(query)
     return await with_connection(
         request, lambda conn: comparison_statistics(conn, config, orgs, baseline, period))
 
 
 async def compute_events_for(request: web.Request, query: Any) -> dict[str, Any]:
-    region = request.app[keys.REGION]
+    region = stats_region(request.app, query)
     today = request.app[keys.CLOCK]().astimezone(region.timezone).date()
     first, last, group = validate_events_query(query, today=today)
     return await with_connection(
