@@ -29,18 +29,43 @@ from waitless.api.auth import (
     token_matches,
 )
 from waitless.api.errors import STORE_RETRY_AFTER_SECONDS, error_response
+from waitless.api.place_search import regions_served
 from waitless.api.render import render
 from waitless.stats.events_stats import ROW_FIELDS
 
 _SHIFT_TABLES = ("months", "summary", "breaks", "missing", *shift_view.EXTRA_TABLES)
 
 
+def region_choice(request: web.Request) -> dict[str, Any]:
+    """The region chooser and the chosen region's name and title for the page's headings,
+    links and forms; all empty when one region is served, so its pages stay as they were.
+
+    ``region=`` chooses (blank: the primary, as the statistics take it). A name that is not
+    served chooses none: the page says so, and the chooser leads on.
+    """
+    regions = regions_served(request.app)
+    if len(regions) == 1:
+        return {"regions": [], "region_name": "", "region_heading": ""}
+    name = request.query.get("region", "")
+    name = name if name.strip() else regions[0].name
+    chosen = next((region for region in regions if region.name == name), None)
+    # The upload (a POST) has no page to show again: its chooser leads to the shift page.
+    path = request.path if request.method == "GET" else "/commissioners/shift"
+    return {"regions": [{"title": region.title, "current": region is chosen,
+                         "href": f"{path}?{urlencode({'region': region.name})}"}
+                        for region in regions],
+            "region_name": chosen.name if chosen else "",
+            "region_heading": chosen.title if chosen else ""}
+
+
 def _page(request: web.Request, template: str, context: dict[str, Any], *,
           status: int = 200) -> web.Response:
-    region = request.app[keys.REGION]
+    choice = region_choice(request)
+    # The header names the region shown, as the headings do (the primary by default).
+    title = choice["region_heading"] or request.app[keys.REGION].title
     return render(request, f"commissioners/{template}",
-                  {"region_title": region.title, "signed_in": False, "chart": None,
-                   "store_down": False, **context},
+                  {"region_title": title, "signed_in": False, "chart": None,
+                   "store_down": False, **choice, **context},
                   status=status)
 
 
@@ -231,7 +256,8 @@ async def events_page(request: web.Request) -> web.Response:
         return _page(request, "events.html", context, status=400)
     form = {"from": result["from"], "to": result["to"], "group": result["group"]}
     rows = result["rows"]
-    context.update(result=result, form=form, csv_query=query_string(form), chart={
+    csv_query = query_string({**form, "region": query.get("region", "")})
+    context.update(result=result, form=form, csv_query=csv_query, chart={
         "kind": "events", "labels": [r["bucket"] for r in rows],
         "rankings": [r["rankings"] for r in rows],
         "minor_instead_of_ed": [r["minor_instead_of_ed"] for r in rows],

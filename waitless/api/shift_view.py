@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from waitless.api import formatting, keys
+from waitless.api import formatting
 from waitless.api import stats_handlers as stats_http
-from waitless.domain.stats_settings import StatsConfig
+from waitless.api.query import QueryError
+from waitless.domain.stats_settings import StatsConfig, StatsConfigError
 from waitless.stats.config import stats_config
 from waitless.stats.coverage import imported_coverage
 
@@ -24,15 +25,18 @@ EXTRA_TABLES = ("by_org", "england")
 
 def normalised_query(query: Mapping[str, str], org_values: list[str],
                      default: tuple[str, str] | None) -> tuple[dict[str, str], bool]:
-    """({orgs, baseline, period} in the API's form, whether the default comparison was used)."""
+    """({orgs, baseline, period[, region]} in the API's form, whether the default comparison
+    was used)."""
     orgs = ",".join(o.strip() for o in org_values if o.strip()) or query.get("orgs", "")
     ranges = {}
     for name in ("baseline", "period"):
         first, last = query.get(f"{name}_from", ""), query.get(f"{name}_to", "")
         ranges[name] = query.get(name, "") or (f"{first}..{last or first}" if first else "")
+    # The chosen region travels with the comparison (links, CSV); blank means the primary.
+    region = {"region": query["region"]} if query.get("region", "").strip() else {}
     if not ranges["baseline"] and not ranges["period"] and default is not None:
-        return {"orgs": orgs, "baseline": default[0], "period": default[1]}, True
-    return {"orgs": orgs, **ranges}, False
+        return {"orgs": orgs, "baseline": default[0], "period": default[1], **region}, True
+    return {"orgs": orgs, **ranges, **region}, False
 
 
 def shift_chart(result: dict[str, Any]) -> dict[str, Any]:
@@ -96,10 +100,21 @@ def _names(config: StatsConfig) -> list[dict[str, str]]:
 
 async def shift_page_context(request: web.Request) -> tuple[dict[str, Any], int]:
     """(template context, HTTP status) of ``/commissioners/shift``."""
-    config = stats_config(request.app[keys.REGION])
     context: dict[str, Any] = {"signed_in": True, "result": None, "error": None, "chart": None,
-                               "fmt": formatting, "providers": _names(config),
+                               "fmt": formatting, "providers": [],
                                "coverage": {"months": [], "grid": [], "default": None}}
+    region = request.query.get("region", "")
+    try:
+        config = stats_config(stats_http.stats_region(
+            request.app, {"region": region} if region.strip() else {}))
+    except QueryError as exc:
+        context["error"] = exc.message
+        return context, 400
+    except StatsConfigError as exc:
+        # Said on the dashboard, whose chooser leads to the regions that have statistics.
+        context["error"] = str(exc)
+        return context, 503
+    context["providers"] = _names(config)
     try:
         context["coverage"] = await stats_http.with_connection(
             request, lambda conn: imported_coverage(conn, config))
@@ -124,5 +139,6 @@ async def shift_page_context(request: web.Request) -> tuple[dict[str, Any], int]
     suggested = result.get("suggested_orgs")
     context.update(result=result, chart=shift_chart(result), suggested_query=urlencode(
         {"orgs": ",".join(suggested), "baseline": query["baseline"],
-         "period": query["period"]}) if suggested else None)
+         "period": query["period"], **({"region": query["region"]} if "region" in query
+                                       else {})}) if suggested else None)
     return context, 200

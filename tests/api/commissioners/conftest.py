@@ -13,9 +13,12 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import REPO_ROOT, temporary_database
+from tests.events.rows import event
 from waitless.api.app import create_app
 from waitless.domain.observation import Observation
-from waitless.domain.region import Region
+from waitless.domain.region import Region, load_region
+from waitless.events.migrations import migrate
+from waitless.events.writes import insert_events
 from waitless.live.store import MemoryLiveStore
 from waitless.settings import Settings
 
@@ -94,3 +97,54 @@ def make_app(kent: Region, tmp_path: Path, clock: Clock) -> Callable[..., web.Ap
 
 def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# Two regions served together (tests/api/regions/border-*.toml), each given a [stats] table
+# here with one provider of the real NHS England files: East Kent, and Medway.
+REGIONS_DIR = REPO / "tests" / "api" / "regions"
+STATS = {"border-north": ("RVV", "East Kent Hospitals University NHS FT"),
+         "border-south": ("RPA", "Medway NHS FT")}
+
+
+def region_with_stats(name: str, folder: Path) -> Region:
+    """The test region ``name`` with a ``[stats]`` table naming its one provider."""
+    code, title = STATS[name]
+    text = (REGIONS_DIR / f"{name}.toml").read_text(encoding="utf-8")
+    path = folder / f"{name}.toml"
+    path.write_text(f'{text}\n[stats]\ntarget_shift_pp = 5.0\n\n[[stats.providers]]\n'
+                    f'code = "{code}"\nname = "{title}"\nkind = "acute"\n', encoding="utf-8")
+    return load_region(str(path))
+
+
+@pytest.fixture
+def regions(tmp_path: Path) -> list[Region]:
+    """border-north (the primary) and border-south, each with its [stats] table."""
+    return [region_with_stats(name, tmp_path) for name in STATS]
+
+
+@pytest.fixture
+def make_regions_app(tmp_path: Path, clock: Clock) -> Callable[..., web.Application]:
+    """An app serving ``regions`` (the first is the primary) on the test database."""
+    def make(database_url: str, regions: list[Region]) -> web.Application:
+        settings = Settings(spool_dir=str(tmp_path / "spool"), database_url=database_url,
+                            commissioner_token=TOKEN, cookie_secure=False,
+                            graph_cache=str(tmp_path / "no-graphs"))
+        return create_app(settings, regions=regions, live_store=MemoryLiveStore(), clock=clock)
+    return make
+
+
+async def log_events_in_both(dsn: str) -> None:
+    """On 24 November 2026: three rankings in border-north, each nearest an ED and sent to a
+    UTC (minor instead of ED), and five in border-south, nearest a UTC and sent to a UTC."""
+    north = [event(n, region="border-north", recommended_site="TNB01", recommended_kind="utc",
+                   nearest_site="TNB02", nearest_kind="ed", nearest_ed="TNB02")
+             for n in range(3)]
+    south = [event(10 + n, region="border-south", recommended_site="TSB01",
+                   recommended_kind="utc", nearest_site="TSB02", nearest_kind="utc",
+                   nearest_ed=None) for n in range(5)]
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+        await insert_events(conn, north + south)
+    finally:
+        await conn.close()

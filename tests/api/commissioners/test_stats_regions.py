@@ -1,91 +1,27 @@
 """Statistics of every served region: ``region=`` on /v1/stats/* (default: the primary).
 
-Two made-up regions (tests/api/regions/border-*.toml), each given a ``[stats]`` table here
+Two made-up regions (tests/api/regions/border-*.toml), each given a ``[stats]`` table (conftest)
 with one real provider, served from one process on the dashboard's own PostgreSQL database;
 events are logged in both, so each region's figures must be its own and nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
-from pathlib import Path
-
 import asyncpg
 import pytest
-from aiohttp import web
 
-from tests.api.commissioners.conftest import MONTHLY_FILES, TOKEN, Clock, auth, nhse_path
-from tests.events.rows import event
-from waitless.api.app import create_app
-from waitless.domain.region import Region, load_region
+from tests.api.commissioners.conftest import MONTHLY_FILES, auth, log_events_in_both, nhse_path
 from waitless.events.migrations import migrate
-from waitless.events.writes import insert_events
-from waitless.live.store import MemoryLiveStore
-from waitless.settings import Settings
 from waitless.stats.england import comparison_statistics
 from waitless.stats.nhse import import_files
 
-REGIONS_DIR = Path(__file__).parents[1] / "regions"
-# One provider each (real codes of the NHS England files): East Kent and Medway.
-STATS = {"border-north": ("RVV", "East Kent Hospitals University NHS FT"),
-         "border-south": ("RPA", "Medway NHS FT")}
 DAY = {"from": "2026-11-24", "to": "2026-11-24"}
 SHIFT = {"baseline": "2025-04..2025-06", "period": "2025-07..2025-09"}
 
 
-def region_with_stats(name: str, folder: Path) -> Region:
-    """The test region ``name`` with a ``[stats]`` table naming its one provider."""
-    code, title = STATS[name]
-    text = (REGIONS_DIR / f"{name}.toml").read_text(encoding="utf-8")
-    path = folder / f"{name}.toml"
-    path.write_text(f'{text}\n[stats]\ntarget_shift_pp = 5.0\n\n[[stats.providers]]\n'
-                    f'code = "{code}"\nname = "{title}"\nkind = "acute"\n', encoding="utf-8")
-    return load_region(str(path))
-
-
-@pytest.fixture
-def regions(tmp_path: Path) -> list[Region]:
-    return [region_with_stats(name, tmp_path) for name in STATS]
-
-
-@pytest.fixture
-def make_regions_app(tmp_path: Path, clock: Clock) -> Callable[..., web.Application]:
-    """An app serving ``regions`` (the first is the primary) on the test database."""
-    def make(database_url: str, regions: list[Region]) -> web.Application:
-        settings = replace(Settings(), spool_dir=str(tmp_path / "spool"),
-                           database_url=database_url, commissioner_token=TOKEN,
-                           cookie_secure=False, graph_cache=str(tmp_path / "no-graphs"))
-        return create_app(settings, regions=regions, live_store=MemoryLiveStore(), clock=clock)
-    return make
-
-
-def north_event(n: int) -> tuple:
-    """A ranking in border-north: nearest an ED, sent to a UTC (minor instead of ED)."""
-    return event(n, region="border-north", recommended_site="TNB01", recommended_kind="utc",
-                 nearest_site="TNB02", nearest_kind="ed", nearest_ed="TNB02")
-
-
-def south_event(n: int) -> tuple:
-    """A ranking in border-south: nearest a UTC, sent to a UTC."""
-    return event(n, region="border-south", recommended_site="TSB01", recommended_kind="utc",
-                 nearest_site="TSB02", nearest_kind="utc", nearest_ed=None)
-
-
-async def _log_events(dsn: str) -> None:
-    """Three rankings in border-north and five in border-south, all on 24 November 2026."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-        await insert_events(conn, [north_event(n) for n in range(3)]
-                            + [south_event(10 + n) for n in range(5)])
-    finally:
-        await conn.close()
-
-
 async def test_each_region_s_event_statistics_count_its_own_events_only(
         aiohttp_client, make_regions_app, regions, db) -> None:
-    await _log_events(db)
+    await log_events_in_both(db)
     client = await aiohttp_client(make_regions_app(db, regions))
     bodies = {}
     for params in ({}, {"region": "border-north"}, {"region": "border-south"}):
@@ -120,7 +56,7 @@ async def test_an_unknown_region_is_a_400_naming_the_field_and_the_regions_serve
 
 async def test_one_region_served_takes_its_own_name_and_refuses_others(
         aiohttp_client, make_app, db) -> None:
-    await _log_events(db)
+    await log_events_in_both(db)
     client = await aiohttp_client(await make_app(db))
     default = await client.get("/v1/stats/events", params=DAY, headers=auth())
     named = await client.get("/v1/stats/events", params={**DAY, "region": "kent-medway"},
