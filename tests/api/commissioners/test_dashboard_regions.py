@@ -24,6 +24,7 @@ from tests.api.commissioners.test_dashboard import sign_in
 from tests.api.commissioners.test_dashboard_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.api.commissioners.test_dashboard_layout import AXE, VIEWPORTS, _axe, _overflow
 from tests.conftest import free_port
+from waitless.api.shift_view import normalised_query
 from waitless.domain.region import load_region
 from waitless.stats.nhse import import_files
 
@@ -49,6 +50,19 @@ async def _upload_all(client, cookie: dict[str, str], region: str) -> str:
                                  data=form, headers=cookie)
     assert response.status == 200, await response.text()
     return await response.text()
+
+
+def test_the_shift_page_s_query_keeps_a_named_region_only() -> None:
+    form = {"baseline_from": "2025-04", "period_from": "2025-07"}
+    named, _ = normalised_query({**form, "region": "border-south"}, ["RPA"], None)
+    assert named == {"orgs": "RPA", "baseline": "2025-04..2025-04",
+                     "period": "2025-07..2025-07", "region": "border-south"}
+    for blank in ({}, {"region": ""}, {"region": " "}):
+        query, _ = normalised_query({**form, **blank}, [], None)
+        assert "region" not in query  # the primary, and links as they always were
+    default, is_default = normalised_query({"region": "border-south"}, [],
+                                           ("2025-04..2025-06", "2025-07..2025-09"))
+    assert is_default and default["region"] == "border-south"
 
 
 async def test_one_region_has_no_chooser(aiohttp_client, make_app, db) -> None:
