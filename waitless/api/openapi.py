@@ -346,9 +346,13 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
                 "type": "object", "required": ["site_id"], "additionalProperties": False,
                 "properties": {"site_id": {"type": "string"},
                                "kind": {"enum": ["ed", "utc", "miu"]},
-                               "event_id": {"type": "string", "format": "uuid"}}}}}},
+                               "event_id": {"type": "string", "format": "uuid"},
+                               "region": {"type": "string", "description":
+                                          "the region that ranked the answer (its `region`); "
+                                          "default: the first region served that ranks the "
+                                          "site"}}}}}},
             "responses": {"201": _json("Stored: {choice_id, site_id}", plain),
-                          "400": _json("Unknown site or service, bad JSON", _ERROR),
+                          "400": _json("Unknown site, service or region, bad JSON", _ERROR),
                           "403": _json("Cross-site request: Origin is another site "
                                        "(not in WAITLESS_CORS_ORIGINS)", _ERROR),
                           "413": _json("Body over 1 KiB", _ERROR),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -190,10 +190,43 @@ async def nhse_upload_handler(request: web.Request) -> web.Response:
         return stats_error_response(exc)
 
 
+def choice_region(regions: Sequence[Region], body: Any) -> Region:
+    """The served region a reported choice is recorded under.
+
+    A choice belongs with the ranking it answers, which the statistics and the observed follow
+    rate join on region: its ``region`` when given (``/v1/rank``'s answer names it; the patient
+    page sends it), else the first region, in the order served, that ranks its site (the
+    primary first, so a single region and the primary's border sites are as before).
+
+    Parameters
+    ----------
+    regions
+        The regions served, each extended with its neighbours' border sites; primary first.
+    body
+        The parsed request body (checked further by ``validate_choice``).
+
+    Raises
+    ------
+    QueryError
+        ``region`` not the name of a region served (``field: region``).
+    """
+    if not isinstance(body, dict):
+        return regions[0]  # validate_choice refuses it, saying why
+    if "region" in body:
+        found = next((r for r in regions if r.name == body["region"]), None)
+        if found is None:
+            names = ", ".join(r.name for r in regions)
+            msg = f"region {str(body['region'])[:60]!r} is not a region served here ({names})"
+            raise QueryError("region", msg)
+        return found
+    site_id = body.get("site_id")
+    ranked_by = (r for r in regions if isinstance(site_id, str) and r.site(site_id) is not None)
+    return next(ranked_by, regions[0])
+
+
 async def choices_handler(request: web.Request) -> web.Response:
     """``POST /v1/choices``: public; a patient's app says which site they went to."""
     app = request.app
-    region = app[keys.REGION]
     try:
         raw = await _read_limited(request.content.read, CHOICE_MAX_BYTES)
         try:
@@ -201,6 +234,7 @@ async def choices_handler(request: web.Request) -> web.Response:
         except orjson.JSONDecodeError as exc:
             msg = f"body is not JSON: {exc}"
             raise StatsQueryError(msg) from exc
+        region = choice_region([served.region for served in app[keys.SERVED].values()], body)
         choice = validate_choice(region, body)
         now: dt.datetime = app[keys.CLOCK]()
         choice_id = await with_connection(

@@ -65,6 +65,9 @@
                    kind: chooseButton.getAttribute("data-kind") };
       var eventId = answer.getAttribute("data-event-id");
       if (eventId) { body.event_id = eventId; }
+      // The region that ranked this answer: the choice is counted with that ranking.
+      var region = answer.getAttribute("data-region");
+      if (region) { body.region = region; }
       chooseButton.disabled = true;
       fetch("/v1/choices", { method: "POST", credentials: "same-origin",
                              headers: { "Content-Type": "application/json" },

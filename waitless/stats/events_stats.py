@@ -176,14 +176,18 @@ async def event_statistics(conn: asyncpg.Connection, region: Region, first: dt.d
             "total": _derive(total)}
 
 
+_CHOICE_FIELDS = ("site_id", "event_id", "kind", "region")
+
+
 def validate_choice(region: Region, body: Any) -> dict[str, Any]:
-    """Check a reported choice ``{"site_id", "event_id"?, "kind"?}`` against the region."""
+    """Check a reported choice ``{"site_id", "event_id"?, "kind"?, "region"?}`` against the
+    region (the API's ``choice_region``: the sites it ranks, its border sites included)."""
     if not isinstance(body, dict):
         msg = "body must be a JSON object like {\"site_id\": \"RVVKC\"}"
         raise StatsQueryError(msg)
-    unknown = sorted(set(body) - {"site_id", "event_id", "kind"})
+    unknown = sorted(set(body) - set(_CHOICE_FIELDS))
     if unknown:
-        msg = f"unknown field(s) {', '.join(unknown)}; allowed: site_id, event_id, kind"
+        msg = f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_CHOICE_FIELDS)}"
         raise StatsQueryError(msg)
     site_id = body.get("site_id")
     site = region.site(site_id) if isinstance(site_id, str) else None

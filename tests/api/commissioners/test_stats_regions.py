@@ -92,3 +92,35 @@ async def test_each_region_s_shift_uses_its_own_stats_table(
     # Each region's "England" is every provider outside its own table.
     north_share = got["border-north"]["baseline"]["other_share"]
     assert got["border-south"]["baseline"]["other_share"] != north_share
+
+
+async def test_choices_are_recorded_with_the_region_that_ranked_them(
+        aiohttp_client, make_regions_app, regions, db) -> None:
+    """Before, a choice of a site outside the primary was refused (400 "not a site of
+    border-north"), so the second region's choices and follow rate stayed at 0."""
+    await log_events_in_both(db)
+    client = await aiohttp_client(make_regions_app(db, regions))
+
+    async def choose(**body: str) -> tuple[int, dict]:
+        response = await client.post("/v1/choices", json=body)
+        return response.status, await response.json()
+
+    assert (await choose(site_id="TSB02"))[0] == 201  # South's own site: South's
+    # North ranks South's border site TSB01: the region the answer named decides.
+    assert (await choose(site_id="TSB01", region="border-north"))[0] == 201
+    assert (await choose(site_id="TSB01", region="border-south"))[0] == 201
+    status, body = await choose(site_id="TSB02", region="border-north")
+    assert (status, body["message"]) == (400, "site_id 'TSB02' is not a site of border-north")
+    status, body = await choose(site_id="TNB01", region="nowhere")
+    assert (status, body["field"]) == (400, "region")
+    assert "(border-north, border-south)" in body["message"]
+    conn = await asyncpg.connect(db)
+    try:
+        rows = await conn.fetch("SELECT region, site_id FROM patient_choices ORDER BY occurred_at")
+    finally:
+        await conn.close()
+    assert sorted((r["region"], r["site_id"]) for r in rows) == [
+        ("border-north", "TSB01"), ("border-south", "TSB01"), ("border-south", "TSB02")]
+    south = await client.get("/v1/stats/events", params={**DAY, "region": "border-south"},
+                             headers=auth())
+    assert (await south.json())["total"]["choices"] == 2

@@ -197,7 +197,11 @@ async def test_im_going_here_records_the_choice(served_with_db, browser) -> None
     await page.goto(base + "/?place=Canterbury")
     await page.wait_for_selector("#answer")
     event_id = await page.locator("#answer").get_attribute("data-event-id")
-    await page.get_by_role("button", name="I'm going here").click()
+    async with page.expect_request(lambda r: r.url.endswith("/v1/choices")) as sent:
+        await page.get_by_role("button", name="I'm going here").click()
+    # The region that ranked the answer goes with the choice (several regions: docs/regions.md).
+    assert (await sent.value).post_data_json == {"site_id": "RVVKC", "kind": "utc",
+                                                 "event_id": event_id, "region": "kent-medway"}
     await page.get_by_text("Thank you: your choice helps the NHS plan.").wait_for()
     conn = await asyncpg.connect(dsn)
     try:
