@@ -112,6 +112,10 @@ class Metrics(IngestMetrics):
             "waitless_events_quarantine_pruned_total",
             "Quarantined events and unreadable spool lines this process deleted from its "
             "spool's quarantine past the retention period", registry=r)
+        self.events_quarantine_prune_failures = Counter(
+            "waitless_events_quarantine_prune_failures_total",
+            "Prunes of the spool's quarantine that failed (a permission, a disk error): its "
+            "event rows then outlive the retention period until one succeeds", registry=r)
         self.spool_bytes = Gauge(
             "waitless_event_spool_bytes", "Bytes waiting in the event spool", registry=r)
         self.event_queue = Gauge(

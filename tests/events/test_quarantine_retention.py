@@ -138,6 +138,9 @@ async def test_a_failed_prune_is_logged_and_the_writer_carries_on(
     await log.stop()
     assert "pruning quarantine" in caplog.text
     assert log.spool.event_count() == 1
+    # Counted for the alert (WaitLessQuarantinePruneFailing), not only logged.
+    assert log.metrics.registry.get_sample_value(
+        "waitless_events_quarantine_prune_failures_total") == 1
 
 
 async def test_the_app_prunes_its_quarantine_at_start_by_its_clock_and_retention_setting(

@@ -48,7 +48,8 @@ async def prune_expired(quarantine: Quarantine, *, now: datetime, retention_days
     retention_days
         How long event rows are kept, in days (``WAITLESS_EVENT_RETENTION_DAYS``).
     metrics
-        Where ``waitless_events_quarantine_pruned_total`` counts the records deleted.
+        Where ``waitless_events_quarantine_pruned_total`` counts the records deleted and
+        ``waitless_events_quarantine_prune_failures_total`` the prunes that failed.
 
     Returns
     -------
@@ -60,6 +61,9 @@ async def prune_expired(quarantine: Quarantine, *, now: datetime, retention_days
         pruned = await asyncio.to_thread(prune_quarantine, quarantine.directory,
                                          older_than=cutoff)
     except Exception:
+        # Counted as well as logged: rows past retention staying on disk is a privacy matter
+        # an operator must hear about (alert WaitLessQuarantinePruneFailing).
+        metrics.events_quarantine_prune_failures.inc()
         logger.exception("event log: pruning quarantine %s failed", quarantine.directory)
         return PrunedQuarantine(0, 0)
     if pruned.files:
