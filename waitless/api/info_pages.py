@@ -10,6 +10,7 @@ from aiohttp import web
 
 from waitless.api import keys
 from waitless.api.render import STATIC_DIR, render
+from waitless.api.sent_cookie import SENT_COOKIE_KEY
 from waitless.domain.errors import ConfigError
 
 # /sw.js as served: its shell cache named after the files it caches (service_worker_script).
@@ -30,9 +31,13 @@ def info_handler(name: str):
     """A handler rendering ``templates/info/<name>.html`` inside the page layout."""
 
     async def handler(request: web.Request) -> web.Response:
+        app = request.app
+        # The privacy notice says what this deployment keeps: the load-aware cookie only where
+        # a served region enables it (docs/privacy.md), and the retention period set.
         return render(request, "info/page.html",
-                      {"region_title": request.app[keys.REGION].title, "name": name,
-                       "title": INFO_PAGES[name]})
+                      {"region_title": app[keys.REGION].title, "name": name,
+                       "title": INFO_PAGES[name], "sent_cookie": SENT_COOKIE_KEY in app,
+                       "retention_days": app[keys.SETTINGS].event_retention_days})
 
     return handler
 

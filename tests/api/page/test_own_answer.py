@@ -90,3 +90,12 @@ async def test_a_forged_or_foreign_cookie_is_ignored(aiohttp_client, tmp_path: P
     # Nothing was taken away: the first patient and the four asking after, each counted.
     tracker = app[LOAD_SITES].views[region.name].tracker
     assert sum(tracker.pending(key, *HORIZON) for key in tracker.local) == 5
+
+
+async def test_the_privacy_notice_names_the_cookie_where_load_aware_ranking_sets_it(
+        aiohttp_client, tmp_path: Path):
+    # Before: "we do not use cookies on this page" while the page set waitless_sent.
+    region = region_with("\n[load_aware]\nenabled = true\nfollow_rate = 1.0\n")
+    client = await aiohttp_client(await load_aware_app(region, tmp_path, None))
+    notice = await (await client.get("/privacy")).text()
+    assert SENT_COOKIE in notice and "do not use cookies" not in notice

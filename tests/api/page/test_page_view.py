@@ -6,11 +6,13 @@ import math
 
 import pytest
 
+from waitless.api.app import create_app
 from waitless.api.page import age_in_years
 from waitless.api.page_map import HEIGHT_PX, WIDTH_PX, answer_map
 from waitless.api.page_view import ago_text, range_text
+from waitless.settings import Settings
 
-from .conftest import CANTERBURY
+from .conftest import CANTERBURY, seeded_store
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -136,6 +138,18 @@ async def test_footer_pages_exist_and_every_page_links_them(page_client, path) -
     html = await response.text()
     for link in ("/how-it-works", "/privacy", "/accessibility"):
         assert f'href="{link}"' in html
+
+
+async def test_the_privacy_notice_says_no_cookie_and_the_retention_set(
+        aiohttp_client, kent, fixed_now, tmp_path) -> None:
+    # Load-aware ranking is off here, so the page sets no cookie; the period is the setting's
+    # (WAITLESS_EVENT_RETENTION_DAYS), not a fixed 400 days.
+    app = create_app(Settings(spool_dir=str(tmp_path / "spool"), event_retention_days=90),
+                     region=kent, live_store=await seeded_store(kent, fixed_now),
+                     clock=lambda: fixed_now)
+    notice = await (await (await aiohttp_client(app)).get("/privacy")).text()
+    assert "do not use cookies" in notice and "waitless_sent" not in notice
+    assert "kept for up to 90 days" in notice
 
 
 async def test_app_manifest_and_service_worker_are_served(page_client) -> None:
