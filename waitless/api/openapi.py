@@ -204,7 +204,7 @@ def _push_path() -> dict[str, Any]:
         "responses": {
             "200": _json("Accepted count and rejections with their reasons", _PUSH_ANSWER),
             "400": _json("Bad body; `error` names the problem (empty_body, truncated, "
-                         "wrong_content_type, bad_payload)", _ERROR),
+                         "wrong_content_type, no_sites, bad_payload)", _ERROR),
             "401": _json("Missing or wrong token, or no push feed of that name (one answer "
                          "for both, so feed names are not revealed)", _ERROR),
             "413": _json("Body larger than the feed's region's max_body_bytes", _ERROR),

@@ -18,8 +18,9 @@ that region's live-store keys. The path and ``WAITLESS_PUSH_TOKENS`` name a feed
 so push feed names must be unique across the regions served (:func:`push_feeds`).
 
 Answers: 200 ``{"feed", "accepted", "rejected": [...]}``; 400 bad body (``error`` names the
-problem: ``empty_body``, ``truncated``, ``wrong_content_type``, ``bad_payload``); 401 missing
-or wrong token, or no such push feed; 413 body over ``max_body_bytes``; 503 live store down.
+problem: ``empty_body``, ``truncated``, ``wrong_content_type``, ``no_sites``,
+``bad_payload``); 401 missing or wrong token, or no such push feed; 413 body over
+``max_body_bytes``; 503 live store down.
 """
 
 from __future__ import annotations

@@ -201,6 +201,11 @@ async def test_openapi_documents_the_push_endpoint(memory_client) -> None:
     post = spec["paths"]["/v1/feeds/{feed}/observations"]["post"]
     assert {"200", "400", "401", "413", "429"} <= set(post["responses"])
     assert "404" not in post["responses"]  # an unknown feed is a 401: names stay secret
+    # Every error a refused body is answered with (400; oversized is the 413) is named.
+    from feeds.body import BODY_REASONS
+
+    described = post["responses"]["400"]["description"]
+    assert [r for r in BODY_REASONS if r != "oversized" and r not in described] == []
 
 
 @pytest.mark.parametrize("stamp", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+01:00"])
