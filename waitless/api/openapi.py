@@ -264,7 +264,8 @@ def openapi_document(region: Region) -> dict[str, Any]:
                                  "one region's gazetteer (error: ambiguous_place, field: q, "
                                  "matches), or a region= naming none with a gazetteer "
                                  "(error: bad_request, field: region)", _PLACE_ERROR),
-                    "404": _json("The region has no gazetteer (error: no_gazetteer)", _ERROR),
+                    "404": _json("No region served has a gazetteer (error: no_gazetteer)",
+                                 _ERROR),
                     "429": _RATE_LIMITED,
                 }}},
             "/v1/sites": {"get": {"summary": "Sites, services, hours and live waits",
@@ -320,7 +321,10 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
             "responses": {"200": _json("waitless.stats.england.comparison_statistics result",
                                         SHIFT_RESULT_SCHEMA),
                           "400": _json("Bad input, or no data (error: no_data)", _ERROR),
-                          **denied}}},
+                          **denied,
+                          "503": _json("No commissioner token configured, no database, or "
+                                       "the region has no [stats] table (error: "
+                                       "not_configured)", _ERROR)}}},
         "/v1/stats/events": {"get": {
             **secured, "summary": "Rankings, minor-instead-of-ED, minutes saved and choices",
             "parameters": [
