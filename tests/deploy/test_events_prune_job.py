@@ -28,6 +28,10 @@ def test_events_are_pruned_daily_by_a_cron_job_that_prunes(tmp_path, monkeypatch
     (container,) = pod_spec(prune)["containers"]
     assert container["args"] == ["waitless", "events", "prune"]
     assert "WAITLESS_DATABASE_URL" in env_names(container)
+    # The retention period is the deployment's: WAITLESS_EVENT_RETENTION_DAYS set in waitless-env
+    # (where the API, which prunes its quarantine by it, reads it) must reach the job too.
+    # Before, the job read no settings and deleted at the default 400 days whatever was set.
+    assert {"configMapRef": {"name": "waitless-env"}} in container.get("envFrom", [])
     jobs_policy = deployed()[("NetworkPolicy", "waitless-jobs")]
     (selected,) = jobs_policy["spec"]["podSelector"]["matchExpressions"]
     assert "events-prune" in selected["values"]
