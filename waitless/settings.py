@@ -16,8 +16,9 @@ WAITLESS_GRAPH_CACHE       folder holding built road-graph tables               
 WAITLESS_HOST              address ``serve``/``dev`` listen on                         127.0.0.1
 WAITLESS_PORT              port ``serve``/``dev`` listen on                            8080
 WAITLESS_LOG_LEVEL         logging level                                               INFO
-WAITLESS_EVENT_RETENTION_DAYS  ranking events and patient choices older than this    400
-                           are deleted (``waitless events prune``)
+WAITLESS_EVENT_RETENTION_DAYS  ranking events, patient choices and quarantined       400
+                           events older than this are deleted (``waitless events
+                           prune``; the API prunes its quarantine hourly)
 WAITLESS_EVENT_FLUSH_SECONDS   events are written (PostgreSQL or spool) this often; a      0.25
                            killed worker loses at most what it answered in this time
 WAITLESS_BENCH_ENDPOINTS   serve /v1/bench/static (a fixed ranking-sized body), and    off

@@ -82,9 +82,10 @@ def create_app(settings: Settings, *, region: Region | None = None,
         The one region to serve; without it (and without ``regions``) every region of
         ``settings.regions`` is loaded and served.
     regions
-        Several regions to serve instead, the first being the primary (the patient page's
-        place search, the dashboard, statistics and ingest use it alone); a ranking goes to
-        the region whose coverage holds the origin, a push to the region declaring the feed.
+        Several regions to serve instead, the first being the primary (the page titles,
+        ``/openapi.json``, in-process ingest and the statistics' default region use it); a
+        ranking goes to the region whose coverage holds the origin, a push to the region
+        declaring the feed, a place search to every region's gazetteer.
     live_store
         A store to use (and leave open); made from settings when not given.
     run_ingest
