@@ -242,7 +242,8 @@ def openapi_document(region: Region) -> dict[str, Any]:
                 "responses": {
                     "200": _json("Ranking, or a call-999 answer for red-flag conditions", _RANK),
                     "400": _json("Bad input; the message says what is wrong", _ERROR),
-                    "422": _json("Origin outside the region's coverage", _ERROR),
+                    "422": _json("Origin outside the coverage of every region served "
+                                 "(error: outside_coverage)", _ERROR),
                     "429": _RATE_LIMITED,
                 }}},
             "/v1/places": {"get": {
