@@ -63,7 +63,8 @@ variable                     meaning                                            
 ===========================  ========================================================  ==========
 WAITLESS_COMMISSIONER_TOKEN  bearer token for /v1/stats/* and the dashboard sign-in    unset: 503
 WAITLESS_COOKIE_SECURE       ``0``/``false`` drops Secure from the session cookie      true
-                             (plain http on a developer machine only)
+                             and the load-aware ``waitless_sent`` cookie (plain http
+                             on a developer machine only)
 WAITLESS_SESSION_HOURS       how long a dashboard session lasts, hours                 8
 ===========================  ========================================================  ==========
 
