@@ -163,9 +163,15 @@ class SentTracker:
         """Take back one count of ``sent``: its patient asked again.
 
         The count may have been made by another worker: this one's count for the minute then
-        goes below 0 until the sync, where the two meet in the shared total.
+        goes below 0 until the sync, where the two meet in the shared total. Nothing is taken
+        back where no count is seen for the minute (here or read back from peers): the cookie
+        naming ``sent`` can be sent again unchanged, and each replay took back one more,
+        leaving the minute below 0 to cancel other patients' counts at the site.
         """
-        self._add(sent, -1)
+        counted = (self.local.get(sent.key, {}).get(sent.minute, 0)
+                   + self.peer.get(sent.key, {}).get(sent.minute, 0))
+        if counted > 0:
+            self._add(sent, -1)
 
     @contextmanager
     def without(self, sent: Sent | None) -> Iterator[None]:
