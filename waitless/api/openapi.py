@@ -209,7 +209,9 @@ def _push_path() -> dict[str, Any]:
                          "for both, so feed names are not revealed)", _ERROR),
             "413": _json("Body larger than the feed's region's max_body_bytes", _ERROR),
             "429": _AUTH_LIMITED,
-            "503": _json("Live store unavailable; try again", _ERROR),
+            "503": {**_json("Live store unavailable; Retry-After says when to send again",
+                            _ERROR),
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
         }}}
 
 

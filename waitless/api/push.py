@@ -36,7 +36,7 @@ from feeds.body import BodyRejected
 from feeds.errors import FeedParseError
 from feeds.ingest import FeedIngest
 from waitless.api import keys
-from waitless.api.errors import error_response, json_response
+from waitless.api.errors import error_response, json_response, response_for_error
 from waitless.domain.errors import RegionError
 from waitless.domain.region import FeedConfig, Region
 from waitless.live.store import StoreError
@@ -188,7 +188,7 @@ async def push_handler(request: web.Request) -> web.Response:
         return error_response(400, reason, str(exc))
     except StoreError as exc:
         logger.warning("push %s: live store unavailable: %s", name, exc)
-        return error_response(503, "live_store_unavailable", "try again shortly")
+        return response_for_error(exc)  # 503 with Retry-After, as every live-store outage
     ingest.health.record_success(app[keys.CLOCK](), not_modified=False, circuit="closed")
     await _put_status(ingest)
     metrics.feed_polls.labels(region.name, name, "push").inc()
