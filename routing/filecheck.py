@@ -105,6 +105,8 @@ def size_problem(directory: Path, files: dict[str, dict[str, Any]]) -> str | Non
             found_bytes = os.stat(os.path.join(base, name)).st_size
         except FileNotFoundError:
             return f"{name} is missing"
+        except OSError as exc:  # a symbolic link in a loop, an I/O error: a refused cache
+            return f"{name} cannot be read ({exc.strerror})"
         if found_bytes != record["size_bytes"]:
             return (f"{name} is {found_bytes:,} bytes, meta.json recorded "
                     f"{record['size_bytes']:,}")
