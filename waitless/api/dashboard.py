@@ -162,9 +162,11 @@ async def logout_handler(request: web.Request) -> web.StreamResponse:
             await request.app[REVOKED].revoke(*session)
         except (RedisError, OSError):
             # Not signed out everywhere: say so rather than pretend (the cookie stays).
-            return _page(request, "login.html",
-                         {"error": "Signing out failed; try again in a moment.",
-                          "enabled": True}, status=503)
+            response = _page(request, "login.html",
+                             {"error": "Signing out failed; try again in a moment.",
+                              "enabled": True}, status=503)
+            response.headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
+            return response
     response = redirect("/commissioners")
     clear_session_cookie(request, response)
     return response
