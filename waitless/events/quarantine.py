@@ -12,6 +12,7 @@ log deletes those kept before the retention cut-off (:func:`prune_quarantine`, h
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from typing import Any, NamedTuple
 import orjson
 
 from waitless.events.spool import Spool, file_sizes_bytes, json_line
+
+logger = logging.getLogger(__name__)
 
 # The quarantine may hold this share of the spool's size limit: refused events are few (a
 # flood of them is a bug to fix, not data to keep), and the spool needs the disk more.
@@ -155,6 +158,7 @@ class PrunedQuarantine(NamedTuple):
 
     files: int
     records: int  # refused events and unreadable lines in those files
+    left: int = 0  # files past the cut-off that could not be read or deleted (logged)
 
 
 def recorded_at_ns(path: Path) -> int:
@@ -165,17 +169,21 @@ def recorded_at_ns(path: Path) -> int:
     spooled), else the file's modification time (a file an operator renamed).
     """
     head = path.name.lstrip(".").split("-", 1)[0]
-    return int(head) if head.isdigit() else path.stat().st_mtime_ns
+    # isdigit alone takes "²", which int() refuses.
+    return int(head) if head.isascii() and head.isdigit() else path.stat().st_mtime_ns
 
 
 def prune_quarantine(directory: Path, *, older_than: datetime) -> PrunedQuarantine:
     """Delete the quarantine files under ``directory`` kept before ``older_than``.
 
     They hold event rows, under the event log's retention (docs/privacy.md). Temporaries a
-    crash left behind (``.*.tmp``, never read again) are deleted by the same rule.
+    crash left behind (``.*.tmp``, never read again) are deleted by the same rule. A file that
+    cannot be read or deleted (a directory, another owner's file) is logged, left and counted
+    (``left``): one such file ended every prune, and no other file past retention was ever
+    deleted again.
     """
     cutoff_ns = (older_than - _EPOCH) // timedelta(microseconds=1) * 1000  # exact, no float
-    files = records = 0
+    files = records = left = 0
     for path in [*directory.glob(f"*{_SUFFIX}"), *directory.glob(".*.tmp")]:
         try:
             if recorded_at_ns(path) >= cutoff_ns:
@@ -184,6 +192,11 @@ def prune_quarantine(directory: Path, *, older_than: datetime) -> PrunedQuaranti
             path.unlink()
         except FileNotFoundError:  # deleted by an operator, or another prune, meanwhile
             continue
+        except OSError as exc:
+            logger.warning("quarantine file %r in %s not pruned: %s", path.name, directory,
+                           exc.strerror)
+            left += 1
+            continue
         files += 1
         records += lines
-    return PrunedQuarantine(files, records)
+    return PrunedQuarantine(files, records, left)

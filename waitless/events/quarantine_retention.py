@@ -49,7 +49,8 @@ async def prune_expired(quarantine: Quarantine, *, now: datetime, retention_days
         How long event rows are kept, in days (``WAITLESS_EVENT_RETENTION_DAYS``).
     metrics
         Where ``waitless_events_quarantine_pruned_total`` counts the records deleted and
-        ``waitless_events_quarantine_prune_failures_total`` the prunes that failed.
+        ``waitless_events_quarantine_prune_failures_total`` the prunes that failed or left a
+        file past retention.
 
     Returns
     -------
@@ -66,6 +67,8 @@ async def prune_expired(quarantine: Quarantine, *, now: datetime, retention_days
         metrics.events_quarantine_prune_failures.inc()
         logger.exception("event log: pruning quarantine %s failed", quarantine.directory)
         return PrunedQuarantine(0, 0)
+    if pruned.left:  # each named in a warning; the others were pruned
+        metrics.events_quarantine_prune_failures.inc()
     if pruned.files:
         metrics.events_quarantine_pruned.inc(pruned.records)
         logger.info("event log: deleted %d quarantined events and unreadable lines (%d files) "
