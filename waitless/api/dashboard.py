@@ -222,10 +222,6 @@ async def shift_page(request: web.Request) -> web.Response:
     return _page(request, "shift.html", context, status=status)
 
 
-def _message(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__
-
-
 def query_string(params: dict[str, str]) -> str:
     return urlencode({k: v for k, v in params.items() if v})
 
@@ -253,7 +249,7 @@ async def events_page(request: web.Request) -> web.Response:
     try:
         result = await stats_http.compute_events_for(request, query)
     except stats_http.FAILURES as exc:
-        context.update(error=_message(exc), form={k: query.get(k, "")
+        context.update(error=stats_http.failure_message(exc), form={k: query.get(k, "")
                                                   for k in ("from", "to", "group")})
         return _page(request, "events.html", context, status=400)
     form = {"from": result["from"], "to": result["to"], "group": result["group"]}
@@ -285,6 +281,6 @@ async def upload_page(request: web.Request) -> web.Response:
     try:
         context["imported"] = await stats_http.import_uploads(request)
     except stats_http.FAILURES as exc:
-        context["error"] = _message(exc)
+        context["error"] = stats_http.failure_message(exc)
         return _page(request, "upload.html", context, status=400)
     return _page(request, "upload.html", context)

@@ -56,13 +56,18 @@ def error_response(status: int, error: str, message: str, **extra: object) -> we
     return json_response({"error": error, "message": message, **extra}, status=status)
 
 
+def public_message(exc: WaitlessError) -> str:
+    """The text an answer or a page says for ``exc``: a fixed one where its own names
+    internals (:data:`_FIXED_MESSAGES`)."""
+    message = exc.message if isinstance(exc, QueryError | PlaceError) else str(exc)
+    return next((m for cls, m in _FIXED_MESSAGES.items() if isinstance(exc, cls)), message)
+
+
 def response_for_error(exc: WaitlessError) -> web.Response:
     """The answer for an expected error (a bad parameter names its ``field``)."""
     status, code = next((s, c) for cls, s, c in _STATUSES if isinstance(exc, cls))
     extra = {"field": exc.field} if isinstance(exc, QueryError) else {}
-    message = exc.message if isinstance(exc, QueryError | PlaceError) else str(exc)
-    message = next((m for cls, m in _FIXED_MESSAGES.items() if isinstance(exc, cls)), message)
-    response = error_response(status, code, message, **extra)
+    response = error_response(status, code, public_message(exc), **extra)
     retry = next((s for cls, s in _RETRY_AFTER_SECONDS.items() if isinstance(exc, cls)), None)
     if retry is not None:
         response.headers["Retry-After"] = str(retry)

@@ -119,7 +119,7 @@ async def shift_page_context(request: web.Request) -> tuple[dict[str, Any], int]
         context["coverage"] = await stats_http.with_connection(
             request, lambda conn: imported_coverage(conn, config))
     except stats_http.FAILURES as exc:
-        context["error"] = str(exc) or type(exc).__name__
+        context["error"] = stats_http.failure_message(exc)
         return context, 503
     query, is_default = normalised_query(request.query, request.query.getall("org", []),
                                          context["coverage"]["default"])
@@ -134,7 +134,7 @@ async def shift_page_context(request: web.Request) -> tuple[dict[str, Any], int]
     try:
         result = await stats_http.compute_shift_for(request, query)
     except stats_http.FAILURES as exc:
-        context["error"] = str(exc) or type(exc).__name__
+        context["error"] = stats_http.failure_message(exc)
         return context, 400
     suggested = result.get("suggested_orgs")
     context.update(result=result, chart=shift_chart(result), suggested_query=urlencode(

@@ -15,7 +15,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from waitless.api import keys
 from waitless.api.auth import bearer_required
-from waitless.api.errors import error_response, json_response, response_for_error
+from waitless.api.errors import (
+    error_response,
+    json_response,
+    public_message,
+    response_for_error,
+)
 from waitless.api.place_search import regions_served
 from waitless.api.query import QueryError
 from waitless.domain.errors import WaitlessError
@@ -47,15 +52,21 @@ async def with_connection(request: web.Request,
         return await work(conn)
 
 
+def failure_message(exc: Exception) -> str:
+    """What a failed statistics request is said to be, in the API and on the dashboard."""
+    if isinstance(exc, WaitlessError):
+        return public_message(exc)
+    # The database failed part-way through a request that had a pool. Its text names hosts
+    # and ports: logged, never answered.
+    logger.warning("statistics request failed on the database: %s", exc)
+    return "the database is unavailable; try again shortly"
+
+
 def stats_error_response(exc: Exception) -> web.Response:
     """The HTTP answer for a failure of a statistics request."""
     if isinstance(exc, WaitlessError):
         return response_for_error(exc)
-    # The database failed part-way through a request that had a pool. Its text names hosts
-    # and ports: logged, never answered.
-    logger.warning("statistics request failed on the database: %s", exc)
-    return error_response(503, "database_unavailable",
-                          "the database is unavailable; try again shortly")
+    return error_response(503, "database_unavailable", failure_message(exc))
 
 
 FAILURES = (WaitlessError, OSError, asyncpg.PostgresError, TimeoutError)
