@@ -207,7 +207,8 @@ def _push_path() -> dict[str, Any]:
                          "wrong_content_type, no_sites, bad_payload)", _ERROR),
             "401": _json("Missing or wrong token, or no push feed of that name (one answer "
                          "for both, so feed names are not revealed)", _ERROR),
-            "413": _json("Body larger than the feed's region's max_body_bytes", _ERROR),
+            "413": _json("Body larger than the feed's region's max_body_bytes (with a bearer "
+                         "token; without one, 401)", _ERROR),
             "429": _AUTH_LIMITED,
             "503": {**_json("Live store unavailable; Retry-After says when to send again",
                             _ERROR),

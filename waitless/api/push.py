@@ -5,8 +5,9 @@ from ``WAITLESS_PUSH_TOKENS`` (never the region file). The token is read from
 ``Authorization: Bearer ...``, else from the payload's ``token`` field (``bc_push``), and
 compared in constant time. A bearer token is checked before a byte of the body is read; a
 feed whose format carries no token in its body is refused at once without one; only a
-``bc_push`` body token needs the body read (at most ``max_body_bytes``) first. A name that is
-no push feed gets the same 401 as a wrong token, so the answers do not say which feeds exist;
+``bc_push`` body token needs the body read (at most ``max_body_bytes``) first, and a longer one
+without a bearer token is a 401, not a 413. A name that is no push feed gets the same 401 as a
+wrong token, so the answers do not say which feeds exist;
 failed tokens count towards the per-client ``WAITLESS_AUTH_FAILURE_LIMIT`` (then 429).
 Pushed observations go through the same body checks and
 validation as polled ones — the same :class:`feeds.ingest.FeedIngest` pipeline — then into
@@ -20,7 +21,7 @@ so push feed names must be unique across the regions served (:func:`push_feeds`)
 Answers: 200 ``{"feed", "accepted", "rejected": [...]}``; 400 bad body (``error`` names the
 problem: ``empty_body``, ``truncated``, ``wrong_content_type``, ``no_sites``,
 ``bad_payload``); 401 missing or wrong token, or no such push feed; 413 body over
-``max_body_bytes``; 503 live store down.
+``max_body_bytes`` (with a bearer token); 503 live store down.
 """
 
 from __future__ import annotations
@@ -173,6 +174,10 @@ async def push_handler(request: web.Request) -> web.Response:
     body = await _read_limited(request, limit)
     if body is None:
         metrics.feed_errors.labels(region.name, name, "oversized").inc()
+        if bearer is None:
+            # The token is in the body, not read: a 413 here told anyone, with no token, that
+            # the name is a push feed (and its region's limit), where any other name gets 401.
+            return _unauthorized(app, name)
         return error_response(413, "too_large", f"body over {limit} bytes")
     if bearer is None and not token_matches(_body_token(body), expected):
         return _unauthorized(app, name)
