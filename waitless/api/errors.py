@@ -16,7 +16,7 @@ from waitless.api.query import QueryError
 from waitless.domain.errors import WaitlessError
 from waitless.domain.places import PlaceError
 from waitless.domain.stats_settings import StatsConfigError
-from waitless.events.db import DatabaseUnavailable
+from waitless.events.db import DatabaseDown, DatabaseUnavailable
 from waitless.live.store import StoreError
 from waitless.stats.errors import NoDataError, PayloadTooLarge
 
@@ -44,7 +44,10 @@ _FIXED_MESSAGES: dict[type[WaitlessError], str] = {
 # Errors that pass by themselves: Retry-After (seconds) says when to ask again; soon enough to
 # see the service come back, not so soon that waiting clients hammer it meanwhile.
 STORE_RETRY_AFTER_SECONDS = 30
-_RETRY_AFTER_SECONDS: dict[type[WaitlessError], int] = {StoreError: STORE_RETRY_AFTER_SECONDS}
+DATABASE_RETRY_AFTER_SECONDS = 30
+# Not DatabaseUnavailable itself: without a database configured, asking again changes nothing.
+_RETRY_AFTER_SECONDS: dict[type[WaitlessError], int] = {
+    StoreError: STORE_RETRY_AFTER_SECONDS, DatabaseDown: DATABASE_RETRY_AFTER_SECONDS}
 
 
 def json_response(data: object, *, status: int = 200) -> web.Response:

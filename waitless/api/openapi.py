@@ -303,7 +303,9 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
     """The commissioners' statistics endpoints (docs/statistics.md) and the public choice."""
     secured = {"security": [{"commissionerToken": []}]}
     denied = {"401": _json("Missing or wrong bearer token (WWW-Authenticate: Bearer)", _ERROR),
-              "503": _json("No commissioner token configured, or no database", _ERROR),
+              "503": {**_json("No commissioner token configured, or no database; "
+                              "Retry-After when the database does not answer", _ERROR),
+                      "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
               "429": _AUTH_LIMITED}
     month_range = {"type": "string", "pattern": r"^\d{4}-\d{2}(\.\.\d{4}-\d{2})?$"}
     date = {"type": "string", "format": "date"}
@@ -326,9 +328,11 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
                                         SHIFT_RESULT_SCHEMA),
                           "400": _json("Bad input, or no data (error: no_data)", _ERROR),
                           **denied,
-                          "503": _json("No commissioner token configured, no database, or "
-                                       "the region has no [stats] table (error: "
-                                       "not_configured)", _ERROR)}}},
+                          "503": {**_json("No commissioner token configured, no database "
+                                          "(Retry-After when it does not answer), or the "
+                                          "region has no [stats] table (error: "
+                                          "not_configured)", _ERROR),
+                                  "headers": {"Retry-After": {"schema": {"type": "integer"}}}}}}},
         "/v1/stats/events": {"get": {
             **secured, "summary": "Rankings, minor-instead-of-ED, minutes saved and choices",
             "parameters": [
@@ -366,5 +370,7 @@ def _stats_paths(plain: dict[str, Any]) -> dict[str, Any]:
                           "413": _json("Body over 1 KiB", _ERROR),
                           "415": _json("Content-Type is not application/json", _ERROR),
                           "429": _RATE_LIMITED,
-                          "503": _json("No database", _ERROR)}}},
+                          "503": {**_json("No database; Retry-After when it does not "
+                                          "answer", _ERROR),
+                                  "headers": {"Retry-After": {"schema": {"type": "integer"}}}}}}},
     }

@@ -16,6 +16,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from waitless.api import keys
 from waitless.api.auth import bearer_required
 from waitless.api.errors import (
+    DATABASE_RETRY_AFTER_SECONDS,
     error_response,
     json_response,
     public_message,
@@ -66,7 +67,9 @@ def stats_error_response(exc: Exception) -> web.Response:
     """The HTTP answer for a failure of a statistics request."""
     if isinstance(exc, WaitlessError):
         return response_for_error(exc)
-    return error_response(503, "database_unavailable", failure_message(exc))
+    response = error_response(503, "database_unavailable", failure_message(exc))
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
 
 FAILURES = (WaitlessError, OSError, asyncpg.PostgresError, TimeoutError)

@@ -10,7 +10,7 @@
     ├── feeds.errors.FeedError             a feed cannot be fetched or parsed
     ├── routing.errors.RoutingError        graph builds, caches, coverage
     ├── StoreError                         the live store does not answer (waitless.live.store)
-    ├── waitless.events: DatabaseUnavailable, SpoolFull
+    ├── waitless.events: DatabaseUnavailable (DatabaseDown), SpoolFull
     ├── waitless.stats.errors.StatsError   bad statistics requests or files
     └── waitless.api.query.QueryError      a bad query parameter
 

@@ -27,6 +27,10 @@ class DatabaseUnavailable(WaitlessError):
     """No database is configured, or it does not answer (HTTP 503)."""
 
 
+class DatabaseDown(DatabaseUnavailable):
+    """A database is configured and does not answer: an outage, which passes (Retry-After)."""
+
+
 class Database:
     """One lazily opened, migrated asyncpg pool.
 
@@ -60,7 +64,7 @@ class Database:
             if self._pool is None:
                 if time.monotonic() < self._retry_at:
                     msg = "the database did not answer a moment ago"
-                    raise DatabaseUnavailable(msg)
+                    raise DatabaseDown(msg)
                 self._pool = await self._open()
         return self._pool
 
@@ -77,7 +81,7 @@ class Database:
             self._retry_at = time.monotonic() + RETRY_SECONDS
             logger.warning("database unavailable: %s", exc)
             msg = f"the database does not answer: {exc}"
-            raise DatabaseUnavailable(msg) from exc
+            raise DatabaseDown(msg) from exc
         logger.info("connected to PostgreSQL")
         return pool
 
