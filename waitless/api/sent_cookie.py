@@ -160,6 +160,9 @@ def keep_sent(request: web.Request, response: web.StreamResponse, before: Sent |
     """Make the cookie say ``after``, the count this answer leaves for the browser."""
     if after == before:
         return
+    # An answer that sets a patient's cookie is theirs alone: a shared cache keeping it would
+    # hand the same cookie to others, whose reloads would then take back this patient's count.
+    response.headers["Cache-Control"] = "private"
     secure = request.app[keys.SETTINGS].cookie_secure
     if after is None:
         response.del_cookie(SENT_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")

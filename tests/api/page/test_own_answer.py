@@ -52,6 +52,7 @@ async def test_a_reload_replaces_the_patient_s_own_count(aiohttp_client, tmp_pat
     tracker = app[LOAD_SITES].views[region.name].tracker
     assert tracker.pending(best, *HORIZON) == 1
     sent = _cookie(first, {})
+    assert sent and first.headers["Cache-Control"] == "private"  # no shared cache keeps it
     for _ in range(3):  # the patient presses reload three times
         client.session.cookie_jar.clear()
         again = await client.get("/", params=WHERE, headers=sent)
