@@ -216,9 +216,22 @@ def shift_table(result: dict[str, Any], table: str) -> tuple[list[str], list[lis
             [[m["org"], m["month"], m["reason"]] for m in result["missing"]])
 
 
+def _failed_page(request: web.Request, template: str, context: dict[str, Any],
+                 exc: Exception) -> web.Response:
+    """A dashboard page for a failed statistics request, with the status and ``Retry-After``
+    the statistics API answers it with (a database outage: 503, not the 400 of a bad form)."""
+    answer = stats_http.stats_error_response(exc)
+    page = _page(request, template, context, status=answer.status)
+    if "Retry-After" in answer.headers:
+        page.headers["Retry-After"] = answer.headers["Retry-After"]
+    return page
+
+
 @session_required()
 async def shift_page(request: web.Request) -> web.Response:
-    context, status = await shift_view.shift_page_context(request)
+    context, status, failure = await shift_view.shift_page_context(request)
+    if failure is not None:
+        return _failed_page(request, "shift.html", context, failure)
     return _page(request, "shift.html", context, status=status)
 
 
@@ -251,7 +264,7 @@ async def events_page(request: web.Request) -> web.Response:
     except stats_http.FAILURES as exc:
         context.update(error=stats_http.failure_message(exc), form={k: query.get(k, "")
                                                   for k in ("from", "to", "group")})
-        return _page(request, "events.html", context, status=400)
+        return _failed_page(request, "events.html", context, exc)
     form = {"from": result["from"], "to": result["to"], "group": result["group"]}
     rows = result["rows"]
     csv_query = query_string({**form, "region": query.get("region", "")})
@@ -282,5 +295,5 @@ async def upload_page(request: web.Request) -> web.Response:
         context["imported"] = await stats_http.import_uploads(request)
     except stats_http.FAILURES as exc:
         context["error"] = stats_http.failure_message(exc)
-        return _page(request, "upload.html", context, status=400)
+        return _failed_page(request, "upload.html", context, exc)
     return _page(request, "upload.html", context)

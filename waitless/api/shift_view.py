@@ -98,8 +98,10 @@ def _names(config: StatsConfig) -> list[dict[str, str]]:
     return [{"code": p.code, "name": p.name} for p in config.providers]
 
 
-async def shift_page_context(request: web.Request) -> tuple[dict[str, Any], int]:
-    """(template context, HTTP status) of ``/commissioners/shift``."""
+async def shift_page_context(request: web.Request
+                             ) -> tuple[dict[str, Any], int, Exception | None]:
+    """(template context, HTTP status, the statistics failure if any) of
+    ``/commissioners/shift``; a failure's status and ``Retry-After`` are the API's."""
     context: dict[str, Any] = {"signed_in": True, "result": None, "error": None, "chart": None,
                                "fmt": formatting, "providers": [],
                                "coverage": {"months": [], "grid": [], "default": None}}
@@ -109,18 +111,18 @@ async def shift_page_context(request: web.Request) -> tuple[dict[str, Any], int]
             request.app, {"region": region} if region.strip() else {}))
     except QueryError as exc:
         context["error"] = exc.message
-        return context, 400
+        return context, 400, None
     except StatsConfigError as exc:
         # Said on the dashboard, whose chooser leads to the regions that have statistics.
         context["error"] = str(exc)
-        return context, 503
+        return context, 503, None
     context["providers"] = _names(config)
     try:
         context["coverage"] = await stats_http.with_connection(
             request, lambda conn: imported_coverage(conn, config))
     except stats_http.FAILURES as exc:
         context["error"] = stats_http.failure_message(exc)
-        return context, 503
+        return context, 503, exc
     query, is_default = normalised_query(request.query, request.query.getall("org", []),
                                          context["coverage"]["default"])
     selected = [o.strip().upper() for o in query["orgs"].split(",") if o.strip()]
@@ -130,15 +132,15 @@ async def shift_page_context(request: web.Request) -> tuple[dict[str, Any], int]
                    is_default=is_default, csv_query=urlencode({k: v for k, v in query.items()
                                                                if v}))
     if not (query["baseline"] or query["period"]):
-        return context, 200
+        return context, 200, None
     try:
         result = await stats_http.compute_shift_for(request, query)
     except stats_http.FAILURES as exc:
         context["error"] = stats_http.failure_message(exc)
-        return context, 400
+        return context, 400, exc
     suggested = result.get("suggested_orgs")
     context.update(result=result, chart=shift_chart(result), suggested_query=urlencode(
         {"orgs": ",".join(suggested), "baseline": query["baseline"],
          "period": query["period"], **({"region": query["region"]} if "region" in query
                                        else {})}) if suggested else None)
-    return context, 200
+    return context, 200, None
