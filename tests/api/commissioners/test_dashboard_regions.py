@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiohttp import FormData, web
+from aiohttp import FormData
 
 from tests.api.commissioners.conftest import (
     MONTHLY_FILES,
@@ -23,7 +23,7 @@ from tests.api.commissioners.conftest import (
 from tests.api.commissioners.test_dashboard import sign_in
 from tests.api.commissioners.test_dashboard_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.api.commissioners.test_dashboard_layout import AXE, VIEWPORTS, _axe, _overflow
-from tests.conftest import free_port
+from tests.conftest import serving
 from waitless.api.shift_view import normalised_query
 from waitless.domain.region import load_region
 from waitless.stats.nhse import import_files
@@ -165,14 +165,8 @@ async def served_regions(make_regions_app, regions, db):
         await import_files(conn, [nhse_path(name) for name in MONTHLY_FILES])
     finally:
         await conn.close()
-    runner = web.AppRunner(make_regions_app(db, regions))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(make_regions_app(db, regions)) as url:
+        yield url
 
 
 @pytest.mark.browser
