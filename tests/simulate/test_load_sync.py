@@ -15,7 +15,8 @@ from redis.exceptions import RedisError
 from tests.conftest import REDIS_URL, eventually, free_port
 from waitless.api.app import create_app
 from waitless.api.background import OutageLog
-from waitless.api.load_sync import LOAD_SITES, _forever, sync_once
+from waitless.api.load_share import sync_forever, sync_once
+from waitless.api.load_sync import LOAD_SITES
 from waitless.api.sent_cookie import CookieKeys, new_key
 from waitless.domain.errors import RegionError
 from waitless.domain.load_aware_settings import LoadAwareSettings
@@ -168,7 +169,7 @@ async def test_the_sync_task_keeps_running_past_malformed_fields(redis_client, r
     await redis_client.hset(f"{redis_prefix}:load:{region}:{hour}", "garbage", "1")
     view = LoadView(SentTracker(lambda: T0), LoadAwareSettings(enabled=True, sync_seconds=0.01))
     metrics = Metrics()
-    task = asyncio.create_task(_forever(view, redis_client, redis_prefix, region,
+    task = asyncio.create_task(sync_forever(view, redis_client, redis_prefix, region,
                                         lambda: T0, metrics, CookieKeys(new_key()),
                                         OutageLog(logging.getLogger(__name__))))
     def skipped() -> float:

@@ -25,7 +25,8 @@ from tests.conftest import REDIS_URL, eventually
 from tests.tcpproxy import TcpProxy
 from waitless.api.app import create_app
 from waitless.api.background import OutageLog
-from waitless.api.load_sync import LOAD_SITES, read_cookie_key, sync_once
+from waitless.api.load_share import read_cookie_key, sync_once
+from waitless.api.load_sync import LOAD_SITES
 from waitless.api.sent_cookie import (
     SENT_COOKIE,
     SENT_COOKIE_KEY,
