@@ -9,11 +9,12 @@ The pattern of :mod:`waitless.api.rate_limits`: a request reads and writes only 
 counts not yet shared into Redis (``HINCRBY`` into one hash per hour of expected arrival,
 ``<prefix>:load:<region>:<hour>``, field ``<site_id/service>|<minute>``, expiring
 ``horizon_minutes`` + 2 h after each write) and reads back everyone's totals for the hours that
-still matter (:mod:`waitless.api.load_share`). A worker's own shared counts are subtracted
-from the totals it reads, so nothing is counted twice. Without Redis, or while it is unreachable, each worker counts only its own
-answers (the adjustment is then smaller, never wrong in sign) and keeps unshared counts for the
-next successful sync. The same rounds (and start-up) read the deployment's key for the patient
-page's cookie, ``<prefix>:load:cookie_key`` (:mod:`waitless.api.sent_cookie`).
+still matter (:mod:`waitless.api.load_share`). A worker's own shared counts are subtracted from
+the totals it reads, so nothing is counted twice. Without Redis, or while it is unreachable,
+each worker counts only its own answers (the adjustment is then smaller, never wrong in sign)
+and keeps unshared counts for the next successful sync. The same rounds (and start-up) read the
+deployment's key for the patient page's cookie, ``<prefix>:load:cookie_key``
+(:mod:`waitless.api.sent_cookie`).
 
 The follow rate the adjustment is discounted by is observed the same way, off the request path:
 each worker recomputes it from the event log in PostgreSQL at start-up and every
