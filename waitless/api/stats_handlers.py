@@ -97,12 +97,23 @@ def stats_region(app: web.Application, query: Mapping[str, str]) -> Region:
     name = query.get("region")
     if name is None:
         return regions[0]
-    chosen = next((region for region in regions if region.name == name), None)
-    if chosen is None:
+    return region_named(regions, name)
+
+
+def region_named(regions: Sequence[Region], name: object) -> Region:
+    """The region of ``regions`` called ``name`` (a request's ``region``).
+
+    Raises
+    ------
+    QueryError
+        ``field: region``, listing the regions served, when none is called that.
+    """
+    found = next((region for region in regions if region.name == name), None)
+    if found is None:
         served = ", ".join(region.name for region in regions)
-        msg = f"region {name[:60]!r} is not a region served here ({served})"
+        msg = f"region {str(name)[:60]!r} is not a region served here ({served})"
         raise QueryError("region", msg)
-    return chosen
+    return found
 
 
 async def compute_shift_for(request: web.Request, query: Any) -> dict[str, Any]:
@@ -227,12 +238,7 @@ def choice_region(regions: Sequence[Region], body: Any) -> Region:
     if not isinstance(body, dict):
         return regions[0]  # validate_choice refuses it, saying why
     if "region" in body:
-        found = next((r for r in regions if r.name == body["region"]), None)
-        if found is None:
-            names = ", ".join(r.name for r in regions)
-            msg = f"region {str(body['region'])[:60]!r} is not a region served here ({names})"
-            raise QueryError("region", msg)
-        return found
+        return region_named(regions, body["region"])
     site_id = body.get("site_id")
     ranked_by = (r for r in regions if isinstance(site_id, str) and r.site(site_id) is not None)
     return next(ranked_by, regions[0])
